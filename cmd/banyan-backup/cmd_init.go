@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+func newInitCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "init",
+		Short: "Create a new repository",
+		Example: `  banyan-backup init --repo /srv/banyan-backups
+  BANYAN_BACKUP_REPO=file:///srv/banyan-backups banyan-backup init`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			be, err := g.backend()
+			if err != nil {
+				return err
+			}
+			repo, err := repository.Init(cmd.Context(), be, repository.InitOptions{}, repository.Options{})
+			if err != nil {
+				return err
+			}
+			defer repo.Close()
+			cfg := repo.Config()
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"location": be.Location(), "config": cfg})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created repository %s at %s (format %d, %s, %d MiB packs)\n",
+				cfg.ID[:8], be.Location(), cfg.Version, cfg.Hash, cfg.PackSize>>20)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,109 @@
+// Command banyan-backup backs up and restores Apache SkyWalking BanyanDB
+// data into a deduplicating, verifiable repository.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes, documented in the README.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitUsage     = 2
+	exitIntegrity = 3
+)
+
+// usageError marks errors in how the command was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitCode maps an error to the process exit code; the only place that does.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, repository.ErrIntegrity):
+		return exitIntegrity
+	case errors.As(err, &ue):
+		return exitUsage
+	}
+	return exitError
+}
+
+// hint replaces errors whose text alone does not say what to do.
+func hint(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "interrupted: nothing was committed and the repository is intact; run the command again to resume"
+	}
+	return ""
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		msg := "banyan-backup: " + err.Error()
+		if h := hint(err); h != "" {
+			msg = "banyan-backup: " + h
+		}
+		fmt.Fprintln(os.Stderr, msg)
+		if exitCode(err) == exitUsage {
+			fmt.Fprintln(os.Stderr, "Run 'banyan-backup --help' for usage.")
+		}
+	}
+	os.Exit(exitCode(err))
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "banyan-backup",
+		Short: "Back up and restore Apache SkyWalking BanyanDB",
+		Long: `banyan-backup backs up BanyanDB data roots into a deduplicating repository:
+incremental forever, every blob checked by its BLAKE3 hash, restores verified.
+
+The repository is given with --repo PATH (or file:///PATH), or BANYAN_BACKUP_REPO.
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository or data).`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.repo, "repo", "r", "", "repository location: a path or file:///path (env BANYAN_BACKUP_REPO)")
+	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress")
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g))
+	return root
+}
+
+// argsUsage wraps a cobra argument validator so its errors are usage errors.
+func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

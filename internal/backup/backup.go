@@ -1,0 +1,189 @@
+// Package backup takes a backup of a BanyanDB data root into a repository:
+// it scans the root, reuses unchanged files from the parent backup, stores
+// the new blobs, builds the trees and writes the manifest last.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/progress"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+// Options says what to back up and how.
+type Options struct {
+	Roots    banyandb.Roots
+	Catalogs []banyandb.Catalog
+	// Location is the server's time zone for segment names; nil = Local.
+	Location *time.Location
+	// Parent names the backup whose unchanged files are reused ("" picks
+	// the newest backup of the same roots).
+	Parent string
+	// ForceRehash reads every file even when the parent has it unchanged.
+	ForceRehash bool
+	// SkipLockCheck is for snapshot directories, which hold no server locks.
+	SkipLockCheck bool
+	Tags          []string
+	ToolVersion   string
+	// Source overrides the recorded source (live-node backups).
+	Source *repository.Source
+	// Workers reading files; 0 means GOMAXPROCS.
+	Workers  int
+	Progress progress.Reporter
+}
+
+// Result is a finished backup.
+type Result struct {
+	ID       repository.ID
+	Manifest *repository.Manifest
+}
+
+// Run takes one backup. On error or cancellation no manifest is written, so
+// the backup does not exist; packs already stored and indexed are reused by
+// the next run.
+func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Result, error) {
+	start := time.Now()
+	rep := progress.OrNop(opts.Progress)
+	if !opts.SkipLockCheck {
+		if err := banyandb.CheckNotLocked(opts.Roots, opts.Catalogs); err != nil {
+			return nil, err
+		}
+	}
+	layout, err := banyandb.Scan(ctx, opts.Roots, banyandb.ScanOptions{Catalogs: opts.Catalogs, Location: opts.Location})
+	if err != nil {
+		return nil, err
+	}
+	lock, err := repo.Lock(ctx, "backup", false)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock(ctx)
+
+	src := sourceOf(opts, layout)
+	parent, prev, err := loadParent(ctx, repo, opts, src)
+	if err != nil {
+		return nil, err
+	}
+	saver := repo.NewSaver(ctx)
+	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, opts, rep)
+	if err != nil {
+		saver.Abort(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	root, err := buildTrees(ctx, saver, layout, files)
+	if err != nil {
+		saver.Abort(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	stats, err := saver.Flush(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	m := &repository.Manifest{
+		Format: repository.ManifestFormat, Time: repo.Now().UTC(), Hostname: host, ToolVersion: opts.ToolVersion,
+		Tags: opts.Tags, Source: src, Tree: root, Segments: segmentRecords(layout),
+	}
+	for _, c := range layout.Catalogs {
+		m.Catalogs = append(m.Catalogs, string(c))
+	}
+	if parent != nil {
+		m.Parent = &parent.ID
+	}
+	sum.BlobsAdded, sum.PacksAdded, sum.BytesAdded = stats.BlobsAdded, stats.PacksAdded, stats.BytesAdded
+	sum.DurationSeconds = time.Since(start).Seconds()
+	m.Summary = sum
+	// The manifest's own size is part of what the repository grew by, but
+	// it cannot contain itself: it is added to the returned copy.
+	id, n, err := repo.SaveManifest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	m.Summary.BytesAdded += n
+	return &Result{ID: id, Manifest: m}, nil
+}
+
+func sourceOf(opts Options, layout *banyandb.Layout) repository.Source {
+	if opts.Source != nil {
+		return *opts.Source
+	}
+	src := repository.Source{Type: "root", Roots: map[string]string{}}
+	for _, c := range layout.Catalogs {
+		src.Roots[string(c)] = opts.Roots.DataDir(c)
+	}
+	return src
+}
+
+func workers(opts Options) int {
+	if opts.Workers > 0 {
+		return opts.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// ErrParentNotFound is returned when --parent names no backup.
+var ErrParentNotFound = errors.New("parent backup not found")
+
+// loadParent finds the parent backup and indexes its files by path.
+func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source) (*repository.Backup, map[string]*repository.Node, error) {
+	var parent *repository.Backup
+	if opts.Parent != "" {
+		b, err := repo.FindBackup(ctx, opts.Parent)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot use parent: %w", err)
+		}
+		parent = &b
+	} else {
+		backups, err := repo.Backups(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := len(backups) - 1; i >= 0; i-- {
+			if sameRoots(backups[i].Source.Roots, src.Roots) {
+				parent = &backups[i]
+				break
+			}
+		}
+	}
+	if parent == nil {
+		return nil, nil, nil
+	}
+	prev := make(map[string]*repository.Node)
+	err := repo.Walk(ctx, parent.Tree, func(path string, n *repository.Node) error {
+		if n.Type == repository.NodeFile {
+			prev[path] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read parent backup %s: %w", parent.ID.Short(), err)
+	}
+	return parent, prev, nil
+}
+
+func sameRoots(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func segmentRecords(l *banyandb.Layout) []repository.SegmentRecord {
+	out := make([]repository.SegmentRecord, 0, len(l.Segments))
+	for _, s := range l.Segments {
+		out = append(out, repository.SegmentRecord{Catalog: string(s.Catalog), Group: s.Group, Name: s.Name,
+			SegmentInfo: repository.SegmentInfo{Start: s.Start.UTC(), End: s.End.UTC(), EndKnown: s.EndKnown, Version: s.Version}})
+	}
+	return out
+}

@@ -1,0 +1,146 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/progress"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+// nodePath is a file's path in the backup's root tree.
+func nodePath(c banyandb.Catalog, rel string) string { return string(c) + "/" + rel }
+
+// unchanged reports whether the parent's node can stand for f unread.
+func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository) bool {
+	if n == nil || n.Size != f.Size || !n.ModTime.Equal(f.ModTime) || n.Inode != f.Inode || n.Mode != f.Mode {
+		return false
+	}
+	for _, id := range n.Blobs {
+		if !repo.Index().Has(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// storeFiles returns one node per layout file, reading only files the
+// parent lacks or that changed, and storing their new blobs.
+func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
+	prev map[string]*repository.Node, opts Options, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
+	nodes := make([]repository.Node, len(layout.Files))
+	var sum repository.Summary
+	var todo []int
+	var todoBytes int64
+	for i := range layout.Files {
+		f := &layout.Files[i]
+		sum.Files++
+		sum.Bytes += f.Size
+		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: f.Mode, Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode}
+		if p := prev[nodePath(f.Catalog, f.Path)]; !opts.ForceRehash && unchanged(f, p, repo) {
+			nodes[i].Blobs = p.Blobs
+			sum.FilesUnchanged++
+			continue
+		}
+		todo = append(todo, i)
+		todoBytes += f.Size
+	}
+	sum.Dirs = int64(len(layout.Dirs))
+	rep.Start("backup", int64(len(todo)), todoBytes)
+	defer rep.Done()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	var (
+		wg        sync.WaitGroup
+		errOnce   sync.Once
+		firstErr  error
+		bytesRead atomic.Int64
+	)
+	chunk := repo.Config().ChunkSize
+	for range workers(opts) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, chunk)
+			scratch := &repository.Scratch{}
+			for i := range jobs {
+				f := &layout.Files[i]
+				blobs, n, err := storeFile(ctx, saver, opts.Roots, f, buf, scratch)
+				bytesRead.Add(n)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					continue
+				}
+				nodes[i].Blobs = blobs
+				rep.Advance(1, n)
+			}
+		}()
+	}
+feed:
+	for _, i := range todo {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, sum, firstErr
+	}
+	sum.FilesRead = int64(len(todo))
+	sum.BytesRead = bytesRead.Load()
+	return nodes, sum, nil
+}
+
+// storeFile reads one file in chunks and saves each chunk as a blob.
+func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, f *banyandb.File, buf []byte, scratch *repository.Scratch) ([]repository.ID, int64, error) {
+	path := filepath.Join(roots.DataDir(f.Catalog), filepath.FromSlash(f.Path))
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	defer fh.Close()
+	var (
+		blobs []repository.ID
+		total int64
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, total, err
+		}
+		n, err := io.ReadFull(fh, buf)
+		if n > 0 {
+			total += int64(n)
+			data := buf[:n]
+			id := repository.Hash(data)
+			if _, err := saver.Save(ctx, repository.DataBlob, id, data, scratch); err != nil {
+				return nil, total, err
+			}
+			blobs = append(blobs, id)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, total, fmt.Errorf("cannot read %s: %w", path, err)
+		}
+	}
+	if total != f.Size {
+		return nil, total, fmt.Errorf("cannot back up %s: it changed size while being read (%d bytes, then %d): is a server writing to this root?", path, f.Size, total)
+	}
+	return blobs, total, nil
+}

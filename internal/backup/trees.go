@@ -1,0 +1,89 @@
+package backup
+
+import (
+	"context"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+// buildTrees stores one tree per directory, deepest first, and returns the
+// root tree: one entry per catalog, whose subtree is its data directory.
+func buildTrees(ctx context.Context, saver *repository.Saver, layout *banyandb.Layout, files []repository.Node) (repository.ID, error) {
+	entries := map[string][]repository.Node{} // dir path in the root tree → entries
+	dirs := map[string]repository.Node{}      // dir path → its own node (without subtree yet)
+	for _, c := range layout.Catalogs {
+		p := string(c)
+		dirs[p] = repository.Node{Name: p, Type: repository.NodeDir, Mode: 0o755 | 1<<31}
+		entries[p] = nil
+	}
+	for _, d := range layout.Dirs {
+		p := nodePath(d.Catalog, d.Path)
+		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: d.Mode}
+		if _, ok := entries[p]; !ok {
+			entries[p] = nil
+		}
+	}
+	for _, s := range layout.Segments {
+		p := nodePath(s.Catalog, s.Path())
+		if n, ok := dirs[p]; ok {
+			n.Segment = &repository.SegmentInfo{Start: s.Start.UTC(), End: s.End.UTC(), EndKnown: s.EndKnown, Version: s.Version}
+			dirs[p] = n
+		}
+	}
+	for _, pt := range layout.Parts {
+		p := nodePath(pt.Catalog, pt.Path)
+		if n, ok := dirs[p]; ok && pt.Meta != nil {
+			n.Part = &repository.PartInfo{MinTimestamp: pt.Meta.MinTimestamp, MaxTimestamp: pt.Meta.MaxTimestamp,
+				TotalCount: pt.Meta.TotalCount, CompressedSize: pt.Meta.CompressedSizeBytes}
+			dirs[p] = n
+		}
+	}
+	for i, f := range layout.Files {
+		p := nodePath(f.Catalog, f.Path)
+		parent := path.Dir(p)
+		entries[parent] = append(entries[parent], files[i])
+	}
+	// Deepest directories first, so each subtree id is known before its parent's tree.
+	order := make([]string, 0, len(entries))
+	for p := range entries {
+		order = append(order, p)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		di, dj := strings.Count(order[i], "/"), strings.Count(order[j], "/")
+		if di != dj {
+			return di > dj
+		}
+		return order[i] < order[j]
+	})
+	scratch := &repository.Scratch{}
+	var root repository.Tree
+	for _, p := range order {
+		es := entries[p]
+		sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+		id, _, err := saver.SaveTree(ctx, &repository.Tree{Entries: nonNil(es)}, scratch)
+		if err != nil {
+			return repository.ID{}, err
+		}
+		n := dirs[p]
+		n.Subtree = &id
+		if parent := path.Dir(p); parent != "." {
+			entries[parent] = append(entries[parent], n)
+		} else {
+			root.Entries = append(root.Entries, n)
+		}
+	}
+	sort.Slice(root.Entries, func(i, j int) bool { return root.Entries[i].Name < root.Entries[j].Name })
+	id, _, err := saver.SaveTree(ctx, &root, scratch)
+	return id, err
+}
+
+func nonNil(es []repository.Node) []repository.Node {
+	if es == nil {
+		return []repository.Node{}
+	}
+	return es
+}

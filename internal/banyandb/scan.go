@@ -1,0 +1,529 @@
+package banyandb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNotRoot is wrapped by Scan's error when no catalog data directory
+// exists under the roots given.
+var ErrNotRoot = errors.New("not a BanyanDB data root")
+
+// rootHint tells the user which directory is wanted.
+const rootHint = "--root must be the directory given to the server as --measure-root-path etc. (the one holding measure/, stream/, ...)"
+
+// Names Scan leaves out: they belong to a running server or to an
+// unfinished write, and BanyanDB's own snapshots leave them out too.
+const (
+	lockFile         = "lock"
+	blugePIDFile     = "bluge.pid"
+	tmpSuffix        = ".tmp"
+	externalTempDir  = "external-segment-temp"
+	segmentMetaFile  = "metadata"
+	shardPrefix      = "shard-"
+	sidxDir          = "sidx"
+	streamIndexDir   = "idx"
+	snpSuffix        = ".snp"
+	traceFinalizeDoc = "finalize.json"
+)
+
+// FileKind says what a file is, judged by its position in the tree.
+type FileKind int
+
+// The kinds of file in a catalog's data directory.
+const (
+	// KindOther is any file not recognised below (trace finalize.json,
+	// failed-parts/ leftovers, unexpected files).
+	KindOther FileKind = iota
+	// KindPart is a file inside a part directory, immutable once written.
+	KindPart
+	// KindSnp is a shard's <epoch>.snp list of live parts.
+	KindSnp
+	// KindSegmentMetadata is a segment's metadata file.
+	KindSegmentMetadata
+	// KindIndex is a file of a Bluge index (segment sidx/, stream shard
+	// idx/, property shards) or of a trace sidx outside a part.
+	KindIndex
+)
+
+// String returns a short lowercase name for k.
+func (k FileKind) String() string {
+	switch k {
+	case KindOther:
+		return "other"
+	case KindPart:
+		return "part"
+	case KindSnp:
+		return "snp"
+	case KindSegmentMetadata:
+		return "segment-metadata"
+	case KindIndex:
+		return "index"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// File is one regular file of a catalog's data directory.
+type File struct {
+	Catalog Catalog
+	// Path is relative to the catalog's data dir, slash separated, e.g.
+	// "bk_measure/seg-20261119/shard-0/0000000000000001/fv.bin".
+	Path string
+	// Group and Segment are "" when not applicable (property files have a
+	// group and a shard but no segment).
+	Group, Segment string
+	// Shard is -1 when the file is not inside a shard.
+	Shard int
+	// Part is the 16 hex digit part name when the file is inside a part
+	// directory (also trace sidx/<rule>/<part>/), else "".
+	Part string
+	Kind FileKind
+	// From Lstat.
+	Size    int64
+	Mode    fs.FileMode
+	ModTime time.Time
+	Inode   uint64
+	Dev     uint64
+	Nlink   uint64
+}
+
+// Dir is one directory below a catalog's data directory (the data directory
+// itself is not listed). Empty ones such as external-segment-temp are listed
+// too, so that a restore can recreate the same tree.
+type Dir struct {
+	Catalog Catalog
+	// Path is relative to the catalog's data dir, slash separated.
+	Path    string
+	Mode    fs.FileMode
+	ModTime time.Time
+}
+
+// Layout is what Scan found under the roots.
+type Layout struct {
+	// Catalogs lists the catalogs whose data directory exists, in
+	// AllCatalogs order.
+	Catalogs []Catalog
+	// Files, Dirs and Parts are sorted by catalog (AllCatalogs order) then
+	// path; Segments by catalog, group, start and name.
+	Files    []File
+	Dirs     []Dir
+	Segments []Segment
+	Parts    []Part
+	// Warnings describe what the server would reject or delete on startup
+	// (segment without metadata, part without a readable metadata.json,
+	// directory named seg-… that is no segment name). Scan does not fail on
+	// them: the files are listed all the same.
+	Warnings []string
+}
+
+// TotalBytes returns the sum of the sizes of Files. A file with several
+// names in the layout counts once per name.
+func (l *Layout) TotalBytes() int64 {
+	var n int64
+	for _, f := range l.Files {
+		n += f.Size
+	}
+	return n
+}
+
+// ScanOptions tunes Scan.
+type ScanOptions struct {
+	// Catalogs to scan; empty means all.
+	Catalogs []Catalog
+	// Location is the server's time zone, in which segment names are
+	// written; nil means time.Local.
+	Location *time.Location
+}
+
+// Scan walks the data directory of every selected catalog and lists and
+// classifies what a backup must copy. Catalogs whose data directory does not
+// exist are skipped; if none exists the error wraps ErrNotRoot.
+//
+// Scan leaves out the files named lock and bluge.pid, every file or
+// directory whose name ends in .tmp (with its contents), and the files inside
+// external-segment-temp/ directories, all of which are temporary or belong to
+// a running server; the external-segment-temp directories themselves are
+// listed in Dirs. The snapshots directory beside data is never read. A
+// symbolic link or special file below a data directory is an error
+// (a data directory that is itself a symbolic link is followed). Scan reads
+// every segment metadata file and part metadata.json, and stops when ctx is
+// done.
+func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
+	cats, err := selectCatalogs(opts.Catalogs)
+	if err != nil {
+		return nil, fmt.Errorf("cannot scan BanyanDB data: %w", err)
+	}
+	loc := opts.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}}
+	var looked []string
+	for _, c := range cats {
+		croot := roots.CatalogRoot(c)
+		if croot == "" {
+			continue // only some catalogs have a root of their own
+		}
+		if _, err := os.Stat(croot); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("cannot scan %s root %s: %w", c, croot, err)
+			}
+			if roots.overridden(c) {
+				return nil, fmt.Errorf("cannot scan %s root %s: %w: the directory does not exist", c, croot, ErrNotRoot)
+			}
+			looked = append(looked, roots.DataDir(c))
+			continue
+		}
+		dataDir := roots.DataDir(c)
+		fi, err := os.Stat(dataDir)
+		if errors.Is(err, fs.ErrNotExist) {
+			looked = append(looked, dataDir)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan %s: %w", dataDir, err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("cannot scan %s: not a directory", dataDir)
+		}
+		s.layout.Catalogs = append(s.layout.Catalogs, c)
+		if err := s.scanCatalog(c, dataDir); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.layout.Catalogs) == 0 {
+		if len(looked) == 0 {
+			return nil, fmt.Errorf("cannot scan BanyanDB data: %w: no root given; %s", ErrNotRoot, rootHint)
+		}
+		if _, err := os.Stat(roots.Root); roots.Root != "" && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("cannot scan %s: %w: the directory does not exist; %s", roots.Root, ErrNotRoot, rootHint)
+		}
+		return nil, fmt.Errorf("cannot scan %s: %w: found none of %s; %s",
+			roots.Root, ErrNotRoot, strings.Join(looked, ", "), rootHint)
+	}
+	s.finish()
+	return s.layout, nil
+}
+
+// selectCatalogs validates and deduplicates the catalogs asked for, in
+// AllCatalogs order; none means all.
+func selectCatalogs(asked []Catalog) ([]Catalog, error) {
+	if len(asked) == 0 {
+		return AllCatalogs(), nil
+	}
+	want := map[Catalog]bool{}
+	for _, c := range asked {
+		if !c.Valid() {
+			return nil, fmt.Errorf("cannot select catalog %q: unknown", string(c))
+		}
+		want[c] = true
+	}
+	var out []Catalog
+	for _, c := range AllCatalogs() {
+		if want[c] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// scanner accumulates a Layout.
+type scanner struct {
+	ctx      context.Context
+	loc      *time.Location
+	layout   *Layout
+	segments []segDir
+	parts    []partDir
+}
+
+// segDir is a directory named like a segment, read once the walk is done.
+type segDir struct {
+	catalog Catalog
+	group   string
+	name    string
+	abs     string
+}
+
+// partDir is a part directory, whose metadata is read once the walk is done.
+type partDir struct {
+	part Part
+	abs  string
+}
+
+// scanCatalog walks one catalog's data directory.
+func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
+	resolved, err := filepath.EvalSymlinks(dataDir)
+	if err != nil {
+		return fmt.Errorf("cannot scan %s: %w", dataDir, err)
+	}
+	return filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("cannot scan %s: %w", p, err)
+		}
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		if p == resolved {
+			return nil
+		}
+		rel, err := filepath.Rel(resolved, p)
+		if err != nil {
+			return fmt.Errorf("cannot scan %s: %w", p, err)
+		}
+		rel = filepath.ToSlash(rel)
+		shown := filepath.Join(dataDir, filepath.FromSlash(rel))
+		name := d.Name()
+		if strings.HasSuffix(name, tmpSuffix) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		typ := d.Type()
+		if typ&fs.ModeSymlink != 0 {
+			return fmt.Errorf("cannot back up symlink %s: BanyanDB data roots hold no symlinks", shown)
+		}
+		if !d.IsDir() && !typ.IsRegular() {
+			return fmt.Errorf("cannot back up %s: not a regular file or directory (%v)", shown, typ)
+		}
+		if !d.IsDir() && (name == lockFile || name == blugePIDFile || inExternalTemp(rel)) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("cannot scan %s: %w", shown, err)
+		}
+		if d.IsDir() {
+			s.addDir(c, rel, p, info)
+			return nil
+		}
+		f := classify(c, rel)
+		f.Size = info.Size()
+		f.Mode = info.Mode()
+		f.ModTime = info.ModTime()
+		f.Inode, f.Dev, f.Nlink = statIDs(info)
+		s.layout.Files = append(s.layout.Files, f)
+		return nil
+	})
+}
+
+// addDir records a directory and notes it when it is a segment or a part.
+func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) {
+	s.layout.Dirs = append(s.layout.Dirs, Dir{Catalog: c, Path: rel, Mode: info.Mode(), ModTime: info.ModTime()})
+	if !c.HasSegments() {
+		return
+	}
+	p := strings.Split(rel, "/")
+	if len(p) == 2 && strings.HasPrefix(p[1], SegmentPrefix) {
+		s.segments = append(s.segments, segDir{catalog: c, group: p[0], name: p[1], abs: abs})
+		return
+	}
+	if len(p) < 4 || !strings.HasPrefix(p[1], SegmentPrefix) {
+		return
+	}
+	shard, ok := shardNumber(p[2])
+	if !ok {
+		return
+	}
+	part := Part{Catalog: c, Group: p[0], Segment: p[1], Shard: shard, Path: rel}
+	switch {
+	case len(p) == 4 && IsPartName(p[3]):
+		part.Name = p[3]
+	case len(p) == 6 && p[3] == sidxDir && IsPartName(p[5]):
+		part.Rule, part.Name = p[4], p[5]
+	default:
+		return
+	}
+	s.parts = append(s.parts, partDir{part: part, abs: abs})
+}
+
+// inExternalTemp reports whether the file rel lies inside an
+// external-segment-temp directory.
+func inExternalTemp(rel string) bool {
+	dirs := strings.Split(rel, "/")
+	for _, d := range dirs[:len(dirs)-1] {
+		if d == externalTempDir {
+			return true
+		}
+	}
+	return false
+}
+
+// classify names the group, segment, shard and part of the file rel and
+// judges its kind by its position.
+func classify(c Catalog, rel string) File {
+	f := File{Catalog: c, Path: rel, Shard: -1, Kind: KindOther}
+	p := strings.Split(rel, "/")
+	if len(p) < 2 {
+		return f // a file directly in the data directory
+	}
+	if !c.HasSegments() {
+		// <group>/shard-N/<Bluge file>; before 0.10: shard-N/<Bluge file>.
+		if n, ok := shardNumber(p[0]); ok && len(p) == 2 {
+			f.Shard, f.Kind = n, KindIndex
+			return f
+		}
+		f.Group = p[0]
+		if n, ok := shardNumber(p[1]); ok && len(p) >= 3 {
+			f.Shard, f.Kind = n, KindIndex
+		}
+		return f
+	}
+	f.Group = p[0]
+	if len(p) < 3 || !strings.HasPrefix(p[1], SegmentPrefix) {
+		return f
+	}
+	f.Segment = p[1]
+	if len(p) == 3 && p[2] == segmentMetaFile {
+		f.Kind = KindSegmentMetadata
+		return f
+	}
+	if p[2] == sidxDir {
+		f.Kind = KindIndex
+		return f
+	}
+	n, ok := shardNumber(p[2])
+	if !ok || len(p) < 4 {
+		return f
+	}
+	f.Shard = n
+	switch {
+	case len(p) == 4:
+		if _, ok := SnpEpoch(p[3]); ok {
+			f.Kind = KindSnp
+		}
+	case IsPartName(p[3]):
+		f.Part, f.Kind = p[3], KindPart
+	case p[3] == streamIndexDir:
+		f.Kind = KindIndex
+	case p[3] == sidxDir:
+		if len(p) >= 7 && IsPartName(p[5]) {
+			f.Part, f.Kind = p[5], KindPart
+		} else {
+			f.Kind = KindIndex
+		}
+	}
+	return f
+}
+
+// shardNumber parses a shard directory name, shard-<N>.
+func shardNumber(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, shardPrefix)
+	if !ok || !allDigits(digits) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	return n, err == nil
+}
+
+// finish reads segment and part metadata, derives segment ends and sorts.
+func (s *scanner) finish() {
+	l := s.layout
+	for _, sd := range s.segments {
+		start, _, err := ParseSegmentName(sd.name, s.loc)
+		if err != nil {
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: %s/%s is not a segment: %v", sd.catalog, sd.group, sd.name, err))
+			continue
+		}
+		seg := Segment{Catalog: sd.catalog, Group: sd.group, Name: sd.name, Start: start}
+		b, err := os.ReadFile(filepath.Join(sd.abs, segmentMetaFile))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s has no metadata file: the server deletes it on startup", sd.catalog, seg.Path()))
+		case err != nil:
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: cannot read metadata of segment %s: %v", sd.catalog, seg.Path(), err))
+		default:
+			version, end, hasEnd, err := ParseSegmentMetadata(b)
+			if err != nil {
+				l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s: %v", sd.catalog, seg.Path(), err))
+				break
+			}
+			seg.Version, seg.End, seg.EndKnown = version, end, hasEnd
+		}
+		l.Segments = append(l.Segments, seg)
+	}
+	for _, pd := range s.parts {
+		part := pd.part
+		file := PartMetadataFile
+		if part.Rule != "" {
+			file = SidxManifestFile
+		}
+		b, err := os.ReadFile(filepath.Join(pd.abs, file))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: part %s has no %s: the server deletes it on startup", part.Catalog, part.Path, file))
+		case err != nil:
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: cannot read %s of part %s: %v", part.Catalog, file, part.Path, err))
+		default:
+			meta, err := ParsePartMetadata(b)
+			if err != nil {
+				l.Warnings = append(l.Warnings, fmt.Sprintf("%s: part %s: %v", part.Catalog, part.Path, err))
+				break
+			}
+			part.Meta = meta
+		}
+		l.Parts = append(l.Parts, part)
+	}
+
+	sort.Slice(l.Files, func(i, j int) bool {
+		return lessPath(l.Files[i].Catalog, l.Files[i].Path, l.Files[j].Catalog, l.Files[j].Path)
+	})
+	sort.Slice(l.Dirs, func(i, j int) bool {
+		return lessPath(l.Dirs[i].Catalog, l.Dirs[i].Path, l.Dirs[j].Catalog, l.Dirs[j].Path)
+	})
+	sort.Slice(l.Parts, func(i, j int) bool {
+		return lessPath(l.Parts[i].Catalog, l.Parts[i].Path, l.Parts[j].Catalog, l.Parts[j].Path)
+	})
+	sort.Slice(l.Segments, func(i, j int) bool {
+		a, b := l.Segments[i], l.Segments[j]
+		if a.Catalog != b.Catalog {
+			return a.Catalog.order() < b.Catalog.order()
+		}
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		if !a.Start.Equal(b.Start) {
+			return a.Start.Before(b.Start)
+		}
+		return a.Name < b.Name
+	})
+	deriveEnds(l.Segments, s.loc)
+	sort.Strings(l.Warnings)
+}
+
+// deriveEnds fills the end of every segment whose metadata gave none: the
+// start of the group's next segment, else one naming unit after its start.
+// segs must be sorted by catalog, group and start.
+func deriveEnds(segs []Segment, loc *time.Location) {
+	for i := range segs {
+		if segs[i].EndKnown {
+			continue
+		}
+		if i+1 < len(segs) && segs[i+1].Catalog == segs[i].Catalog && segs[i+1].Group == segs[i].Group &&
+			segs[i+1].Start.After(segs[i].Start) {
+			segs[i].End = segs[i+1].Start
+			continue
+		}
+		_, unit, err := ParseSegmentName(segs[i].Name, loc)
+		if err != nil {
+			continue // cannot happen: only parsed names are listed
+		}
+		segs[i].End = nextWindow(segs[i].Start, unit)
+	}
+}
+
+// lessPath orders by catalog (AllCatalogs order) then path.
+func lessPath(ca Catalog, pa string, cb Catalog, pb string) bool {
+	if ca != cb {
+		return ca.order() < cb.order()
+	}
+	return pa < pb
+}

@@ -1,0 +1,10 @@
+//go:build !unix
+
+package banyandb
+
+import "io/fs"
+
+// statIDs returns zero ids and one link where the platform has no Stat_t.
+func statIDs(fs.FileInfo) (inode, dev, nlink uint64) {
+	return 0, 0, 1
+}

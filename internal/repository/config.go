@@ -1,0 +1,124 @@
+package repository
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+)
+
+// FormatVersion is the repository format this release writes and the newest
+// it reads.
+const FormatVersion = 1
+
+// Defaults of a new repository.
+const (
+	DefaultChunkSize = 4 << 20
+	DefaultPackSize  = 32 << 20
+)
+
+const configName = "config"
+
+// Config is the repository's `config` object.
+type Config struct {
+	Version     int       `json:"version"`
+	ID          string    `json:"id"`
+	Created     time.Time `json:"created"`
+	Hash        string    `json:"hash"`
+	Chunker     string    `json:"chunker"`
+	ChunkSize   int       `json:"chunk_size"`
+	PackSize    int       `json:"pack_size"`
+	Compression string    `json:"compression"`
+	Encryption  string    `json:"encryption"`
+}
+
+// InitOptions tunes a new repository; zero values take the defaults.
+type InitOptions struct {
+	ChunkSize int
+	PackSize  int
+}
+
+func newConfig(opts InitOptions, now time.Time) (Config, error) {
+	var rnd [16]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return Config{}, fmt.Errorf("cannot create repository id: %w", err)
+	}
+	c := Config{
+		Version: FormatVersion, ID: hex.EncodeToString(rnd[:]), Created: now.UTC(),
+		Hash: "blake3-256", Chunker: "fixed", ChunkSize: opts.ChunkSize, PackSize: opts.PackSize,
+		Compression: "zstd", Encryption: "none",
+	}
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = DefaultChunkSize
+	}
+	if c.PackSize <= 0 {
+		c.PackSize = DefaultPackSize
+	}
+	return c, nil
+}
+
+// check refuses configs this release cannot handle.
+func (c Config) check(location string) error {
+	if c.Version > FormatVersion {
+		return fmt.Errorf("%w: %s has format version %d, this release knows up to %d: upgrade banyan-backup", ErrUnsupportedFormat, location, c.Version, FormatVersion)
+	}
+	if c.Version < 1 || c.Hash != "blake3-256" || c.Chunker != "fixed" || c.ChunkSize <= 0 || c.PackSize <= 0 {
+		return fmt.Errorf("%w: config of %s is invalid or unknown (version %d, hash %q, chunker %q)", ErrIntegrity, location, c.Version, c.Hash, c.Chunker)
+	}
+	if c.Encryption != "none" {
+		return fmt.Errorf("%w: %s uses encryption %q, which this release does not support", ErrUnsupportedFormat, location, c.Encryption)
+	}
+	return nil
+}
+
+func loadConfig(ctx context.Context, be storage.Backend) (Config, error) {
+	data, err := storage.ReadAll(ctx, be, configName)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return Config{}, notInitialized(ctx, be)
+		}
+		return Config{}, fmt.Errorf("cannot read config of %s: %w", be.Location(), err)
+	}
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, fmt.Errorf("%w: config of %s is not valid JSON: %v", ErrIntegrity, be.Location(), err)
+	}
+	return c, c.check(be.Location())
+}
+
+// notInitialized tells apart an empty or missing location from one that has
+// other objects but no config.
+func notInitialized(ctx context.Context, be storage.Backend) error {
+	found := false
+	err := be.List(ctx, "", func(storage.ObjectInfo) error { found = true; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("cannot list %s: %w", be.Location(), err)
+	}
+	if !found {
+		return fmt.Errorf("%w at %s: create one with `banyan-backup init --repo %s`", ErrNoRepository, be.Location(), be.Location())
+	}
+	return fmt.Errorf("%w: %s holds objects but no config: is this the right path? To start a new repository use an empty location with `banyan-backup init`", ErrNotInitialized, be.Location())
+}
+
+var errStop = errors.New("stop listing")
+
+func saveConfig(ctx context.Context, be storage.Backend, c Config) error {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cannot encode config: %w", err)
+	}
+	data = append(data, '\n')
+	if err := be.Create(ctx, configName, int64(len(data)), bytes.NewReader(data)); err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			return fmt.Errorf("%w at %s", ErrAlreadyInitialized, be.Location())
+		}
+		return fmt.Errorf("cannot write config to %s: %w", be.Location(), err)
+	}
+	return nil
+}

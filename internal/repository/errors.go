@@ -1,0 +1,22 @@
+package repository
+
+import "errors"
+
+// Sentinel errors, classified by callers with errors.Is and mapped to exit
+// codes by the CLI.
+var (
+	// ErrNoRepository: nothing exists at the repository location.
+	ErrNoRepository = errors.New("repository not found")
+	// ErrNotInitialized: the location exists but holds no config.
+	ErrNotInitialized = errors.New("repository not initialised")
+	// ErrAlreadyInitialized: init on a location that has a config.
+	ErrAlreadyInitialized = errors.New("repository already initialised")
+	// ErrUnsupportedFormat: the repository was written by a newer release.
+	ErrUnsupportedFormat = errors.New("unsupported repository format")
+	// ErrIntegrity: stored bytes do not match their hash, or a needed object is missing.
+	ErrIntegrity = errors.New("repository integrity check failed")
+	// ErrLocked: another process holds a conflicting lock.
+	ErrLocked = errors.New("repository is locked")
+	// ErrBackupNotFound: no backup matches the given id.
+	ErrBackupNotFound = errors.New("backup not found")
+)

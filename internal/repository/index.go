@@ -1,0 +1,142 @@
+package repository
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+)
+
+// IndexPack is one pack's entry in an index file.
+type IndexPack struct {
+	ID    ID           `json:"id"`
+	Size  int64        `json:"size"`
+	Blobs []PackedBlob `json:"blobs"`
+}
+
+// indexFile is the payload of an `index/<id>` object.
+type indexFile struct {
+	Packs []IndexPack `json:"packs"`
+}
+
+// Location says where a blob is stored.
+type Location struct {
+	Pack ID
+	PackedBlob
+}
+
+// Index maps blob ids to their packs. It is safe for concurrent use.
+type Index struct {
+	mu    sync.RWMutex
+	blobs map[ID]Location
+	packs map[ID]int64 // pack id → size
+	files []ID         // index files loaded
+}
+
+func newIndex() *Index {
+	return &Index{blobs: make(map[ID]Location), packs: make(map[ID]int64)}
+}
+
+// Lookup returns where blob id is stored.
+func (x *Index) Lookup(id ID) (Location, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	l, ok := x.blobs[id]
+	return l, ok
+}
+
+// Has reports whether blob id is stored.
+func (x *Index) Has(id ID) bool {
+	_, ok := x.Lookup(id)
+	return ok
+}
+
+// PackSize returns the size of an indexed pack.
+func (x *Index) PackSize(id ID) (int64, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s, ok := x.packs[id]
+	return s, ok
+}
+
+// Packs returns every indexed pack with its size.
+func (x *Index) Packs() map[ID]int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make(map[ID]int64, len(x.packs))
+	for k, v := range x.packs {
+		out[k] = v
+	}
+	return out
+}
+
+// Len returns the number of indexed blobs.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.blobs)
+}
+
+func (x *Index) addPack(p IndexPack) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.packs[p.ID] = p.Size
+	for _, b := range p.Blobs {
+		if _, ok := x.blobs[b.ID]; !ok {
+			x.blobs[b.ID] = Location{Pack: p.ID, PackedBlob: b}
+		}
+	}
+}
+
+// loadIndex reads every index file.
+func (r *Repository) loadIndex(ctx context.Context) error {
+	var names []string
+	err := r.be.List(ctx, "index/", func(o storage.ObjectInfo) error {
+		names = append(names, o.Name)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot list index files in %s: %w", r.be.Location(), err)
+	}
+	for _, name := range names {
+		id, err := ParseID(strings.TrimPrefix(name, "index/"))
+		if err != nil {
+			continue // not ours: ignored, like any foreign object
+		}
+		data, err := storage.ReadAll(ctx, r.be, name)
+		if err != nil {
+			return fmt.Errorf("cannot read index file %s: %w", name, err)
+		}
+		if Hash(data) != id {
+			return fmt.Errorf("%w: index file %s does not match its hash", ErrIntegrity, id.Short())
+		}
+		var f indexFile
+		if err := r.codec.openJSON(kindIndex, data, &f); err != nil {
+			return fmt.Errorf("cannot read index file %s: %w", id.Short(), err)
+		}
+		for _, p := range f.Packs {
+			r.index.addPack(p)
+		}
+		r.index.files = append(r.index.files, id)
+	}
+	return nil
+}
+
+// saveIndex writes an index file naming packs, which must already be stored.
+func (r *Repository) saveIndex(ctx context.Context, packs []IndexPack) (int64, error) {
+	if len(packs) == 0 {
+		return 0, nil
+	}
+	data, err := r.codec.sealJSON(kindIndex, indexFile{Packs: packs})
+	if err != nil {
+		return 0, err
+	}
+	id := Hash(data)
+	if err := r.be.Put(ctx, "index/"+id.String(), int64(len(data)), bytes.NewReader(data)); err != nil {
+		return 0, fmt.Errorf("cannot write index file: %w", err)
+	}
+	return int64(len(data)), nil
+}

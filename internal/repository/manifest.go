@@ -1,0 +1,170 @@
+package repository
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+)
+
+// ManifestFormat is the manifest layout version this release writes.
+const ManifestFormat = 1
+
+// Source says what a backup was taken of.
+type Source struct {
+	Type       string            `json:"type"` // "root" (offline data root) or "node"
+	Roots      map[string]string `json:"roots"`
+	Node       string            `json:"node,omitempty"`
+	APIVersion string            `json:"api_version,omitempty"`
+}
+
+// SegmentRecord lists one backed-up segment, for list/show and planning.
+type SegmentRecord struct {
+	Catalog string `json:"catalog"`
+	Group   string `json:"group"`
+	Name    string `json:"name"`
+	SegmentInfo
+}
+
+// Summary counts a backup's work.
+type Summary struct {
+	Files           int64   `json:"files"`
+	Dirs            int64   `json:"dirs"`
+	Bytes           int64   `json:"bytes"`
+	FilesRead       int64   `json:"files_read"`
+	FilesUnchanged  int64   `json:"files_unchanged"`
+	BytesRead       int64   `json:"bytes_read"`
+	BlobsAdded      int64   `json:"blobs_added"`
+	PacksAdded      int64   `json:"packs_added"`
+	BytesAdded      int64   `json:"bytes_added"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// Manifest describes one backup. It is written last: a backup exists only
+// once its manifest does.
+type Manifest struct {
+	Format      int             `json:"format"`
+	Time        time.Time       `json:"time"`
+	Hostname    string          `json:"hostname"`
+	ToolVersion string          `json:"tool_version"`
+	Tags        []string        `json:"tags,omitempty"`
+	Source      Source          `json:"source"`
+	Parent      *ID             `json:"parent,omitempty"`
+	Catalogs    []string        `json:"catalogs"`
+	Tree        ID              `json:"tree"`
+	Segments    []SegmentRecord `json:"segments,omitempty"`
+	Summary     Summary         `json:"summary"`
+}
+
+// Backup is a manifest with its id.
+type Backup struct {
+	ID ID
+	*Manifest
+}
+
+// SaveManifest stores m with create-if-absent and returns the backup's id
+// and the number of bytes written.
+func (r *Repository) SaveManifest(ctx context.Context, m *Manifest) (ID, int64, error) {
+	data, err := r.codec.sealJSON(kindManifest, m)
+	if err != nil {
+		return ID{}, 0, err
+	}
+	id := Hash(data)
+	if err := r.be.Create(ctx, "manifests/"+id.String(), int64(len(data)), bytes.NewReader(data)); err != nil && !errors.Is(err, storage.ErrExists) {
+		return ID{}, 0, fmt.Errorf("cannot write manifest to %s: %w", r.be.Location(), err)
+	}
+	return id, int64(len(data)), nil
+}
+
+// LoadManifest reads and checks one manifest.
+func (r *Repository) LoadManifest(ctx context.Context, id ID) (*Manifest, error) {
+	data, err := storage.ReadAll(ctx, r.be, "manifests/"+id.String())
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrBackupNotFound, id.Short())
+		}
+		return nil, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
+	}
+	if Hash(data) != id {
+		return nil, fmt.Errorf("%w: manifest %s does not match its hash", ErrIntegrity, id.Short())
+	}
+	var m Manifest
+	if err := r.codec.openJSON(kindManifest, data, &m); err != nil {
+		return nil, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
+	}
+	if m.Format > ManifestFormat {
+		return nil, fmt.Errorf("%w: manifest %s has format %d; upgrade banyan-backup", ErrUnsupportedFormat, id.Short(), m.Format)
+	}
+	return &m, nil
+}
+
+// manifestIDs lists the ids of all manifests.
+func (r *Repository) manifestIDs(ctx context.Context) ([]ID, error) {
+	var ids []ID
+	err := r.be.List(ctx, "manifests/", func(o storage.ObjectInfo) error {
+		if id, err := ParseID(strings.TrimPrefix(o.Name, "manifests/")); err == nil {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list manifests in %s: %w", r.be.Location(), err)
+	}
+	return ids, nil
+}
+
+// Backups loads every manifest, oldest first.
+func (r *Repository) Backups(ctx context.Context) ([]Backup, error) {
+	ids, err := r.manifestIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Backup, 0, len(ids))
+	for _, id := range ids {
+		m, err := r.LoadManifest(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Backup{ID: id, Manifest: m})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return out[i].ID.String() < out[j].ID.String()
+	})
+	return out, nil
+}
+
+// FindBackup resolves "latest" or a unique id prefix to a backup.
+func (r *Repository) FindBackup(ctx context.Context, ref string) (Backup, error) {
+	backups, err := r.Backups(ctx)
+	if err != nil {
+		return Backup{}, err
+	}
+	if ref == "latest" {
+		if len(backups) == 0 {
+			return Backup{}, fmt.Errorf("%w: the repository has no backups yet", ErrBackupNotFound)
+		}
+		return backups[len(backups)-1], nil
+	}
+	ref = strings.ToLower(ref)
+	var found []Backup
+	for _, b := range backups {
+		if strings.HasPrefix(b.ID.String(), ref) {
+			found = append(found, b)
+		}
+	}
+	switch {
+	case ref == "" || len(found) == 0:
+		return Backup{}, fmt.Errorf("%w: no backup id starts with %q: see `banyan-backup list`", ErrBackupNotFound, ref)
+	case len(found) > 1:
+		return Backup{}, fmt.Errorf("%w: %q matches %d backups: give more digits", ErrBackupNotFound, ref, len(found))
+	}
+	return found[0], nil
+}

@@ -1,0 +1,148 @@
+package repository
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// BlobType tells data blobs (file content) from tree blobs (directories).
+type BlobType uint8
+
+// Blob types, as stored in pack trailers.
+const (
+	DataBlob BlobType = 1
+	TreeBlob BlobType = 2
+)
+
+func (t BlobType) String() string {
+	switch t {
+	case DataBlob:
+		return "data"
+	case TreeBlob:
+		return "tree"
+	}
+	return fmt.Sprintf("blobtype(%d)", uint8(t))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (t BlobType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *BlobType) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "data":
+		*t = DataBlob
+	case "tree":
+		*t = TreeBlob
+	default:
+		return fmt.Errorf("unknown blob type %q", b)
+	}
+	return nil
+}
+
+const (
+	packMagic        = "BBPK"
+	packTrailerMagic = "BBPT"
+	packHeaderSize   = 8
+	packEntrySize    = 42
+	packFooterSize   = 8 // trailer length + magic
+)
+
+// PackedBlob locates one blob inside a pack.
+type PackedBlob struct {
+	ID          ID       `json:"id"`
+	Type        BlobType `json:"type"`
+	Offset      uint32   `json:"offset"`
+	Length      uint32   `json:"length"`
+	RawLength   uint32   `json:"raw_length"`
+	Compression string   `json:"compression,omitempty"`
+}
+
+func (b PackedBlob) compressed() bool { return b.Compression == "zstd" }
+
+// packBuilder assembles one pack in a reusable buffer.
+type packBuilder struct {
+	typ   BlobType
+	buf   []byte
+	blobs []PackedBlob
+}
+
+func newPackBuilder(capacity int) *packBuilder {
+	return &packBuilder{buf: make([]byte, 0, capacity)}
+}
+
+func (p *packBuilder) reset(typ BlobType) {
+	p.typ = typ
+	p.buf = append(p.buf[:0], packMagic...)
+	p.buf = append(p.buf, 1, encryptionNone, 0, 0)
+	p.blobs = p.blobs[:0]
+}
+
+func (p *packBuilder) size() int { return len(p.buf) }
+
+// add appends a blob's stored bytes.
+func (p *packBuilder) add(id ID, stored []byte, rawLen int, compressed bool) {
+	b := PackedBlob{ID: id, Type: p.typ, Offset: uint32(len(p.buf)), Length: uint32(len(stored)), RawLength: uint32(rawLen)}
+	if compressed {
+		b.Compression = "zstd"
+	}
+	p.buf = append(p.buf, stored...)
+	p.blobs = append(p.blobs, b)
+}
+
+// finish appends the trailer and returns the pack bytes and blob list.
+func (p *packBuilder) finish() ([]byte, []PackedBlob) {
+	start := len(p.buf)
+	var e [packEntrySize]byte
+	for _, b := range p.blobs {
+		e[0] = byte(b.Type)
+		e[1] = 0
+		if b.compressed() {
+			e[1] = compressionZstd
+		}
+		copy(e[2:34], b.ID[:])
+		binary.LittleEndian.PutUint32(e[34:], b.Length)
+		binary.LittleEndian.PutUint32(e[38:], b.RawLength)
+		p.buf = append(p.buf, e[:]...)
+	}
+	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(p.buf)-start))
+	p.buf = append(p.buf, packTrailerMagic...)
+	return p.buf, p.blobs
+}
+
+// ParsePack reads the blob list from a whole pack's bytes.
+func ParsePack(data []byte) ([]PackedBlob, error) {
+	if len(data) < packHeaderSize+packFooterSize || string(data[:4]) != packMagic || string(data[len(data)-4:]) != packTrailerMagic {
+		return nil, fmt.Errorf("%w: not a pack (bad header or trailer magic)", ErrIntegrity)
+	}
+	if data[4] != 1 || data[5] != encryptionNone {
+		return nil, fmt.Errorf("%w: pack version %d encryption %d unknown", ErrUnsupportedFormat, data[4], data[5])
+	}
+	tlen := int(binary.LittleEndian.Uint32(data[len(data)-packFooterSize:]))
+	end := len(data) - packFooterSize
+	if tlen%packEntrySize != 0 || tlen > end-packHeaderSize {
+		return nil, fmt.Errorf("%w: pack trailer length %d invalid", ErrIntegrity, tlen)
+	}
+	off := uint64(packHeaderSize)
+	var blobs []PackedBlob
+	for p := end - tlen; p < end; p += packEntrySize {
+		e := data[p : p+packEntrySize]
+		b := PackedBlob{Type: BlobType(e[0]), Length: binary.LittleEndian.Uint32(e[34:]), RawLength: binary.LittleEndian.Uint32(e[38:]), Offset: uint32(off)}
+		copy(b.ID[:], e[2:34])
+		if e[1] == compressionZstd {
+			b.Compression = "zstd"
+		}
+		off += uint64(b.Length)
+		blobs = append(blobs, b)
+	}
+	if off != uint64(end-tlen) {
+		return nil, fmt.Errorf("%w: pack trailer does not match its contents", ErrIntegrity)
+	}
+	return blobs, nil
+}
+
+// packName is the storage name of a pack.
+func packName(id ID) string {
+	s := id.String()
+	return "data/" + s[:2] + "/" + s
+}

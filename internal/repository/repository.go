@@ -1,0 +1,193 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+)
+
+// Repository is an open repository.
+type Repository struct {
+	be     storage.Backend
+	cfg    Config
+	codec  *codec
+	index  *Index
+	clock  func() time.Time
+	treeMu sync.Mutex
+	trees  map[ID][]byte // whole tree packs, read once
+}
+
+// Options for Open and Init.
+type Options struct {
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+}
+
+func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, error) {
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Repository{be: be, cfg: cfg, codec: c, index: newIndex(), clock: clock, trees: make(map[ID][]byte)}, nil
+}
+
+// Init creates a new repository on be, which must hold no config.
+func Init(ctx context.Context, be storage.Backend, init InitOptions, opts Options) (*Repository, error) {
+	cfg, err := newConfig(init, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PackSize >= 1<<31 || cfg.ChunkSize >= 1<<31 {
+		return nil, fmt.Errorf("cannot create repository: pack and chunk sizes must be under 2 GiB")
+	}
+	if err := saveConfig(ctx, be, cfg); err != nil {
+		return nil, err
+	}
+	return newRepository(be, cfg, opts)
+}
+
+// Open opens an existing repository and loads its index.
+func Open(ctx context.Context, be storage.Backend, opts Options) (*Repository, error) {
+	cfg, err := loadConfig(ctx, be)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRepository(be, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.loadIndex(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Config returns the repository's config.
+func (r *Repository) Config() Config { return r.cfg }
+
+// Index returns the repository's in-memory index.
+func (r *Repository) Index() *Index { return r.index }
+
+// Backend returns the storage the repository lives on.
+func (r *Repository) Backend() storage.Backend { return r.be }
+
+// Location names the repository for messages.
+func (r *Repository) Location() string { return r.be.Location() }
+
+// Now returns the repository clock's time.
+func (r *Repository) Now() time.Time { return r.clock() }
+
+// Close releases resources; it does not close the backend.
+func (r *Repository) Close() {
+	r.codec.enc.Close()
+	r.codec.dec.Close()
+}
+
+// LoadBlob reads blob id, checking its hash. buf is reused when large enough.
+func (r *Repository) LoadBlob(ctx context.Context, id ID, buf []byte) ([]byte, error) {
+	loc, ok := r.index.Lookup(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: blob %s is in no index", ErrIntegrity, id.Short())
+	}
+	var stored []byte
+	if loc.Type == TreeBlob {
+		pack, err := r.treePack(ctx, loc.Pack)
+		if err != nil {
+			return nil, err
+		}
+		end := uint64(loc.Offset) + uint64(loc.Length)
+		if end > uint64(len(pack)) {
+			return nil, fmt.Errorf("%w: pack %s is shorter than its index says", ErrIntegrity, loc.Pack.Short())
+		}
+		stored = pack[loc.Offset:end]
+	} else {
+		var err error
+		stored, err = r.readRange(ctx, loc, buf)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r.decodeBlob(loc, stored, buf)
+}
+
+func (r *Repository) readRange(ctx context.Context, loc Location, buf []byte) ([]byte, error) {
+	rc, err := r.be.Get(ctx, packName(loc.Pack), int64(loc.Offset), int64(loc.Length))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("%w: pack %s of blob %s is missing", ErrIntegrity, loc.Pack.Short(), loc.ID.Short())
+		}
+		return nil, fmt.Errorf("cannot read pack %s: %w", loc.Pack.Short(), err)
+	}
+	defer rc.Close()
+	var stored []byte
+	if loc.compressed() || cap(buf) < int(loc.Length) {
+		stored = make([]byte, loc.Length)
+	} else {
+		stored = buf[:loc.Length]
+	}
+	if _, err := io.ReadFull(rc, stored); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: pack %s is shorter than its index says", ErrIntegrity, loc.Pack.Short())
+		}
+		return nil, fmt.Errorf("cannot read pack %s: %w", loc.Pack.Short(), err)
+	}
+	return stored, nil
+}
+
+// decodeBlob decompresses stored bytes as needed and checks the blob's hash.
+func (r *Repository) decodeBlob(loc Location, stored, buf []byte) ([]byte, error) {
+	raw := stored
+	if loc.compressed() {
+		var err error
+		raw, err = r.codec.dec.DecodeAll(stored, buf[:0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: blob %s in pack %s does not decompress: %v", ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), err)
+		}
+	}
+	if len(raw) != int(loc.RawLength) || Hash(raw) != loc.ID {
+		return nil, &BlobError{Blob: loc.ID, Pack: loc.Pack}
+	}
+	return raw, nil
+}
+
+// BlobError reports a blob whose bytes do not match its id.
+type BlobError struct {
+	Blob, Pack ID
+}
+
+func (e *BlobError) Error() string {
+	return fmt.Sprintf("%v: blob %s in pack %s does not match its hash", ErrIntegrity, e.Blob.Short(), e.Pack.Short())
+}
+
+// Unwrap makes errors.Is(err, ErrIntegrity) true.
+func (e *BlobError) Unwrap() error { return ErrIntegrity }
+
+// treePack returns a whole tree pack, read once and kept.
+func (r *Repository) treePack(ctx context.Context, id ID) ([]byte, error) {
+	r.treeMu.Lock()
+	defer r.treeMu.Unlock()
+	if p, ok := r.trees[id]; ok {
+		return p, nil
+	}
+	p, err := storage.ReadAll(ctx, r.be, packName(id))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("%w: tree pack %s is missing", ErrIntegrity, id.Short())
+		}
+		return nil, fmt.Errorf("cannot read pack %s: %w", id.Short(), err)
+	}
+	if Hash(p) != id {
+		return nil, fmt.Errorf("%w: tree pack %s does not match its hash", ErrIntegrity, id.Short())
+	}
+	r.trees[id] = p
+	return p, nil
+}

@@ -1,0 +1,110 @@
+package repository
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"time"
+)
+
+// Node types in a tree.
+const (
+	NodeDir  = "dir"
+	NodeFile = "file"
+)
+
+// SegmentInfo is what a segment directory's node records.
+type SegmentInfo struct {
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	EndKnown bool      `json:"end_known"`
+	Version  string    `json:"version"`
+}
+
+// PartInfo is what a part directory's node records, from its metadata.json.
+type PartInfo struct {
+	MinTimestamp   int64  `json:"min_timestamp"`
+	MaxTimestamp   int64  `json:"max_timestamp"`
+	TotalCount     uint64 `json:"total_count"`
+	CompressedSize uint64 `json:"compressed_size"`
+}
+
+// Node is one entry of a tree: a file with its blobs, or a directory with
+// its subtree.
+type Node struct {
+	Name    string       `json:"name"`
+	Type    string       `json:"type"`
+	Mode    fs.FileMode  `json:"mode"`
+	Size    int64        `json:"size,omitempty"`
+	ModTime time.Time    `json:"mtime,omitzero"`
+	Inode   uint64       `json:"inode,omitempty"`
+	Blobs   []ID         `json:"blobs,omitempty"`
+	Subtree *ID          `json:"subtree,omitempty"`
+	Segment *SegmentInfo `json:"segment,omitempty"`
+	Part    *PartInfo    `json:"part,omitempty"`
+}
+
+// Tree is one directory: its entries sorted by name.
+type Tree struct {
+	Entries []Node `json:"entries"`
+}
+
+// SaveTree stores a tree through the saver and returns its id.
+func (s *Saver) SaveTree(ctx context.Context, t *Tree, scratch *Scratch) (ID, bool, error) {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return ID{}, false, fmt.Errorf("cannot encode tree: %w", err)
+	}
+	id := Hash(data)
+	added, err := s.Save(ctx, TreeBlob, id, data, scratch)
+	return id, added, err
+}
+
+// LoadTree reads and decodes a tree blob.
+func (r *Repository) LoadTree(ctx context.Context, id ID) (*Tree, error) {
+	data, err := r.LoadBlob(ctx, id, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load tree %s: %w", id.Short(), err)
+	}
+	var t Tree
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("%w: tree %s is not valid: %v", ErrIntegrity, id.Short(), err)
+	}
+	return &t, nil
+}
+
+// WalkFunc is called for every node below a tree with its slash path.
+type WalkFunc func(path string, n *Node) error
+
+// Walk visits every node under the tree id depth-first, in name order.
+// A directory is visited before its entries.
+func (r *Repository) Walk(ctx context.Context, id ID, fn WalkFunc) error {
+	return r.walk(ctx, id, "", fn)
+}
+
+func (r *Repository) walk(ctx context.Context, id ID, prefix string, fn WalkFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := r.LoadTree(ctx, id)
+	if err != nil {
+		return err
+	}
+	for i := range t.Entries {
+		n := &t.Entries[i]
+		p := n.Name
+		if prefix != "" {
+			p = prefix + "/" + n.Name
+		}
+		if err := fn(p, n); err != nil {
+			return err
+		}
+		if n.Type == NodeDir && n.Subtree != nil {
+			if err := r.walk(ctx, *n.Subtree, p, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalidName is wrapped by every error about an object name or list
+// prefix that no backend accepts.
+var ErrInvalidName = errors.New("invalid object name")
+
+// CheckName reports whether name is a valid object name: a non-empty,
+// slash-separated relative path without "..", "." or empty elements, a
+// leading slash, backslashes or NUL bytes. The error wraps ErrInvalidName.
+func CheckName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty name", ErrInvalidName)
+	}
+	if err := CheckPrefix(name); err != nil {
+		return err
+	}
+	for _, elem := range strings.Split(name, "/") {
+		switch elem {
+		case "":
+			return fmt.Errorf("%w: empty path element", ErrInvalidName)
+		case ".":
+			return fmt.Errorf("%w: must not contain \".\" elements", ErrInvalidName)
+		}
+	}
+	return nil
+}
+
+// CheckPrefix reports whether prefix may be passed to List. Unlike a name, a
+// prefix may be empty, end in a slash or stop in the middle of an element
+// ("locks/ab"). The error wraps ErrInvalidName.
+func CheckPrefix(prefix string) error {
+	switch {
+	case strings.HasPrefix(prefix, "/"):
+		return fmt.Errorf("%w: must not start with \"/\"", ErrInvalidName)
+	case strings.Contains(prefix, ".."):
+		return fmt.Errorf("%w: must not contain \"..\"", ErrInvalidName)
+	case strings.Contains(prefix, `\`):
+		return fmt.Errorf("%w: must not contain backslashes", ErrInvalidName)
+	case strings.ContainsRune(prefix, 0):
+		return fmt.Errorf("%w: must not contain NUL bytes", ErrInvalidName)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+// Package storage defines the small interface every repository backend
+// implements (local disk, memory, and later object stores), and the errors
+// that callers classify with errors.Is.
+//
+// The contract every backend must keep, checked by the conformance suite in
+// storagetest:
+//
+//   - Names are slash-separated relative paths such as "data/ab/abcd…".
+//     A backend never sees ".." or a leading slash.
+//   - Put is atomic: a reader sees either the whole new object or the old state,
+//     never a partial object, even when the process dies midway.
+//   - Create is Put that fails with ErrExists, leaving the existing object
+//     untouched, when the name is taken. Two concurrent Creates of one name:
+//     exactly one succeeds.
+//   - A successful Put or Create is durable and visible to Get, Stat and List.
+//   - Get of a missing object, Stat of a missing object and Delete of a
+//     missing object return an error that wraps ErrNotFound.
+//   - List calls fn for every object whose name starts with prefix, in no
+//     particular order; returning an error from fn stops the walk with it.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// ErrNotFound is wrapped by every error about an object that does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// ErrExists is returned by Create when the name is already taken.
+var ErrExists = errors.New("object already exists")
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Name string
+	Size int64
+}
+
+// Backend stores named, immutable-once-written objects.
+type Backend interface {
+	// Location names the backend for messages, e.g. "file:///srv/repo".
+	Location() string
+	// Put stores size bytes read from r under name, atomically, replacing
+	// any previous object of that name.
+	Put(ctx context.Context, name string, size int64, r io.Reader) error
+	// Create is Put that fails with ErrExists when name already exists.
+	Create(ctx context.Context, name string, size int64, r io.Reader) error
+	// Get returns length bytes of the object starting at offset; length < 0
+	// means up to the end. The caller closes the reader.
+	Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error)
+	// Stat returns the object's size.
+	Stat(ctx context.Context, name string) (ObjectInfo, error)
+	// List calls fn for every object whose name starts with prefix.
+	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
+	// Delete removes the object.
+	Delete(ctx context.Context, name string) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// ReadAll reads a whole object.
+func ReadAll(ctx context.Context, b Backend, name string) ([]byte, error) {
+	rc, err := b.Get(ctx, name, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
