@@ -3,12 +3,14 @@ module github.com/banyan-backup/banyan-backup
 go 1.26.8
 
 require (
+	github.com/klauspost/compress v1.18.0
+	github.com/spf13/cobra v1.9.1
+	github.com/zeebo/blake3 v0.2.4
+	golang.org/x/sys v0.38.0
+)
+
+require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.0.12 // indirect
-	github.com/restic/chunker v0.4.0 // indirect
-	github.com/spf13/cobra v1.9.1 // indirect
 	github.com/spf13/pflag v1.0.6 // indirect
-	github.com/zeebo/blake3 v0.2.4 // indirect
-	golang.org/x/sys v0.38.0 // indirect
 )

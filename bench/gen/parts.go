@@ -82,7 +82,7 @@ func partShares(p partSpec) []share {
 		s = []share{{"meta.bin", .002, 40, kindRandom}, {"primary.bin", .02, 60, kindRandom},
 			{"timestamps.bin", .08, 14, kindRandom}, {"fv.bin", .35, 64, kindRandom}}
 		for _, f := range p.names {
-			s = append(s, share{f + ".tfm", .025 / n, 17, kindPattern}, share{f + ".tf", -1, 64, kindRandom})
+			s = append(s, share{f + ".tfm", .033 / n, 17, kindPattern}, share{f + ".tf", -1, 64, kindRandom})
 		}
 	case stream:
 		s = []share{{"meta.bin", .002, 40, kindRandom}, {"primary.bin", .02, 60, kindRandom},
@@ -92,14 +92,14 @@ func partShares(p partSpec) []share {
 			if p.size < 64<<10 {
 				bloom = 0 // small parts have empty bloom filters, as on real servers
 			}
-			s = append(s, share{f + ".tfm", .025 / n, 17, kindPattern},
+			s = append(s, share{f + ".tfm", .033 / n, 17, kindPattern},
 				share{f + ".tff", bloom, 0, kindRandom}, share{f + ".tf", -1, 64, kindRandom})
 		}
 	case trace:
 		s = []share{{"meta.bin", .002, 41, kindRandom}, {"primary.bin", .03, 100, kindRandom},
 			{"spans.bin", .6, 200, kindRandom}, {"traceID.filter", .02, 64, kindRandom}}
 		for _, t := range p.names {
-			s = append(s, share{t + ".tm", .025 / n, 17, kindPattern}, share{t + ".t", -1, 64, kindRandom})
+			s = append(s, share{t + ".tm", .033 / n, 17, kindPattern}, share{t + ".t", -1, 64, kindRandom})
 		}
 	}
 	return s

@@ -76,7 +76,7 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	root, err := buildTrees(ctx, saver, layout, files)
+	root, err := buildTrees(ctx, saver, opts.Roots, layout, files)
 	if err != nil {
 		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err

@@ -2,6 +2,8 @@ package backup
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -12,12 +14,16 @@ import (
 
 // buildTrees stores one tree per directory, deepest first, and returns the
 // root tree: one entry per catalog, whose subtree is its data directory.
-func buildTrees(ctx context.Context, saver *repository.Saver, layout *banyandb.Layout, files []repository.Node) (repository.ID, error) {
+func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node) (repository.ID, error) {
 	entries := map[string][]repository.Node{} // dir path in the root tree → entries
 	dirs := map[string]repository.Node{}      // dir path → its own node (without subtree yet)
 	for _, c := range layout.Catalogs {
 		p := string(c)
-		dirs[p] = repository.Node{Name: p, Type: repository.NodeDir, Mode: 0o755 | 1<<31}
+		st, err := os.Stat(roots.DataDir(c))
+		if err != nil {
+			return repository.ID{}, fmt.Errorf("cannot read %s: %w", roots.DataDir(c), err)
+		}
+		dirs[p] = repository.Node{Name: p, Type: repository.NodeDir, Mode: st.Mode()}
 		entries[p] = nil
 	}
 	for _, d := range layout.Dirs {

@@ -35,6 +35,7 @@ func hold(t *testing.T, path string) func() {
 }
 
 func TestCheckNotLocked(t *testing.T) {
+	t.Parallel()
 	top := fixture.ForTest(t, fixture.V011)
 	roots := banyandb.Roots{Root: filepath.Join(top, "data")}
 	// The fixtures' property/data/lock and schema-property/data/lock are not held.

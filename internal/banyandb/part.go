@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// snpSuffix ends the name of a shard's part list.
+const snpSuffix = ".snp"
+
 // PartMetadataFile is a part's commit marker, written last (measure, stream,
 // trace parts).
 const PartMetadataFile = "metadata.json"
@@ -77,7 +80,7 @@ func IsPartName(s string) bool {
 // SnpEpoch returns the epoch of a shard's part list file named
 // <16 hex digits>.snp; ok is false for any other name.
 func SnpEpoch(name string) (epoch uint64, ok bool) {
-	hex, found := strings.CutSuffix(name, ".snp")
+	hex, found := strings.CutSuffix(name, snpSuffix)
 	if !found || !IsPartName(hex) {
 		return 0, false
 	}

@@ -23,16 +23,18 @@ const rootHint = "--root must be the directory given to the server as --measure-
 // Names Scan leaves out: they belong to a running server or to an
 // unfinished write, and BanyanDB's own snapshots leave them out too.
 const (
-	lockFile         = "lock"
-	blugePIDFile     = "bluge.pid"
-	tmpSuffix        = ".tmp"
-	externalTempDir  = "external-segment-temp"
-	segmentMetaFile  = "metadata"
-	shardPrefix      = "shard-"
-	sidxDir          = "sidx"
-	streamIndexDir   = "idx"
-	snpSuffix        = ".snp"
-	traceFinalizeDoc = "finalize.json"
+	lockFile        = "lock"
+	blugePIDFile    = "bluge.pid"
+	tmpSuffix       = ".tmp"
+	externalTempDir = "external-segment-temp"
+)
+
+// Names that place a file in the tree.
+const (
+	segmentMetaFile = "metadata"
+	shardPrefix     = "shard-"
+	sidxDir         = "sidx"
+	streamIndexDir  = "idx"
 )
 
 // FileKind says what a file is, judged by its position in the tree.
@@ -206,8 +208,15 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 		if _, err := os.Stat(roots.Root); roots.Root != "" && errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("cannot scan %s: %w: the directory does not exist; %s", roots.Root, ErrNotRoot, rootHint)
 		}
+		where := roots.Root
+		if where == "" {
+			where = "the catalog roots"
+		}
 		return nil, fmt.Errorf("cannot scan %s: %w: found none of %s; %s",
-			roots.Root, ErrNotRoot, strings.Join(looked, ", "), rootHint)
+			where, ErrNotRoot, strings.Join(looked, ", "), rootHint)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	s.finish()
 	return s.layout, nil

@@ -75,7 +75,7 @@ func excluded(rel string) bool {
 
 func scanFixture(t *testing.T, name string, opts banyandb.ScanOptions) (string, *banyandb.Layout) {
 	t.Helper()
-	top := fixture.ForTest(t, name)
+	top := readOnlyFixture(t, name)
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
@@ -87,6 +87,7 @@ func scanFixture(t *testing.T, name string, opts banyandb.ScanOptions) (string, 
 }
 
 func TestScanMatchesListing(t *testing.T) {
+	t.Parallel()
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			top, l := scanFixture(t, fx.name, banyandb.ScanOptions{})
@@ -165,6 +166,7 @@ func TestScanMatchesListing(t *testing.T) {
 }
 
 func TestScanKinds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		catalog banyandb.Catalog
 		path    string
@@ -218,6 +220,7 @@ func TestScanKinds(t *testing.T) {
 }
 
 func TestScanSegments(t *testing.T) {
+	t.Parallel()
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			_, l := scanFixture(t, fx.name, banyandb.ScanOptions{})
@@ -256,6 +259,7 @@ func TestScanSegments(t *testing.T) {
 }
 
 func TestScanParts(t *testing.T) {
+	t.Parallel()
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			_, l := scanFixture(t, fx.name, banyandb.ScanOptions{})
@@ -299,6 +303,7 @@ func TestScanParts(t *testing.T) {
 }
 
 func TestScanCatalogSelection(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		ask  []banyandb.Catalog
@@ -308,7 +313,7 @@ func TestScanCatalogSelection(t *testing.T) {
 		{"properties", []banyandb.Catalog{banyandb.SchemaProperty, banyandb.Property}, []banyandb.Catalog{banyandb.Property, banyandb.SchemaProperty}},
 		{"duplicates", []banyandb.Catalog{banyandb.Trace, banyandb.Trace}, []banyandb.Catalog{banyandb.Trace}},
 	}
-	top := fixture.ForTest(t, fixture.V011)
+	top := readOnlyFixture(t, fixture.V011)
 	roots := banyandb.Roots{Root: filepath.Join(top, "data")}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -337,6 +342,7 @@ func TestScanCatalogSelection(t *testing.T) {
 }
 
 func TestScanOverride(t *testing.T) {
+	t.Parallel()
 	top := fixture.ForTest(t, fixture.V011)
 	data := filepath.Join(top, "data")
 	want, err := banyandb.Scan(context.Background(), banyandb.Roots{Root: data}, banyandb.ScanOptions{Location: time.UTC})
@@ -367,7 +373,8 @@ func TestScanOverride(t *testing.T) {
 }
 
 func TestScanNotRoot(t *testing.T) {
-	top := fixture.ForTest(t, fixture.V0102)
+	t.Parallel()
+	top := readOnlyFixture(t, fixture.V0102)
 	empty := t.TempDir()
 	tests := []struct {
 		name  string
@@ -395,6 +402,7 @@ func TestScanNotRoot(t *testing.T) {
 }
 
 func TestScanExclusionsAndWarnings(t *testing.T) {
+	t.Parallel()
 	top := fixture.ForTest(t, fixture.V011)
 	data := filepath.Join(top, "data")
 	seg := filepath.Join(data, "measure", "data", "bk_measure", "seg-20261119")
@@ -485,6 +493,7 @@ func TestScanExclusionsAndWarnings(t *testing.T) {
 }
 
 func TestScanRefusesSymlinks(t *testing.T) {
+	t.Parallel()
 	top := fixture.ForTest(t, fixture.V011)
 	data := filepath.Join(top, "data")
 	link := filepath.Join(data, "stream", "data", "bk_stream", "seg-20261119", "shard-0", "link")
@@ -498,6 +507,7 @@ func TestScanRefusesSymlinks(t *testing.T) {
 }
 
 func TestScanFollowsSymlinkedDataDir(t *testing.T) {
+	t.Parallel()
 	top := fixture.ForTest(t, fixture.V011)
 	data := filepath.Join(top, "data")
 	elsewhere := filepath.Join(t.TempDir(), "measure-data")
@@ -517,7 +527,8 @@ func TestScanFollowsSymlinkedDataDir(t *testing.T) {
 }
 
 func TestScanCancelled(t *testing.T) {
-	top := fixture.ForTest(t, fixture.V011)
+	t.Parallel()
+	top := readOnlyFixture(t, fixture.V011)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := banyandb.Scan(ctx, banyandb.Roots{Root: filepath.Join(top, "data")}, banyandb.ScanOptions{})
@@ -527,7 +538,8 @@ func TestScanCancelled(t *testing.T) {
 }
 
 func TestScanOverridesOnly(t *testing.T) {
-	top := fixture.ForTest(t, fixture.V011)
+	t.Parallel()
+	top := readOnlyFixture(t, fixture.V011)
 	roots := banyandb.Roots{Override: map[banyandb.Catalog]string{banyandb.Stream: filepath.Join(top, "data")}}
 	l, err := banyandb.Scan(context.Background(), roots, banyandb.ScanOptions{Location: time.UTC})
 	if err != nil {

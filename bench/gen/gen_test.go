@@ -1,0 +1,127 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"2GiB": 2 << 30, "512MiB": 512 << 20, "100MB": 100e6, "1048576": 1 << 20,
+		"1.5G": 3 << 29, "64 KiB": 64 << 10, "3kb": 3000,
+	} {
+		got, err := parseSize(in)
+		if err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "2XB", "-1", "0"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) succeeded", in)
+		}
+	}
+}
+
+// planStats summarises a plan without writing it.
+type planStats struct {
+	total, compressible, files int64
+	parts                      []int64 // bytes per part directory
+}
+
+func statsOf(p *plan) planStats {
+	var s planStats
+	perPart := map[string]int64{}
+	for _, j := range p.jobs {
+		for _, f := range j.files {
+			s.total += f.length()
+			s.files++
+			if f.kind != kindRandom {
+				s.compressible += f.length()
+			}
+			dir := filepath.Dir(f.rel)
+			if partDirRe.MatchString(filepath.Base(dir)) && !strings.Contains(dir, "/sidx/") {
+				perPart[dir] += f.length()
+			}
+		}
+	}
+	for _, n := range perPart {
+		s.parts = append(s.parts, n)
+	}
+	slices.Sort(s.parts)
+	return s
+}
+
+func TestPlanDeterministicAndExact(t *testing.T) {
+	a, b := newPlan(7, 64<<20), newPlan(7, 64<<20)
+	if !reflect.DeepEqual(a.jobs, b.jobs) {
+		t.Fatal("same seed gave different plans")
+	}
+	if reflect.DeepEqual(a.jobs, newPlan(8, 64<<20).jobs) {
+		t.Fatal("different seeds gave the same plan")
+	}
+	if got := a.total(); got != 64<<20 {
+		t.Fatalf("total %d, want %d", got, 64<<20)
+	}
+}
+
+func TestPlanShape2GiB(t *testing.T) {
+	s := statsOf(newPlan(1, 2<<30))
+	n := len(s.parts)
+	t.Logf("files %d, parts %d, smallest %d, median %d, largest %d, compressible %.2f%%",
+		s.files, n, s.parts[0], s.parts[n/2], s.parts[n-1], 100*float64(s.compressible)/float64(s.total))
+	if s.total != 2<<30 {
+		t.Errorf("total %d", s.total)
+	}
+	if s.parts[0] > 32<<10 || s.parts[n-1] < 100<<20 || s.parts[n/2] > 1<<20 {
+		t.Errorf("part sizes not heavy-tailed: min %d median %d max %d", s.parts[0], s.parts[n/2], s.parts[n-1])
+	}
+	var big int64
+	for _, x := range s.parts[n*9/10:] {
+		big += x
+	}
+	if big < s.total/2 {
+		t.Errorf("largest 10%% of parts hold only %d of %d bytes", big, s.total)
+	}
+	if c := float64(s.compressible) / float64(s.total); c < 0.02 || c > 0.05 {
+		t.Errorf("compressible share %.3f, want about 0.03", c)
+	}
+}
+
+func TestGenerateAddPartsCheck(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	var st stats
+	if err := generate(options{out: root, size: 4 << 20, seed: 3, workers: 2}, &st); err != nil {
+		t.Fatal(err)
+	}
+	if c := checkRoot(root); len(c.problems) > 0 {
+		t.Fatalf("fresh root: %v", c.problems[:min(len(c.problems), 5)])
+	}
+	before, _ := treeBytes(root)
+	if before != st.bytes.Load() {
+		t.Errorf("wrote %d bytes, tree has %d", st.bytes.Load(), before)
+	}
+	if err := generate(options{out: root, size: 1 << 20, seed: 3}, &st); err == nil {
+		t.Error("generate into a non-empty root succeeded")
+	}
+	for range 2 {
+		n, err := addParts(root, 5, 3, &stats{})
+		if err != nil || n == 0 {
+			t.Fatal(n, err)
+		}
+		c := checkRoot(root)
+		if len(c.problems) > 0 {
+			t.Fatalf("after --add-parts: %v", c.problems[:min(len(c.problems), 5)])
+		}
+	}
+	after, _ := treeBytes(root)
+	if grow := float64(after-before) / float64(before); grow < 0.09 || grow > 0.13 {
+		t.Errorf("two 5%% additions grew the tree by %.1f%%", 100*grow)
+	}
+	if _, err := os.Stat(filepath.Join(root, "trace/data/sw_trace")); err != nil {
+		t.Error(err)
+	}
+}
