@@ -77,11 +77,12 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	if !inPlace {
 		staging = filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".banyan-restore")
 	}
-	if err := openStaging(staging, b.ID, repo.Now()); err != nil {
+	resume, err := openStaging(staging, b.ID, repo.Now())
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{Backup: b.ID.String(), Target: target, Files: int64(len(plan.files)), Dirs: int64(len(plan.dirs)), Bytes: plan.bytes}
-	resumed, err := writeFiles(ctx, repo, plan, staging, opts)
+	resumed, err := writeFiles(ctx, repo, plan, staging, resume || inPlace, opts)
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) && !inPlace {
 			// Nothing from this backup can be trusted: drop the staging
@@ -138,25 +139,26 @@ func readMarker(dir string) (marker, error) {
 }
 
 // openStaging creates the staging directory with its marker, or checks
-// that an existing one belongs to the same backup.
-func openStaging(staging string, id repository.ID, now time.Time) error {
+// that an existing one belongs to the same backup; then it reports true
+// (resume).
+func openStaging(staging string, id repository.ID, now time.Time) (bool, error) {
 	if m, err := readMarker(staging); err == nil {
 		if m.Backup != id.String() {
-			return fmt.Errorf("cannot restore: %s holds an interrupted restore of backup %s: rerun that restore, or remove the directory", staging, shortID(m.Backup))
+			return false, fmt.Errorf("cannot restore: %s holds an interrupted restore of backup %s: rerun that restore, or remove the directory", staging, shortID(m.Backup))
 		}
-		return nil
+		return true, nil
 	}
 	if _, err := os.Stat(staging); err == nil {
-		return fmt.Errorf("cannot restore: %s exists and is not a restore in progress: remove it", staging)
+		return false, fmt.Errorf("cannot restore: %s exists and is not a restore in progress: remove it", staging)
 	}
 	if err := os.MkdirAll(staging, 0o755); err != nil {
-		return fmt.Errorf("cannot create staging directory %s: %w", staging, err)
+		return false, fmt.Errorf("cannot create staging directory %s: %w", staging, err)
 	}
 	data, _ := json.Marshal(marker{Backup: id.String(), Started: now.UTC()})
 	if err := writeSynced(filepath.Join(staging, MarkerName), data); err != nil {
-		return err
+		return false, err
 	}
-	return syncDir(filepath.Dir(staging))
+	return false, syncDir(filepath.Dir(staging))
 }
 
 func shortID(s string) string {

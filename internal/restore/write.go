@@ -7,71 +7,53 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 
+	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
-// writeFiles creates the directories and writes every file into staging,
-// keeping files a previous attempt already wrote correctly. It returns how
-// many files were kept.
-func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, staging string, opts Options) (int64, error) {
+// blobTarget is one place a blob goes: a file and an offset in it.
+type blobTarget struct {
+	file   *fileState
+	offset int64
+	loc    repository.Location
+}
+
+// fileState tracks a file being written from blobs in several packs.
+type fileState struct {
+	path    string
+	node    *repository.Node
+	pending atomic.Int64 // blobs not yet written
+}
+
+// packJob is one pack to read and the blobs to write from it.
+type packJob struct {
+	pack    repository.ID
+	targets []blobTarget
+}
+
+// writeFiles creates the directories and files in staging, then reads each
+// pack the files need once, checks it, and writes its blobs where they go.
+// Files an earlier attempt completed (resume) are kept. It returns how many.
+func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, staging string, resume bool, opts Options) (int64, error) {
 	for _, d := range p.dirs {
 		if err := os.MkdirAll(filepath.Join(staging, d.rel), 0o755); err != nil {
 			return 0, fmt.Errorf("cannot create directory %s: %w", filepath.Join(staging, d.rel), err)
 		}
 	}
-	rep := opts.Progress
-	if rep != nil {
-		rep.Start("restore", int64(len(p.files)), p.bytes)
-		defer rep.Done()
+	rep := progress.OrNop(opts.Progress)
+	rep.Start("restore", int64(len(p.files)), p.bytes)
+	defer rep.Done()
+
+	jobs, kept, err := prepareFiles(repo, p, staging, resume, rep)
+	if err != nil {
+		return 0, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan *planFile)
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-		resumed  atomic.Int64
-	)
-	chunk := repo.Config().ChunkSize
-	for range workers(opts) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, chunk)
-			for f := range jobs {
-				kept, err := writeFile(ctx, repo, filepath.Join(staging, f.rel), &f.node, buf)
-				if err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("cannot restore %s: %w", filepath.ToSlash(f.rel), err); cancel() })
-					continue
-				}
-				if kept {
-					resumed.Add(1)
-				}
-				if rep != nil {
-					rep.Advance(1, f.node.Size)
-				}
-			}
-		}()
-	}
-feed:
-	for i := range p.files {
-		select {
-		case jobs <- &p.files[i]:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		return 0, firstErr
+	if err := runJobs(ctx, repo, jobs, opts, rep); err != nil {
+		return 0, err
 	}
 	// Directory modes last: a read-only directory would refuse its files.
 	for i := len(p.dirs) - 1; i >= 0; i-- {
@@ -80,46 +62,159 @@ feed:
 			return 0, fmt.Errorf("cannot set mode of %s: %w", d.rel, err)
 		}
 	}
-	return resumed.Load(), nil
+	return kept, nil
 }
 
-// writeFile writes one file from its blobs, or keeps it when an earlier
-// attempt left it complete (same size and every chunk hashing to its blob).
-func writeFile(ctx context.Context, repo *repository.Repository, path string, n *repository.Node, buf []byte) (bool, error) {
-	if matches(path, n, buf) {
-		return true, nil
-	}
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return false, err
-	}
-	var written int64
-	for _, id := range n.Blobs {
-		if err := ctx.Err(); err != nil {
-			fh.Close()
-			return false, err
+// prepareFiles creates every file not kept from an earlier attempt, finishes
+// the empty ones, and groups the blobs to write by pack, packs in the order
+// the files first need them.
+func prepareFiles(repo *repository.Repository, p *plan, staging string, resume bool, rep progress.Reporter) ([]*packJob, int64, error) {
+	byPack := map[repository.ID]*packJob{}
+	var order []*packJob
+	var kept int64
+	buf := make([]byte, repo.Config().ChunkSize)
+	for i := range p.files {
+		f := &p.files[i]
+		path := filepath.Join(staging, f.rel)
+		if resume && matches(path, &f.node, buf) {
+			kept++
+			rep.Advance(1, f.node.Size)
+			continue
 		}
-		data, err := repo.LoadBlob(ctx, id, buf)
+		fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
-			fh.Close()
-			return false, err
+			return nil, 0, fmt.Errorf("cannot create %s: %w", path, err)
 		}
-		if _, err := fh.Write(data); err != nil {
-			fh.Close()
-			return false, err
+		if err := fh.Close(); err != nil {
+			return nil, 0, fmt.Errorf("cannot create %s: %w", path, err)
 		}
-		written += int64(len(data))
+		fs := &fileState{path: path, node: &f.node}
+		fs.pending.Store(int64(len(f.node.Blobs)))
+		if len(f.node.Blobs) == 0 {
+			if err := finishFile(fs); err != nil {
+				return nil, 0, err
+			}
+			rep.Advance(1, 0)
+			continue
+		}
+		var off int64
+		for _, id := range f.node.Blobs {
+			loc, ok := repo.Index().Lookup(id)
+			if !ok {
+				return nil, 0, fmt.Errorf("%w: blob %s of %s is in no index", repository.ErrIntegrity, id.Short(), f.rel)
+			}
+			j := byPack[loc.Pack]
+			if j == nil {
+				j = &packJob{pack: loc.Pack}
+				byPack[loc.Pack] = j
+				order = append(order, j)
+			}
+			j.targets = append(j.targets, blobTarget{file: fs, offset: off, loc: loc})
+			off += int64(loc.RawLength)
+		}
+	}
+	for _, j := range order {
+		sort.Slice(j.targets, func(a, b int) bool { return j.targets[a].loc.Offset < j.targets[b].loc.Offset })
+	}
+	return order, kept, nil
+}
+
+// runJobs reads the packs with a few workers, each reusing its buffers.
+func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, opts Options, rep progress.Reporter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan *packJob)
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+	)
+	for range workers(opts) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var packBuf, blobBuf []byte
+			for j := range ch {
+				var err error
+				packBuf, err = repo.ReadPack(ctx, j.pack, packBuf)
+				if err == nil {
+					err = writeBlobs(repo, j, packBuf, &blobBuf, rep)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+func writeBlobs(repo *repository.Repository, j *packJob, pack []byte, blobBuf *[]byte, rep progress.Reporter) error {
+	for _, t := range j.targets {
+		if cap(*blobBuf) < int(t.loc.RawLength) {
+			*blobBuf = make([]byte, t.loc.RawLength)
+		}
+		data, err := repo.BlobFromPack(t.loc, pack, *blobBuf)
+		if err != nil {
+			return fmt.Errorf("cannot restore %s: %w", t.file.path, err)
+		}
+		if err := writeAt(t.file.path, data, t.offset); err != nil {
+			return err
+		}
+		if t.file.pending.Add(-1) == 0 {
+			if err := finishFile(t.file); err != nil {
+				return err
+			}
+			rep.Advance(1, t.file.node.Size)
+		}
+	}
+	return nil
+}
+
+func writeAt(path string, data []byte, off int64) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if _, err := fh.WriteAt(data, off); err != nil {
+		fh.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if err := fh.Close(); err != nil {
-		return false, err
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	if written != n.Size {
-		return false, fmt.Errorf("%w: blobs give %d bytes, the backup recorded %d", repository.ErrIntegrity, written, n.Size)
+	return nil
+}
+
+// finishFile checks a complete file's size and sets its mode and mtime.
+func finishFile(f *fileState) error {
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return fmt.Errorf("cannot finish %s: %w", f.path, err)
 	}
-	if err := os.Chmod(path, n.Mode.Perm()); err != nil {
-		return false, err
+	if st.Size() != f.node.Size {
+		return fmt.Errorf("%w: %s: blobs give %d bytes, the backup recorded %d", repository.ErrIntegrity, f.path, st.Size(), f.node.Size)
 	}
-	return false, os.Chtimes(path, n.ModTime, n.ModTime)
+	if err := os.Chmod(f.path, f.node.Mode.Perm()); err != nil {
+		return fmt.Errorf("cannot set mode of %s: %w", f.path, err)
+	}
+	if err := os.Chtimes(f.path, f.node.ModTime, f.node.ModTime); err != nil {
+		return fmt.Errorf("cannot set time of %s: %w", f.path, err)
+	}
+	return nil
 }
 
 // matches reports whether path already holds exactly the node's content.
