@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# bench/backup.sh — banyan-backup's end-to-end benchmark.
+#
+# Generates a BanyanDB-shaped data root (bench/gen), then measures in one
+# run, side by side on the same disk:
+#   cp -a ROOT COPY                          the baseline for throughput
+#   tar -C ROOT -cf - . | zstd -1 -T1        the baseline for size
+#   banyan-backup backup (full)              time, MB/s, peak RSS, repository size
+#   banyan-backup backup (unchanged)         time
+#   bench/gen --add-parts 1; backup          time, bytes added
+#   banyan-backup restore latest             time, MB/s, peak RSS
+# checks that the restored tree equals the source, and prints a Markdown
+# table and PASS/MISS lines for the project's targets.
+#
+# Environment:
+#   BENCH_SIZE=2GiB       size of the generated root (2GiB, 512MiB, 100MB, bytes)
+#   BENCH_SEED=1          generator seed
+#   BENCH_DIR=DIR         work directory (default: mktemp -d /var/tmp/bbbench.XXXX;
+#                         keep it on the disk you want to measure)
+#   BENCH_KEEP=1          keep the work directory
+#   BENCH_OUT=FILE        also write the report there (default /dev/stdout)
+#   BENCH_SYNC=1          end the timed cp -a, tar|zstd, full backup and restore
+#                         with `sync` (default 1): the copies must reach the disk,
+#                         as banyan-backup syncs what it writes
+#   BENCH_VERIFY=1        also run `banyan-backup verify --read-data` (untimed check)
+#   BENCH_STRICT=1        exit 1 when a target is missed
+#   BENCH_BASELINE_ONLY=1 measure only the generator, cp -a and tar|zstd
+#                         (for use while banyan-backup does not build)
+#
+# Run as root to drop the page cache between steps (sync; echo 3 >
+# /proc/sys/vm/drop_caches); otherwise caches stay warm and the report says so.
+set -euo pipefail
+
+SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SIZE=${BENCH_SIZE:-2GiB}
+SEED=${BENCH_SEED:-1}
+OUT=${BENCH_OUT:-/dev/stdout}
+KEEP=${BENCH_KEEP:-0}
+SYNC=${BENCH_SYNC:-1}
+VERIFY=${BENCH_VERIFY:-1}
+STRICT=${BENCH_STRICT:-0}
+BASELINE_ONLY=${BENCH_BASELINE_ONLY:-0}
+
+if [[ -n ${BENCH_DIR:-} ]]; then
+	WORK=$BENCH_DIR
+	OWN_WORK=0
+	mkdir -p "$WORK"
+else
+	WORK=$(mktemp -d /var/tmp/bbbench.XXXX)
+	OWN_WORK=1
+fi
+WORK=$(cd "$WORK" && pwd)
+ROOT=$WORK/root
+COPY=$WORK/copy
+TARBALL=$WORK/root.tar.zst
+REPO=$WORK/repo
+RESTORED=$WORK/restored
+BIN=$WORK/bin
+LOGS=$WORK/logs
+
+# ---------------------------------------------------------------- helpers
+
+log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "FAILED: $*"
+	exit 1
+}
+
+# cleanup removes what this script created, unless BENCH_KEEP=1.
+cleanup() {
+	local rc=$?
+	if [[ $KEEP == 1 ]]; then
+		log "kept work directory $WORK"
+	elif [[ $OWN_WORK == 1 ]]; then
+		rm -rf -- "$WORK"
+	else
+		rm -rf -- "$ROOT" "$COPY" "$TARBALL" "$REPO" "$RESTORED" "$BIN" "$LOGS"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+
+# calc evaluates an awk expression, e.g. calc '1/3' or calc '%.1f' '2/3'.
+calc() {
+	if [[ $# == 2 ]]; then
+		awk "BEGIN { printf \"$1\", $2 }"
+	else
+		awk "BEGIN { print $1 }"
+	fi
+}
+
+# CACHES_DROPPED stays "yes" only while every drop succeeds.
+CACHES_DROPPED=yes
+drop_caches() {
+	sync
+	if ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+		CACHES_DROPPED="no (/proc/sys/vm/drop_caches not writable; caches warm)"
+	fi
+}
+
+# finish_sync ends a timed write step: data must reach the disk to count.
+finish_sync() {
+	if [[ $SYNC == 1 ]]; then sync; fi
+}
+
+# RSS measurement: GNU time's %M (max RSS, KiB), installed if missing; else
+# poll VmHWM of the process while it runs.
+TIME_BIN=
+setup_rss() {
+	if /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
+		TIME_BIN=/usr/bin/time
+		return
+	fi
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		log "installing GNU time for peak RSS"
+		if apt-get install -y -qq time >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq time >/dev/null 2>&1; }; then
+			if /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
+				TIME_BIN=/usr/bin/time
+				return
+			fi
+		fi
+	fi
+	log "GNU time unavailable: peak RSS read from /proc/PID/status VmHWM"
+}
+
+# measure NAME SYNC CMD... runs CMD with stdout to $LOGS/NAME.out and
+# stderr to $LOGS/NAME.err, and sets SECS (wall time, plus a final sync when
+# SYNC is 1 and BENCH_SYNC=1) and RSS_KIB (peak resident set, KiB). It
+# fails the benchmark if CMD fails.
+measure() {
+	local name=$1 want_sync=$2
+	shift 2
+	local start rc=0
+	RSS_KIB=
+	start=$EPOCHREALTIME
+	if [[ -n $TIME_BIN ]]; then
+		"$TIME_BIN" -f %M -o "$LOGS/$name.rss" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
+		RSS_KIB=$(tail -n 1 "$LOGS/$name.rss")
+	else
+		"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
+		local pid=$! hwm peak=0
+		while kill -0 "$pid" 2>/dev/null; do
+			hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+			if [[ -n $hwm && $hwm -gt $peak ]]; then peak=$hwm; fi
+			sleep 0.02
+		done
+		wait "$pid" || rc=$?
+		RSS_KIB=$peak
+	fi
+	if [[ $want_sync == 1 ]]; then finish_sync; fi
+	SECS=$(calc "$EPOCHREALTIME - $start")
+	if [[ $rc != 0 ]]; then
+		tail -n 20 "$LOGS/$name.err" >&2 || true
+		die "$name: '$*' exited with $rc (logs in $LOGS; BENCH_KEEP=1 keeps them)"
+	fi
+}
+
+# json_field FILE KEY prints a top-level number or string from a JSON file.
+json_field() {
+	local v
+	v=$(jq -r --arg k "$2" '.[$k] // empty' "$1" 2>/dev/null) ||
+		v=$(sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n 1)
+	[[ -n $v ]] || die "no \"$2\" in $1: $(head -c 300 "$1")"
+	printf '%s\n' "$v"
+}
+
+# tree_bytes DIR prints the sum of the regular files' sizes.
+tree_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d\n", s }'; }
+tree_files() { find "$1" -type f | wc -l; }
+
+mib() { calc '%.1f' "$1 / 1048576"; }
+mbps() { calc '%.1f' "$1 / 1000000 / $2"; }
+ratio() { calc '%.2f' "$1 / $2"; }
+
+# bb runs banyan-backup; segment names are written in UTC by the generator.
+bb() { TZ=UTC "$BIN/banyan-backup" "$@"; }
+
+# ---------------------------------------------------------------- build
+
+mkdir -p "$BIN" "$LOGS"
+for d in "$ROOT" "$COPY" "$TARBALL" "$REPO" "$RESTORED"; do
+	[[ ! -e $d ]] || die "$d already exists (use an empty BENCH_DIR)"
+done
+command -v zstd >/dev/null || die "zstd is not installed"
+
+log "work directory $WORK (size $SIZE, seed $SEED)"
+(cd "$SRC_DIR" && go build -o "$BIN/gen" ./bench/gen) || die "cannot build ./bench/gen"
+HAVE_CLI=0
+if [[ $BASELINE_ONLY != 1 ]]; then
+	if ! (cd "$SRC_DIR" && go build -o "$BIN/banyan-backup" ./cmd/banyan-backup) 2>"$LOGS/build.err"; then
+		cat "$LOGS/build.err" >&2
+		die "cannot build ./cmd/banyan-backup (see above); BENCH_BASELINE_ONLY=1 runs only gen, cp -a and tar|zstd"
+	fi
+	HAVE_CLI=1
+fi
+setup_rss
+
+# ---------------------------------------------------------------- generate
+
+log "generating $SIZE root"
+"$BIN/gen" --out "$ROOT" --size "$SIZE" --seed "$SEED" 2>"$LOGS/gen.err" || {
+	cat "$LOGS/gen.err" >&2
+	die "generator failed"
+}
+GEN_LINE=$(tail -n 1 "$LOGS/gen.err")
+log "$GEN_LINE"
+"$BIN/gen" --check "$ROOT" 2>>"$LOGS/gen.err" || die "generated root fails its layout check"
+SRC_BYTES=$(tree_bytes "$ROOT")
+SRC_FILES=$(tree_files "$ROOT")
+
+# ---------------------------------------------------------------- baselines
+
+log "cp -a"
+drop_caches
+measure cp 1 cp -a "$ROOT" "$COPY"
+CP_SECS=$SECS
+CP_MBPS=$(mbps "$SRC_BYTES" "$CP_SECS")
+rm -rf -- "$COPY"
+
+log "tar | zstd -1 -T1"
+drop_caches
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
+measure tar 1 bash -c 'set -o pipefail; tar -C "$1" -cf - . | zstd -q -1 -T1 >"$2"' tar "$ROOT" "$TARBALL"
+TAR_SECS=$SECS
+TAR_MBPS=$(mbps "$SRC_BYTES" "$TAR_SECS")
+TAR_BYTES=$(stat -c %s "$TARBALL")
+rm -f -- "$TARBALL"
+
+# ---------------------------------------------------------------- banyan-backup
+
+if [[ $HAVE_CLI == 1 ]]; then
+	bb init --repo "$REPO" >"$LOGS/init.out" 2>"$LOGS/init.err" || {
+		cat "$LOGS/init.err" >&2
+		die "banyan-backup init failed"
+	}
+
+	log "full backup"
+	drop_caches
+	measure full 1 bb backup --repo "$REPO" --root "$ROOT" --json
+	FULL_SECS=$SECS FULL_RSS=$RSS_KIB
+	FULL_MBPS=$(mbps "$SRC_BYTES" "$FULL_SECS")
+	FULL_ADDED=$(json_field "$LOGS/full.out" bytes_added)
+	REPO_BYTES=$(du -sb "$REPO" | cut -f1)
+
+	log "unchanged re-backup"
+	drop_caches
+	measure unchanged 0 bb backup --repo "$REPO" --root "$ROOT" --json
+	UNCH_SECS=$SECS UNCH_RSS=$RSS_KIB
+	UNCH_ADDED=$(json_field "$LOGS/unchanged.out" bytes_added)
+
+	log "adding 1% new parts"
+	"$BIN/gen" --add-parts 1 --out "$ROOT" --seed "$SEED" 2>"$LOGS/add.err" || {
+		cat "$LOGS/add.err" >&2
+		die "gen --add-parts failed"
+	}
+	ADD_LINE=$(tail -n 1 "$LOGS/add.err")
+	log "$ADD_LINE"
+	NEW_BYTES=$(tree_bytes "$ROOT")
+
+	log "incremental backup"
+	drop_caches
+	measure incr 0 bb backup --repo "$REPO" --root "$ROOT" --json
+	INCR_SECS=$SECS INCR_RSS=$RSS_KIB
+	INCR_ADDED=$(json_field "$LOGS/incr.out" bytes_added)
+	INCR_PCT=$(calc '%.1f' "100 * $INCR_SECS / $FULL_SECS")
+	REPO_BYTES_AFTER=$(du -sb "$REPO" | cut -f1)
+
+	log "restore latest"
+	drop_caches
+	measure restore 1 bb restore latest --repo "$REPO" --target "$RESTORED" --json
+	REST_SECS=$SECS REST_RSS=$RSS_KIB
+	REST_MBPS=$(mbps "$NEW_BYTES" "$REST_SECS")
+	REST_BYTES=$(tree_bytes "$RESTORED")
+
+	log "comparing the restored tree with the source"
+	if diff -r "$ROOT" "$RESTORED" >"$LOGS/diff.out" 2>&1; then
+		SAME="PASS (diff -r: identical, $(tree_files "$RESTORED") files, $REST_BYTES bytes)"
+	else
+		SAME="FAIL (diff -r: $(wc -l <"$LOGS/diff.out") differences, e.g. $(head -n 1 "$LOGS/diff.out"))"
+	fi
+	if "$BIN/gen" --check "$RESTORED" 2>"$LOGS/check-restored.err"; then
+		LAYOUT="PASS ($(tail -n 1 "$LOGS/check-restored.err" | sed 's/^gen: //'))"
+	else
+		LAYOUT="FAIL ($(head -n 1 "$LOGS/check-restored.err"))"
+	fi
+
+	VERIFIED="not run (BENCH_VERIFY=0)"
+	if [[ $VERIFY == 1 ]]; then
+		log "verify --read-data"
+		vstart=$EPOCHREALTIME
+		if bb verify --repo "$REPO" --read-data >"$LOGS/verify.out" 2>&1; then
+			VERIFIED="PASS ($(calc '%.2f' "$EPOCHREALTIME - $vstart") s)"
+		else
+			VERIFIED="FAIL (exit $?; $(tail -n 1 "$LOGS/verify.out"))"
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- report
+
+# row NAME SECS MBPS RSS_KIB SIZE prints one table row with the ratios.
+row() {
+	local name=$1 secs=$2 mbps=$3 rss=$4 size=$5 rssmib=- vscp=- vstar=- svstar=-
+	[[ -z $rss ]] || rssmib=$(calc '%.1f' "$rss / 1024")
+	if [[ $secs != - ]]; then
+		vscp="$(ratio "$secs" "$CP_SECS")×"
+		vstar="$(ratio "$secs" "$TAR_SECS")×"
+		secs=$(calc '%.2f' "$secs")
+	fi
+	[[ $size == - ]] || svstar="$(calc '%.3f' "$size / $TAR_BYTES")×"
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+		"$name" "$secs" "$mbps" "$rssmib" "$size" "$vscp" "$vstar" "$svstar"
+}
+
+# target NAME OK DETAILS prints one PASS/MISS line.
+target() {
+	if [[ $2 == 1 ]]; then
+		printf -- '- PASS %s: %s\n' "$1" "$3"
+	else
+		printf -- '- MISS %s: %s\n' "$1" "$3"
+	fi
+}
+
+le() { calc "($1) <= ($2) ? 1 : 0"; }
+
+report() {
+	local commit
+	commit=$(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
+	printf '## banyan-backup benchmark (%s, seed %s)\n\n' "$SIZE" "$SEED"
+	printf -- '- source: %s files, %s bytes (%s MiB); %s\n' "$SRC_FILES" "$SRC_BYTES" "$(mib "$SRC_BYTES")" "${GEN_LINE#gen: }"
+	printf -- '- host: %s CPUs, %s GiB RAM, %s, %s, commit %s, %s\n' "$(nproc)" \
+		"$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(uname -r)" \
+		"$(go version | awk '{ print $3 }')" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	printf -- '- work directory: %s (%s)\n' "$WORK" "$(df -P "$WORK" | awk 'NR == 2 { print $1 }')"
+	printf -- '- page cache dropped before each step: %s; cp -a, tar|zstd, full backup and restore times include a final sync: %s\n' \
+		"$CACHES_DROPPED" "$([[ $SYNC == 1 ]] && echo yes || echo no)"
+	printf -- '- MB/s = source bytes / 10^6 / seconds; ratios: time ÷ cp -a time, time ÷ tar|zstd time, size ÷ tar.zst size\n\n'
+	printf '| step | seconds | MB/s | peak RSS MiB | size bytes | time vs cp -a | time vs tar\\|zstd | size vs tar\\|zstd |\n'
+	printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+	row "cp -a" "$CP_SECS" "$CP_MBPS" "" "$SRC_BYTES"
+	row "tar\\|zstd -1" "$TAR_SECS" "$TAR_MBPS" "" "$TAR_BYTES"
+	if [[ $HAVE_CLI != 1 ]]; then
+		printf '\nbanyan-backup steps skipped (BENCH_BASELINE_ONLY=1).\n'
+		return
+	fi
+	row "full backup (repository)" "$FULL_SECS" "$FULL_MBPS" "$FULL_RSS" "$REPO_BYTES"
+	row "unchanged re-backup (bytes added)" "$UNCH_SECS" - "$UNCH_RSS" "$UNCH_ADDED"
+	row "incremental 1% (bytes added)" "$INCR_SECS" - "$INCR_RSS" "$INCR_ADDED"
+	row "restore" "$REST_SECS" "$REST_MBPS" "$REST_RSS" "$REST_BYTES"
+
+	local unch_limit peak
+	unch_limit=$(calc '%.3f' "0.2 * $SRC_BYTES / 2147483648")
+	peak=$(printf '%s\n' "$FULL_RSS" "$UNCH_RSS" "$INCR_RSS" "$REST_RSS" | sort -n | tail -n 1)
+	printf '\nFull backup added %s bytes; incremental: %s; repository %s → %s bytes.\n\n' \
+		"$FULL_ADDED" "${ADD_LINE#gen: }" "$REPO_BYTES" "$REPO_BYTES_AFTER"
+	printf 'Targets:\n\n'
+	target "full backup throughput ≥ 75% of cp -a" "$(le "0.75 * $CP_MBPS" "$FULL_MBPS")" \
+		"$FULL_MBPS MB/s = $(calc '%.0f' "100 * $FULL_MBPS / $CP_MBPS")% of cp -a ($CP_MBPS MB/s)"
+	target "restore throughput ≥ 75% of cp -a" "$(le "0.75 * $CP_MBPS" "$REST_MBPS")" \
+		"$REST_MBPS MB/s = $(calc '%.0f' "100 * $REST_MBPS / $CP_MBPS")% of cp -a ($CP_MBPS MB/s)"
+	target "repository ≤ 105% of tar|zstd -1" "$(le "$REPO_BYTES" "1.05 * $TAR_BYTES")" \
+		"$REPO_BYTES bytes = $(calc '%.1f' "100 * $REPO_BYTES / $TAR_BYTES")% of $TAR_BYTES"
+	target "unchanged re-backup < 0.2 s per 2 GiB" "$(calc "$UNCH_SECS < $unch_limit ? 1 : 0")" \
+		"$(calc '%.3f' "$UNCH_SECS") s (limit $unch_limit s for $(mib "$SRC_BYTES") MiB)"
+	target "incremental ≤ 5% of full backup time" "$(le "$INCR_SECS" "0.05 * $FULL_SECS")" \
+		"$(calc '%.3f' "$INCR_SECS") s = $INCR_PCT% of $(calc '%.2f' "$FULL_SECS") s"
+	target "peak RSS ≤ 128 MiB" "$(le "$peak" 131072)" \
+		"max $(calc '%.1f' "$peak / 1024") MiB (full $(mib $((FULL_RSS * 1024))), unchanged $(mib $((UNCH_RSS * 1024))), incremental $(mib $((INCR_RSS * 1024))), restore $(mib $((REST_RSS * 1024))))"
+	printf '\nChecks:\n\n'
+	printf -- '- restored tree equals the source: %s\n' "$SAME"
+	printf -- '- restored tree has the BanyanDB layout: %s\n' "$LAYOUT"
+	printf -- '- verify --read-data: %s\n' "$VERIFIED"
+}
+
+REPORT=$(report)
+MISSES=$(grep -c '^- MISS' <<<"$REPORT" || true)
+printf '%s\n' "$REPORT"
+if [[ $OUT != /dev/stdout ]]; then
+	printf '%s\n' "$REPORT" >"$OUT"
+fi
+
+if [[ $HAVE_CLI == 1 && ($SAME != PASS* || $LAYOUT != PASS* || $VERIFIED == FAIL*) ]]; then
+	die "the restore check failed"
+fi
+if [[ $STRICT == 1 && $MISSES -gt 0 ]]; then
+	die "$MISSES targets missed"
+fi

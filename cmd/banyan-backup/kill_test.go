@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/fixture"
+)
+
+func countPacks(t *testing.T, repo string) int {
+	t.Helper()
+	n := 0
+	_ = filepath.WalkDir(filepath.Join(repo, "data"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name()[0] != '.' {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// TestKilledBackupIsNotListed kills a backup with SIGKILL once it has
+// stored a pack, and checks that the repository lists no half backup,
+// verifies, and takes the next backup.
+func TestKilledBackupIsNotListed(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	first := backupJSONOf(t, repo, root)
+
+	shard := filepath.Join(root, "stream", "data", "bk_stream", "seg-20261120", "shard-0")
+	addPart(t, shard, "0000000000000002", 256<<20)
+	before := countPacks(t, repo)
+
+	cmd := exec.Command(binary, "backup", "--repo", repo, "--root", root, "--json")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for countPacks(t, repo) == before && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	killed := cmd.Process.Signal(syscall.SIGKILL) == nil
+	state, _ := cmd.Process.Wait()
+	if !killed || state.Success() {
+		t.Fatalf("the backup finished before it could be killed (packs %d → %d)", before, countPacks(t, repo))
+	}
+
+	var list []backupOut
+	if err := json.Unmarshal([]byte(mustRun(t, "list", "--repo", repo, "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != first.ID {
+		t.Fatalf("after a killed backup the repository lists %+v, want only %s", list, first.ShortID)
+	}
+	mustRun(t, "verify", "--repo", repo, "--read-data")
+	again := backupJSONOf(t, repo, root)
+	target := filepath.Join(t.TempDir(), "t")
+	mustRun(t, "restore", again.ID, "--repo", repo, "--target", target)
+	compareTrees(t, root, target)
+}
+
+// TestInterruptedBackupExitsCleanly sends SIGINT: the backup stops, says
+// so, removes its lock and lists nothing.
+func TestInterruptedBackupExitsCleanly(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	shard := filepath.Join(root, "stream", "data", "bk_stream", "seg-20261120", "shard-0")
+	addPart(t, shard, "0000000000000002", 256<<20)
+
+	cmd := exec.Command(binary, "backup", "--repo", repo, "--root", root)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for countPacks(t, repo) == 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if err == nil {
+		t.Fatal("the backup finished before it could be interrupted")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("interrupted backup: exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say it was interrupted: %q", stderr.String())
+	}
+	if ents, _ := os.ReadDir(filepath.Join(repo, "locks")); len(ents) != 0 {
+		t.Errorf("an interrupted backup left %d locks", len(ents))
+	}
+	if out := mustRun(t, "list", "--repo", repo, "--json"); out != "[]\n" {
+		t.Errorf("an interrupted backup is listed: %s", out)
+	}
+	mustRun(t, "verify", "--repo", repo, "--read-data")
+}

@@ -1,0 +1,127 @@
+package backup_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
+	"golang.org/x/sys/unix"
+)
+
+type cancelAfter struct {
+	n      int64
+	seen   atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Start(string, int64, int64) {}
+func (c *cancelAfter) Done()                      {}
+func (c *cancelAfter) Advance(items, _ int64) {
+	if c.seen.Add(items) >= c.n {
+		c.cancel()
+	}
+}
+
+func TestCancelledBackupIsNotListedAndRepositoryVerifies(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	dir := filepath.Join(t.TempDir(), "repo")
+	repo, err := repository.Init(ctx, local.New(dir), repository.InitOptions{PackSize: 8 << 10}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	if _, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}}); err != nil {
+		t.Fatal(err)
+	}
+	// New data so that the second backup stores packs, then cancel it
+	// halfway through the new files.
+	part := filepath.Join(root, "measure", "data", "bk_measure", "seg-20261122", "shard-0", "00000000000000ff")
+	if err := os.Mkdir(part, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		data := make([]byte, 32<<10)
+		rand.Read(data)
+		if err := os.WriteFile(filepath.Join(part, fmt.Sprintf("f%02d.bin", i)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	packsBefore := countFiles(t, filepath.Join(dir, "data"))
+	cctx, cancel := context.WithCancel(ctx)
+	_, err = backup.Run(cctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Workers: 1, Progress: &cancelAfter{n: 20, cancel: cancel}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled backup returned %v", err)
+	}
+	if countFiles(t, filepath.Join(dir, "data")) == packsBefore {
+		t.Fatal("the cancelled backup stored no pack: it was not cancelled midway")
+	}
+	reopened, err := repository.Open(ctx, local.New(dir), repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	backups, err := reopened.Backups(ctx)
+	if err != nil || len(backups) != 1 {
+		t.Fatalf("after a cancelled backup the repository lists %d backups (%v), want 1", len(backups), err)
+	}
+	res, err := reopened.Verify(ctx, repository.VerifyOptions{ReadData: true})
+	if err != nil || len(res.Problems) > 0 {
+		t.Fatalf("verify after a cancelled backup: %v %v", err, res.Problems)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "locks")); len(ents) != 0 {
+		t.Errorf("a cancelled backup left %d locks", len(ents))
+	}
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestBackupRefusesRootHeldByServer(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	lockPath := filepath.Join(root, "measure", "data", "bk_measure", "lock")
+	fh, err := os.Create(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "repo")
+	repo, err := repository.Init(ctx, local.New(dir), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	_, err = backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}})
+	if !errors.Is(err, banyandb.ErrLocked) {
+		t.Fatalf("backup of a locked root returned %v, want ErrLocked", err)
+	}
+	if backups, _ := repo.Backups(ctx); len(backups) != 0 {
+		t.Errorf("a refused backup is listed")
+	}
+}
