@@ -173,8 +173,8 @@ mib() { calc '%.1f' "$1 / 1048576"; }
 mbps() { calc '%.1f' "$1 / 1000000 / $2"; }
 ratio() { calc '%.2f' "$1 / $2"; }
 
-# bb runs banyan-backup; segment names are written in UTC by the generator.
-bb() { TZ=UTC "$BIN/banyan-backup" "$@"; }
+# BB runs banyan-backup; the generator names segments in UTC.
+BB=(env TZ=UTC "$BIN/banyan-backup")
 
 # ---------------------------------------------------------------- build
 
@@ -237,7 +237,7 @@ if [[ $HAVE_CLI == 1 ]]; then
 
 	log "full backup"
 	drop_caches
-	measure full 1 bb backup --repo "$REPO" --root "$ROOT" --json
+	measure full 1 "${BB[@]}" backup --repo "$REPO" --root "$ROOT" --json
 	FULL_SECS=$SECS FULL_RSS=$RSS_KIB
 	FULL_MBPS=$(mbps "$SRC_BYTES" "$FULL_SECS")
 	FULL_ADDED=$(json_field "$LOGS/full.out" bytes_added)
@@ -245,7 +245,7 @@ if [[ $HAVE_CLI == 1 ]]; then
 
 	log "unchanged re-backup"
 	drop_caches
-	measure unchanged 0 bb backup --repo "$REPO" --root "$ROOT" --json
+	measure unchanged 0 "${BB[@]}" backup --repo "$REPO" --root "$ROOT" --json
 	UNCH_SECS=$SECS UNCH_RSS=$RSS_KIB
 	UNCH_ADDED=$(json_field "$LOGS/unchanged.out" bytes_added)
 
@@ -260,7 +260,7 @@ if [[ $HAVE_CLI == 1 ]]; then
 
 	log "incremental backup"
 	drop_caches
-	measure incr 0 bb backup --repo "$REPO" --root "$ROOT" --json
+	measure incr 0 "${BB[@]}" backup --repo "$REPO" --root "$ROOT" --json
 	INCR_SECS=$SECS INCR_RSS=$RSS_KIB
 	INCR_ADDED=$(json_field "$LOGS/incr.out" bytes_added)
 	INCR_PCT=$(calc '%.1f' "100 * $INCR_SECS / $FULL_SECS")
@@ -268,7 +268,7 @@ if [[ $HAVE_CLI == 1 ]]; then
 
 	log "restore latest"
 	drop_caches
-	measure restore 1 bb restore latest --repo "$REPO" --target "$RESTORED" --json
+	measure restore 1 "${BB[@]}" restore latest --repo "$REPO" --target "$RESTORED" --json
 	REST_SECS=$SECS REST_RSS=$RSS_KIB
 	REST_MBPS=$(mbps "$NEW_BYTES" "$REST_SECS")
 	REST_BYTES=$(tree_bytes "$RESTORED")
@@ -289,7 +289,7 @@ if [[ $HAVE_CLI == 1 ]]; then
 	if [[ $VERIFY == 1 ]]; then
 		log "verify --read-data"
 		vstart=$EPOCHREALTIME
-		if bb verify --repo "$REPO" --read-data >"$LOGS/verify.out" 2>&1; then
+		if "${BB[@]}" verify --repo "$REPO" --read-data >"$LOGS/verify.out" 2>&1; then
 			VERIFIED="PASS ($(calc '%.2f' "$EPOCHREALTIME - $vstart") s)"
 		else
 			VERIFIED="FAIL (exit $?; $(tail -n 1 "$LOGS/verify.out"))"

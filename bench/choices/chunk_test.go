@@ -438,3 +438,45 @@ func mergeParts(t *testing.T, files []treeFile) []mergedSet {
 	}
 	return out
 }
+
+// chunkRandom returns 64 MiB of random data for the chunking benchmarks.
+func chunkRandom(b *testing.B) []byte { return randomBuf(b, 64<<20) }
+
+func BenchmarkChunkFixed(b *testing.B) {
+	data := chunkRandom(b)
+	var chunks int
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		chunks = 0
+		for off := 0; off < len(data); off += fixedChunkSize {
+			_ = blake3.Sum256(data[off:min(off+fixedChunkSize, len(data))])
+			chunks++
+		}
+	}
+	b.ReportMetric(float64(chunks), "chunks/op")
+}
+
+func BenchmarkChunkCDC(b *testing.B) {
+	data := chunkRandom(b)
+	c := chunker.New(bytes.NewReader(nil), testPol)
+	buf := make([]byte, 0, chunker.MaxSize)
+	var chunks int
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		chunks = 0
+		c.Reset(bytes.NewReader(data), testPol)
+		for {
+			ch, err := c.Next(buf)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = blake3.Sum256(ch.Data)
+			buf = ch.Data
+			chunks++
+		}
+	}
+	b.ReportMetric(float64(chunks), "chunks/op")
+}
