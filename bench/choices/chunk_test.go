@@ -303,12 +303,15 @@ func TestChunkingDedup(t *testing.T) {
 	edited = append(edited, orig[32<<20:]...)
 	ct.row(t, "(c) 100000 B inserted at 32 MiB (in-place edit; BanyanDB never does this)", backupAll(t, ss, [][]byte{edited}))
 
-	t.Logf("unique stored bytes per chunking scheme; \"reused\" = bytes whose chunk the repository already held.\n"+
-		"(a) %d + %d files; every file is below %d B, so restic's chunker (minimum %d B) returns each file whole, exactly like 4 MiB chunks.\n"+
-		"(b) merged part = two consecutive parts of one shard (seg N, N+1), each file the concatenation of both parts' same-named files;\n"+
-		"    a best case for CDC: real merges re-encode blocks. The repository already holds the 0.11 tree.\n"+
-		"(c) synthetic; BanyanDB part files are immutable, so only the first two rows occur on real data.\n%s",
-		len(v0102), len(v011), max(largest0102, largest011)+1, chunker.MinSize, ct.tb)
+	t.Logf("new B = bytes a backup adds to the repository; reused B = bytes whose chunk the repository already held.\n"+
+		"Candidates: fixed 4 MiB chunks (the format) and restic's chunker with its defaults (512 KiB-8 MiB, average 1 MiB).\n"+
+		"ref columns are not candidates (an index of 2 KiB chunks is ~2000x larger): they bound what any granularity finds.\n"+
+		"(a) %d + %d files; the largest is %d B, below restic's %d B minimum, so its chunker returns every file whole, exactly like 4 MiB chunks.\n"+
+		"(b) merged part = two consecutive parts (seg N, N+1) of one group and shard, each file the concatenation of both parts' same-named files,\n"+
+		"    backed up after the whole 0.11 tree; reused also counts merged files identical to an earlier merged file (e.g. tag.type twice).\n"+
+		"    Concatenation keeps every source byte: a best case for chunking. Real merges decode every block, combine same-series blocks and re-encode.\n"+
+		"(c) synthetic; BanyanDB part files are immutable, so of these only the first two rows happen to real data.\n%s",
+		len(v0102), len(v011), max(largest0102, largest011), chunker.MinSize, ct.tb)
 	t.Logf("cross-release reuse (0.11 after 0.10.2 minus 0.11 alone): fixed 4 MiB %d B, CDC %d B, ref fixed 2 KiB %d B, ref CDC small %d B",
 		r2[schemeFixed].reused-alone[schemeFixed].reused, r2[schemeCDC].reused-alone[schemeCDC].reused,
 		r2[schemeFixedSmall].reused-alone[schemeFixedSmall].reused, r2[schemeCDCSmall].reused-alone[schemeCDCSmall].reused)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,17 @@ func kindOf(rel string) int {
 	return 6
 }
 
+// partDataName groups part data files: by name for *.bin and *.filter,
+// by extension for the per-tag files.
+func partDataName(rel string) string {
+	name := path.Base(rel)
+	switch ext := path.Ext(name); ext {
+	case ".tf", ".tff", ".t", ".td":
+		return "*" + ext
+	}
+	return name
+}
+
 // compStats sums one group of blobs.
 type compStats struct {
 	files, blobs, kept int   // kept: blobs the policy stores compressed
@@ -122,6 +134,7 @@ func TestCompressionByKind(t *testing.T) {
 	for _, name := range []string{fixture.V011, fixture.V0102} {
 		files := loadDataTrees(t, name)
 		byKind := make([]compStats, len(fileKinds))
+		partData := map[string]*compStats{} // part data files by name
 		var total, unique compStats
 		seen := map[[32]byte]bool{}
 		var buf, plain []byte
@@ -163,7 +176,15 @@ func TestCompressionByKind(t *testing.T) {
 				}
 			}
 			s.files = 1
-			byKind[kindOf(f.rel)].add(s)
+			k := kindOf(f.rel)
+			byKind[k].add(s)
+			if k == 0 {
+				pn := partDataName(f.rel)
+				if partData[pn] == nil {
+					partData[pn] = &compStats{}
+				}
+				partData[pn].add(s)
+			}
 			total.add(s)
 			u.files = 0
 			unique.add(u)
@@ -212,6 +233,17 @@ func TestCompressionByKind(t *testing.T) {
 			"policy = raw below %d B, probe the first %d B of larger blobs, keep zstd only if it saves >= 1/%d.\n"+
 			"Per-blob sizes exclude pack and index overhead; the tar rows compress the whole tree as one stream (%d B of it tar headers and padding).\n%s",
 			name, minBlobSize, probeSize, minSavingDiv, int64(len(tarRaw))-total.raw, tb)
+
+		names := make([]string, 0, len(partData))
+		for n := range partData {
+			names = append(names, n)
+		}
+		sort.Slice(names, func(i, j int) bool { return partData[names[i]].raw > partData[names[j]].raw })
+		pt := newTable("part data file", "files", "blobs", "raw B", "zstd-fastest B", "saved", "policy B", "saved", "kept zstd")
+		for _, n := range names {
+			pt.row(partData[n].cells(n)...)
+		}
+		t.Logf("%s: the part data row above, by file name\n%s", name, pt)
 	}
 }
 
