@@ -136,7 +136,7 @@ func (r *Repository) checkLocks(ctx context.Context, own *Lock) error {
 		if r.lockIsStale(info) || (!info.Exclusive && !own.info.Exclusive) {
 			continue
 		}
-		return fmt.Errorf("%w: %s holds an %s lock for %q since %s (pid %d on %s); wait for it to finish, or if that process is gone run `banyan-backup unlock`",
+		return fmt.Errorf("%w: %s holds %s lock for %q since %s (pid %d on %s); wait for it to finish, or if that process is gone run `banyan-backup unlock`",
 			ErrLocked, r.be.Location(), lockKind(info.Exclusive), info.Operation, info.Time.Format(time.RFC3339), info.PID, info.Hostname)
 	}
 	return nil
@@ -144,9 +144,9 @@ func (r *Repository) checkLocks(ctx context.Context, own *Lock) error {
 
 func lockKind(exclusive bool) string {
 	if exclusive {
-		return "exclusive"
+		return "an exclusive"
 	}
-	return "shared"
+	return "a shared"
 }
 
 func (r *Repository) lockIsStale(info LockInfo) bool {

@@ -129,8 +129,15 @@ func ParsePack(data []byte) ([]PackedBlob, error) {
 		e := data[p : p+packEntrySize]
 		b := PackedBlob{Type: BlobType(e[0]), Length: binary.LittleEndian.Uint32(e[34:]), RawLength: binary.LittleEndian.Uint32(e[38:]), Offset: uint32(off)}
 		copy(b.ID[:], e[2:34])
-		if e[1] == compressionZstd {
+		if b.Type != DataBlob && b.Type != TreeBlob {
+			return nil, fmt.Errorf("%w: pack trailer names unknown blob type %d", ErrIntegrity, e[0])
+		}
+		switch e[1] {
+		case compressionNone:
+		case compressionZstd:
 			b.Compression = "zstd"
+		default:
+			return nil, fmt.Errorf("%w: pack trailer names unknown compression %d", ErrIntegrity, e[1])
 		}
 		off += uint64(b.Length)
 		blobs = append(blobs, b)

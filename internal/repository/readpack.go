@@ -29,7 +29,7 @@ func (r *Repository) ReadPack(ctx context.Context, id ID, buf []byte) ([]byte, e
 	}
 	buf = buf[:size+1]
 	n, err := io.ReadFull(rc, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("cannot read pack %s: %w", id.Short(), err)
 	}
 	if int64(n) != size {

@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +43,11 @@ func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, e
 
 // Init creates a new repository on be, which must hold no config.
 func Init(ctx context.Context, be storage.Backend, init InitOptions, opts Options) (*Repository, error) {
-	cfg, err := newConfig(init, time.Now())
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	cfg, err := newConfig(init, clock())
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +113,11 @@ func (r *Repository) LoadBlob(ctx context.Context, id ID, buf []byte) ([]byte, e
 		if end > uint64(len(pack)) {
 			return nil, fmt.Errorf("%w: pack %s is shorter than its index says", ErrIntegrity, loc.Pack.Short())
 		}
-		stored = pack[loc.Offset:end]
+		// A copy: callers may write into what LoadBlob returns.
+		stored = pack[loc.Offset:end:end]
+		if !loc.compressed() {
+			stored = bytes.Clone(stored)
+		}
 	} else {
 		var err error
 		stored, err = r.readRange(ctx, loc, buf)

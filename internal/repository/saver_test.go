@@ -34,7 +34,7 @@ func TestSaverConcurrent(t *testing.T) {
 					blobs[i] = randBlob(uint64(i), 1+(i*997)%(16<<10))
 				}
 			}
-			ids, _ := saveAll(t, r, blobs[:preexisting]...)
+			saveAll(t, r, blobs[:preexisting]...)
 			before := objects(t, be, "")
 
 			s := r.NewSaver(ctx)
@@ -137,7 +137,6 @@ func TestSaverConcurrent(t *testing.T) {
 			if len(inIndex) != total || len(inPacks) != total {
 				t.Errorf("%d blobs in index files, %d in packs, want %d", len(inIndex), len(inPacks), total)
 			}
-			_ = ids
 		})
 	}
 }

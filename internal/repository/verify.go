@@ -88,14 +88,15 @@ func (r *Repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRes
 		r.verifyTree(ctx, b, res, stored, needed, packs, badPack)
 	}
 	res.Blobs, res.Packs = len(needed), len(packs)
+	var badBlob map[ID]string
 	if opts.ReadData {
-		badBlob, err := r.readPacks(ctx, packs, badPack, res, rep)
-		if err != nil {
+		var err error
+		if badBlob, err = r.readPacks(ctx, packs, badPack, res, rep); err != nil {
 			return nil, err
 		}
-		if len(badBlob) > 0 || len(badPack) > 0 {
-			r.nameDamage(ctx, backups, badBlob, badPack, res)
-		}
+	}
+	if len(badBlob) > 0 || len(badPack) > 0 {
+		r.nameDamage(ctx, backups, badBlob, badPack, res)
 	}
 	return res, nil
 }
