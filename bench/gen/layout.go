@@ -274,8 +274,8 @@ func (p *plan) assignParts(budget int64) {
 		cum[i] = acc
 	}
 	for _, s := range sizes[len(p.shards):] {
-		i := sort.SearchFloat64s(cum, p.rng.Float64()*acc)
-		p.shards[min(i, len(cum)-1)].parts = append(p.shards[min(i, len(cum)-1)].parts, s)
+		sh := p.shards[min(sort.SearchFloat64s(cum, p.rng.Float64()*acc), len(cum)-1)]
+		sh.parts = append(sh.parts, s)
 	}
 }
 
