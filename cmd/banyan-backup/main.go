@@ -94,7 +94,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository or d
 	pf.StringVarP(&g.repo, "repo", "r", "", "repository location: a path or file:///path (env BANYAN_BACKUP_REPO)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress")
-	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g))
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g))
 	return root
 }
 

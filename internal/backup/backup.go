@@ -55,20 +55,27 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 			return nil, err
 		}
 	}
-	layout, err := banyandb.Scan(ctx, opts.Roots, banyandb.ScanOptions{Catalogs: opts.Catalogs, Location: opts.Location})
-	if err != nil {
-		return nil, err
-	}
 	lock, err := repo.Lock(ctx, "backup", false)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock(ctx)
 
-	src := sourceOf(opts, layout)
+	src := sourceOf(opts)
 	parent, prev, err := loadParent(ctx, repo, opts, src)
 	if err != nil {
 		return nil, err
+	}
+	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Location: opts.Location}
+	if !opts.ForceRehash {
+		scan.ReusePart = prev.reusePart(repo)
+	}
+	layout, err := banyandb.Scan(ctx, opts.Roots, scan)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Source == nil {
+		src.Roots = rootsOf(opts.Roots, layout)
 	}
 	saver := repo.NewSaver(ctx)
 	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, opts, rep)
@@ -76,7 +83,7 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	root, err := buildTrees(ctx, saver, opts.Roots, layout, files)
+	root, err := buildTrees(ctx, saver, opts.Roots, layout, files, prev)
 	if err != nil {
 		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err
@@ -109,15 +116,29 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 	return &Result{ID: id, Manifest: m}, nil
 }
 
-func sourceOf(opts Options, layout *banyandb.Layout) repository.Source {
+// sourceOf is the recorded source; for a data root, the data directories
+// of the catalogs asked for (rootsOf narrows them to those found).
+func sourceOf(opts Options) repository.Source {
 	if opts.Source != nil {
 		return *opts.Source
 	}
+	cats := opts.Catalogs
+	if len(cats) == 0 {
+		cats = banyandb.AllCatalogs()
+	}
 	src := repository.Source{Type: "root", Roots: map[string]string{}}
-	for _, c := range layout.Catalogs {
+	for _, c := range cats {
 		src.Roots[string(c)] = opts.Roots.DataDir(c)
 	}
 	return src
+}
+
+func rootsOf(roots banyandb.Roots, layout *banyandb.Layout) map[string]string {
+	out := map[string]string{}
+	for _, c := range layout.Catalogs {
+		out[string(c)] = roots.DataDir(c)
+	}
+	return out
 }
 
 func workers(opts Options) int {
@@ -130,8 +151,26 @@ func workers(opts Options) int {
 // ErrParentNotFound is returned when --parent names no backup.
 var ErrParentNotFound = errors.New("parent backup not found")
 
-// loadParent finds the parent backup and indexes its files by path.
-func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source) (*repository.Backup, map[string]*repository.Node, error) {
+// previous is what the parent backup recorded, by path in the root tree:
+// its files outside part directories, and its part directories (whose
+// contents are not loaded: parts are immutable).
+type previous struct {
+	files map[string]*repository.Node
+	parts map[string]*repository.Node
+}
+
+// reusePart accepts a part directory the parent recorded with the same
+// inode and modification time, whose subtree the repository still has.
+func (p *previous) reusePart(repo *repository.Repository) func(banyandb.Catalog, string, time.Time, uint64) bool {
+	return func(c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
+		n := p.parts[nodePath(c, rel)]
+		return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
+	}
+}
+
+// loadParent finds the parent backup and indexes what it recorded.
+func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source) (*repository.Backup, *previous, error) {
+	prev := &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}}
 	var parent *repository.Backup
 	if opts.Parent != "" {
 		b, err := repo.FindBackup(ctx, opts.Parent)
@@ -152,12 +191,15 @@ func loadParent(ctx context.Context, repo *repository.Repository, opts Options, 
 		}
 	}
 	if parent == nil {
-		return nil, nil, nil
+		return nil, prev, nil
 	}
-	prev := make(map[string]*repository.Node)
 	err := repo.Walk(ctx, parent.Tree, func(path string, n *repository.Node) error {
-		if n.Type == repository.NodeFile {
-			prev[path] = n
+		switch {
+		case n.Type == repository.NodeFile:
+			prev.files[path] = n
+		case banyandb.IsPartName(n.Name) && !opts.ForceRehash:
+			prev.parts[path] = n
+			return repository.SkipDir
 		}
 		return nil
 	})
@@ -167,16 +209,19 @@ func loadParent(ctx context.Context, repo *repository.Repository, opts Options, 
 	return parent, prev, nil
 }
 
+// sameRoots reports whether a backup of roots a can be the parent of one
+// of roots b: every catalog of b that a had is at the same place.
 func sameRoots(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
+	shared := 0
+	for k, v := range b {
+		if av, ok := a[k]; ok {
+			if av != v {
+				return false
+			}
+			shared++
 		}
 	}
-	return true
+	return shared > 0
 }
 
 func segmentRecords(l *banyandb.Layout) []repository.SegmentRecord {

@@ -34,9 +34,17 @@ func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository
 // storeFiles returns one node per layout file, reading only files the
 // parent lacks or that changed, and storing their new blobs.
 func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
-	prev map[string]*repository.Node, opts Options, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
+	prev *previous, opts Options, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
 	nodes := make([]repository.Node, len(layout.Files))
 	var sum repository.Summary
+	for _, d := range layout.Dirs {
+		if d.Reused {
+			n := prev.parts[nodePath(d.Catalog, d.Path)]
+			sum.Files += n.Files
+			sum.Bytes += n.Size
+			sum.FilesUnchanged += n.Files
+		}
+	}
 	var todo []int
 	var todoBytes int64
 	for i := range layout.Files {
@@ -44,7 +52,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		sum.Files++
 		sum.Bytes += f.Size
 		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: f.Mode, Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode}
-		if p := prev[nodePath(f.Catalog, f.Path)]; !opts.ForceRehash && unchanged(f, p, repo) {
+		if p := prev.files[nodePath(f.Catalog, f.Path)]; !opts.ForceRehash && unchanged(f, p, repo) {
 			nodes[i].Blobs = p.Blobs
 			sum.FilesUnchanged++
 			continue

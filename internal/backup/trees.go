@@ -14,7 +14,9 @@ import (
 
 // buildTrees stores one tree per directory, deepest first, and returns the
 // root tree: one entry per catalog, whose subtree is its data directory.
-func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node) (repository.ID, error) {
+//
+// A part directory the scan reused keeps the parent backup's subtree.
+func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node, prev *previous) (repository.ID, error) {
 	entries := map[string][]repository.Node{} // dir path in the root tree → entries
 	dirs := map[string]repository.Node{}      // dir path → its own node (without subtree yet)
 	for _, c := range layout.Catalogs {
@@ -23,12 +25,18 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		if err != nil {
 			return repository.ID{}, fmt.Errorf("cannot read %s: %w", roots.DataDir(c), err)
 		}
-		dirs[p] = repository.Node{Name: p, Type: repository.NodeDir, Mode: st.Mode()}
+		dirs[p] = repository.Node{Name: p, Type: repository.NodeDir, Mode: st.Mode(), ModTime: st.ModTime().UTC()}
 		entries[p] = nil
 	}
 	for _, d := range layout.Dirs {
 		p := nodePath(d.Catalog, d.Path)
-		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: d.Mode}
+		if d.Reused {
+			n := *prev.parts[p]
+			n.Mode = d.Mode
+			entries[path.Dir(p)] = append(entries[path.Dir(p)], n)
+			continue
+		}
+		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: d.Mode, ModTime: d.ModTime.UTC(), Inode: d.Inode}
 		if _, ok := entries[p]; !ok {
 			entries[p] = nil
 		}
@@ -76,6 +84,14 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		}
 		n := dirs[p]
 		n.Subtree = &id
+		for _, e := range es {
+			n.Size += e.Size
+			if e.Type == repository.NodeDir {
+				n.Files += e.Files
+			} else {
+				n.Files++
+			}
+		}
 		if parent := path.Dir(p); parent != "." {
 			entries[parent] = append(entries[parent], n)
 		} else {

@@ -106,6 +106,10 @@ type Dir struct {
 	Path    string
 	Mode    fs.FileMode
 	ModTime time.Time
+	Inode   uint64
+	// Reused is set on a part directory that ScanOptions.ReusePart accepted:
+	// its files are not listed and its metadata.json is not read.
+	Reused bool
 }
 
 // Layout is what Scan found under the roots.
@@ -143,6 +147,13 @@ type ScanOptions struct {
 	// Location is the server's time zone, in which segment names are
 	// written; nil means time.Local.
 	Location *time.Location
+	// ReusePart, when set, is asked about every part directory (rel is its
+	// path below the catalog's data dir). Parts are immutable once written
+	// (FACTS §2), so a part directory whose inode and modification time a
+	// previous backup recorded need not be walked again: when ReusePart
+	// returns true the directory is listed with Reused set, and neither its
+	// files nor its metadata.json are read.
+	ReusePart func(c Catalog, rel string, modTime time.Time, inode uint64) bool
 }
 
 // Scan walks the data directory of every selected catalog and lists and
@@ -167,7 +178,7 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}}
+	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}, reuse: opts.ReusePart}
 	var looked []string
 	for _, c := range cats {
 		croot := roots.CatalogRoot(c)
@@ -251,6 +262,7 @@ type scanner struct {
 	layout   *Layout
 	segments []segDir
 	parts    []partDir
+	reuse    func(c Catalog, rel string, modTime time.Time, inode uint64) bool
 }
 
 // segDir is a directory named like a segment, read once the walk is done.
@@ -311,7 +323,14 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 			return fmt.Errorf("cannot scan %s: %w", shown, err)
 		}
 		if d.IsDir() {
-			s.addDir(c, rel, p, info)
+			if s.addDir(c, rel, p, info) && s.reuse != nil {
+				last := &s.layout.Dirs[len(s.layout.Dirs)-1]
+				if s.reuse(c, rel, last.ModTime, last.Inode) {
+					last.Reused = true
+					s.parts = s.parts[:len(s.parts)-1]
+					return filepath.SkipDir
+				}
+			}
 			return nil
 		}
 		f := classify(c, rel)
@@ -324,23 +343,25 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	})
 }
 
-// addDir records a directory and notes it when it is a segment or a part.
-func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) {
-	s.layout.Dirs = append(s.layout.Dirs, Dir{Catalog: c, Path: rel, Mode: info.Mode(), ModTime: info.ModTime()})
+// addDir records a directory and notes it when it is a segment or a part;
+// it reports whether it is a part.
+func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) bool {
+	ino, _, _ := statIDs(info)
+	s.layout.Dirs = append(s.layout.Dirs, Dir{Catalog: c, Path: rel, Mode: info.Mode(), ModTime: info.ModTime(), Inode: ino})
 	if !c.HasSegments() {
-		return
+		return false
 	}
 	p := strings.Split(rel, "/")
 	if len(p) == 2 && strings.HasPrefix(p[1], SegmentPrefix) {
 		s.segments = append(s.segments, segDir{catalog: c, group: p[0], name: p[1], abs: abs})
-		return
+		return false
 	}
 	if len(p) < 4 || !strings.HasPrefix(p[1], SegmentPrefix) {
-		return
+		return false
 	}
 	shard, ok := shardNumber(p[2])
 	if !ok {
-		return
+		return false
 	}
 	part := Part{Catalog: c, Group: p[0], Segment: p[1], Shard: shard, Path: rel}
 	switch {
@@ -349,9 +370,10 @@ func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) {
 	case len(p) == 6 && p[3] == sidxDir && IsPartName(p[5]):
 		part.Rule, part.Name = p[4], p[5]
 	default:
-		return
+		return false
 	}
 	s.parts = append(s.parts, partDir{part: part, abs: abs})
+	return true
 }
 
 // inExternalTemp reports whether the file rel lies inside an

@@ -56,16 +56,16 @@ func (c *codec) sealJSON(kind byte, v any) ([]byte, error) {
 	return c.enc.EncodeAll(payload, out), nil
 }
 
-// openJSON checks the envelope header and decodes its payload into v.
-func (c *codec) openJSON(kind byte, data []byte, v any) error {
+// openPayload checks the envelope header and returns the plain payload.
+func (c *codec) openPayload(kind byte, data []byte) ([]byte, error) {
 	if len(data) < envelopeSize || string(data[:4]) != envelopeMagic {
-		return fmt.Errorf("%w: not a banyan-backup object (bad header)", ErrIntegrity)
+		return nil, fmt.Errorf("%w: not a banyan-backup object (bad header)", ErrIntegrity)
 	}
 	if data[4] != kind {
-		return fmt.Errorf("%w: object kind %d, want %d", ErrIntegrity, data[4], kind)
+		return nil, fmt.Errorf("%w: object kind %d, want %d", ErrIntegrity, data[4], kind)
 	}
 	if data[5] != encryptionNone {
-		return fmt.Errorf("%w: object encrypted with method %d, which this release does not know", ErrUnsupportedFormat, data[5])
+		return nil, fmt.Errorf("%w: object encrypted with method %d, which this release does not know", ErrUnsupportedFormat, data[5])
 	}
 	payload := data[envelopeSize:]
 	switch data[6] {
@@ -74,10 +74,19 @@ func (c *codec) openJSON(kind byte, data []byte, v any) error {
 		var err error
 		payload, err = c.dec.DecodeAll(payload, nil)
 		if err != nil {
-			return fmt.Errorf("%w: cannot decompress object: %v", ErrIntegrity, err)
+			return nil, fmt.Errorf("%w: cannot decompress object: %v", ErrIntegrity, err)
 		}
 	default:
-		return fmt.Errorf("%w: object compression %d unknown", ErrUnsupportedFormat, data[6])
+		return nil, fmt.Errorf("%w: object compression %d unknown", ErrUnsupportedFormat, data[6])
+	}
+	return payload, nil
+}
+
+// openJSON checks the envelope header and decodes its JSON payload into v.
+func (c *codec) openJSON(kind byte, data []byte, v any) error {
+	payload, err := c.openPayload(kind, data)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(v); err != nil {

@@ -139,8 +139,8 @@ func readIndexFiles(t *testing.T, r *Repository) map[string]indexFile {
 	t.Helper()
 	out := map[string]indexFile{}
 	for name := range objects(t, r.Backend(), "index/") {
-		var f indexFile
-		if err := r.codec.openJSON(kindIndex, getObject(t, r.Backend(), name), &f); err != nil {
+		f, err := r.codec.openIndex(getObject(t, r.Backend(), name))
+		if err != nil {
 			t.Fatalf("decode %s: %v", name, err)
 		}
 		out[name] = f

@@ -113,8 +113,8 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 		if Hash(data) != id {
 			return fmt.Errorf("%w: index file %s does not match its hash", ErrIntegrity, id.Short())
 		}
-		var f indexFile
-		if err := r.codec.openJSON(kindIndex, data, &f); err != nil {
+		f, err := r.codec.openIndex(data)
+		if err != nil {
 			return fmt.Errorf("cannot read index file %s: %w", id.Short(), err)
 		}
 		for _, p := range f.Packs {
@@ -130,10 +130,7 @@ func (r *Repository) saveIndex(ctx context.Context, packs []IndexPack) (int64, e
 	if len(packs) == 0 {
 		return 0, nil
 	}
-	data, err := r.codec.sealJSON(kindIndex, indexFile{Packs: packs})
-	if err != nil {
-		return 0, err
-	}
+	data := r.codec.sealIndex(indexFile{Packs: packs})
 	id := Hash(data)
 	if err := r.be.Put(ctx, "index/"+id.String(), int64(len(data)), bytes.NewReader(data)); err != nil {
 		return 0, fmt.Errorf("cannot write index file: %w", err)

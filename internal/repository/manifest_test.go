@@ -90,7 +90,7 @@ func TestLoadManifestErrors(t *testing.T) {
 		t.Errorf("newer manifest: %v, want ErrUnsupportedFormat suggesting an upgrade", err)
 	}
 	// An index file stored under manifests/ has the wrong envelope kind.
-	idx, _ := r.codec.sealJSON(kindIndex, indexFile{})
+	idx := r.codec.sealIndex(indexFile{})
 	putObject(t, be, "manifests/"+Hash(idx).String(), idx)
 	if _, err := r.LoadManifest(ctx, Hash(idx)); !errors.Is(err, ErrIntegrity) {
 		t.Errorf("wrong kind: %v, want ErrIntegrity", err)

@@ -41,9 +41,8 @@ func (r *Repository) NewSaver(ctx context.Context) *Saver {
 		r: r, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packBuilder),
 		free: make(chan *packBuilder, 2), uploads: make(chan *packBuilder), done: make(chan struct{}),
 	}
-	capacity := r.cfg.PackSize + r.cfg.ChunkSize + 64<<10
 	for range 2 {
-		s.free <- newPackBuilder(capacity)
+		s.free <- nil // allocated on first use: a backup with nothing new needs none
 	}
 	go s.uploader(ctx)
 	return s
@@ -108,6 +107,9 @@ func (s *Saver) takeBuilder(ctx context.Context, typ BlobType) (*packBuilder, er
 		case <-ctx.Done():
 			s.mu.Lock()
 			return nil, ctx.Err()
+		}
+		if p == nil {
+			p = newPackBuilder(s.r.cfg.PackSize + s.r.cfg.ChunkSize + 64<<10)
 		}
 		s.mu.Lock()
 		if q := s.cur[typ]; q != nil { // another worker got one meanwhile

@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"time"
@@ -31,12 +32,13 @@ type PartInfo struct {
 }
 
 // Node is one entry of a tree: a file with its blobs, or a directory with
-// its subtree.
+// its subtree. For a directory, Size and Files total everything below it.
 type Node struct {
 	Name    string       `json:"name"`
 	Type    string       `json:"type"`
 	Mode    fs.FileMode  `json:"mode"`
 	Size    int64        `json:"size,omitempty"`
+	Files   int64        `json:"files,omitempty"`
 	ModTime time.Time    `json:"mtime,omitzero"`
 	Inode   uint64       `json:"inode,omitempty"`
 	Blobs   []ID         `json:"blobs,omitempty"`
@@ -75,7 +77,11 @@ func (r *Repository) LoadTree(ctx context.Context, id ID) (*Tree, error) {
 }
 
 // WalkFunc is called for every node below a tree with its slash path.
+// Returning SkipDir for a directory skips its contents.
 type WalkFunc func(path string, n *Node) error
+
+// SkipDir tells Walk not to descend into a directory.
+var SkipDir = errors.New("skip this directory")
 
 // Walk visits every node under the tree id depth-first, in name order.
 // A directory is visited before its entries.
@@ -98,6 +104,9 @@ func (r *Repository) walk(ctx context.Context, id ID, prefix string, fn WalkFunc
 			p = prefix + "/" + n.Name
 		}
 		if err := fn(p, n); err != nil {
+			if errors.Is(err, SkipDir) && n.Type == NodeDir {
+				continue
+			}
 			return err
 		}
 		if n.Type == NodeDir && n.Subtree != nil {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
@@ -16,8 +17,9 @@ type planFile struct {
 }
 
 type planDir struct {
-	rel  string
-	mode fs.FileMode
+	rel   string
+	mode  fs.FileMode
+	mtime time.Time
 }
 
 type plan struct {
@@ -41,7 +43,7 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 	err := repo.Walk(ctx, b.Tree, func(path string, n *repository.Node) error {
 		switch n.Type {
 		case repository.NodeDir:
-			p.dirs = append(p.dirs, planDir{rel: targetPath(path), mode: n.Mode})
+			p.dirs = append(p.dirs, planDir{rel: targetPath(path), mode: n.Mode, mtime: n.ModTime})
 		case repository.NodeFile:
 			for _, id := range n.Blobs {
 				if !repo.Index().Has(id) && len(missing) < 10 {

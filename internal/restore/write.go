@@ -55,11 +55,18 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, stagi
 	if err := runJobs(ctx, repo, jobs, opts, rep); err != nil {
 		return 0, err
 	}
-	// Directory modes last: a read-only directory would refuse its files.
+	// Directory modes and times last, deepest first: a read-only directory
+	// would refuse its files, and writing a file changes its directory's time.
 	for i := len(p.dirs) - 1; i >= 0; i-- {
 		d := p.dirs[i]
-		if err := os.Chmod(filepath.Join(staging, d.rel), d.mode.Perm()); err != nil {
+		dir := filepath.Join(staging, d.rel)
+		if err := os.Chmod(dir, d.mode.Perm()); err != nil {
 			return 0, fmt.Errorf("cannot set mode of %s: %w", d.rel, err)
+		}
+		if !d.mtime.IsZero() {
+			if err := os.Chtimes(dir, d.mtime, d.mtime); err != nil {
+				return 0, fmt.Errorf("cannot set time of %s: %w", d.rel, err)
+			}
 		}
 	}
 	return kept, nil

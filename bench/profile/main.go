@@ -1,0 +1,84 @@
+// Command profile runs one backup or restore in-process with CPU and heap
+// profiles, to find where time and memory go:
+//
+//	go run ./bench/profile --repo R --root D [--restore ID --target T] --out /tmp/prof
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/restore"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
+)
+
+func main() {
+	repoDir := flag.String("repo", "", "repository (created when absent)")
+	root := flag.String("root", "", "data root to back up")
+	restoreID := flag.String("restore", "", "restore this backup instead of backing up")
+	target := flag.String("target", "", "restore target")
+	out := flag.String("out", "/tmp/prof", "profile output directory")
+	flag.Parse()
+	if err := run(*repoDir, *root, *restoreID, *target, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		os.Exit(1)
+	}
+}
+
+func run(repoDir, root, restoreID, target, out string) error {
+	ctx := context.Background()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	be := local.New(repoDir)
+	opened := time.Now()
+	repo, err := repository.Open(ctx, be, repository.Options{})
+	fmt.Printf("open: %.3fs\n", time.Since(opened).Seconds())
+	if err != nil {
+		if repo, err = repository.Init(ctx, be, repository.InitOptions{}, repository.Options{}); err != nil {
+			return err
+		}
+	}
+	cpu, err := os.Create(filepath.Join(out, "cpu.pprof"))
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		return err
+	}
+	start := time.Now()
+	if restoreID != "" {
+		b, err := repo.FindBackup(ctx, restoreID)
+		if err != nil {
+			return err
+		}
+		if _, err := restore.Run(ctx, repo, b, restore.Options{Target: target}); err != nil {
+			return err
+		}
+	} else {
+		res, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("backup %s: read %d files, added %d bytes\n", res.ID.Short(), res.Manifest.Summary.FilesRead, res.Manifest.Summary.BytesAdded)
+	}
+	pprof.StopCPUProfile()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("%.3fs, heap sys %d MiB, total alloc %d MiB, GCs %d\n", time.Since(start).Seconds(), ms.HeapSys>>20, ms.TotalAlloc>>20, ms.NumGC)
+	heap, err := os.Create(filepath.Join(out, "heap.pprof"))
+	if err != nil {
+		return err
+	}
+	defer heap.Close()
+	return pprof.Lookup("allocs").WriteTo(heap, 0)
+}

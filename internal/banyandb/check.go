@@ -1,0 +1,537 @@
+package banyandb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrCheckFailed is wrapped by the error of a command whose Check found
+// errors: a server started on the data root would delete data or refuse to
+// start.
+var ErrCheckFailed = errors.New("data root would not load cleanly")
+
+// knownSegmentVersions are the segment formats of every BanyanDB release
+// (FACTS §8): 0.7 wrote 1.1.0, 0.8 1.2.0, 0.9 1.3.0, 0.10.0–0.10.2 1.4.0,
+// 0.10.3 and 0.11 1.5.0. Each release accepts only some of them; Check
+// accepts them all, since it does not know which release will start.
+var knownSegmentVersions = []string{"1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0"}
+
+// KnownSegmentVersions returns the segment formats Check accepts, oldest
+// first. The slice is new on every call.
+func KnownSegmentVersions() []string {
+	return append([]string(nil), knownSegmentVersions...)
+}
+
+// Severity says how bad an Issue is.
+type Severity string
+
+// The severities of an Issue.
+const (
+	// SeverityError: a server started on the root would delete data or
+	// refuse to start.
+	SeverityError Severity = "error"
+	// SeverityWarning: the server would clean something up, or the root
+	// lacks something a node usually needs, but no data is lost.
+	SeverityWarning Severity = "warning"
+)
+
+// Issue is one thing a BanyanDB server would object to on startup.
+type Issue struct {
+	Severity Severity `json:"severity"`
+	Catalog  Catalog  `json:"catalog"`
+	Group    string   `json:"group,omitempty"`
+	Segment  string   `json:"segment,omitempty"`
+	// Shard is -1 when the issue is not about one shard.
+	Shard int `json:"shard"`
+	// Path is the directory concerned (group, segment or shard), relative to
+	// the catalog's data dir and slash separated; "" for the whole catalog.
+	// The message names the part or file inside it.
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// String formats the issue on one line: severity, catalog, path, message.
+func (i Issue) String() string {
+	if i.Path == "" {
+		return fmt.Sprintf("%-7s %s: %s", i.Severity, i.Catalog, i.Message)
+	}
+	return fmt.Sprintf("%-7s %s %s: %s", i.Severity, i.Catalog, i.Path, i.Message)
+}
+
+// CheckReport is what Check found.
+type CheckReport struct {
+	// Catalogs whose data directory exists, in AllCatalogs order.
+	Catalogs []Catalog `json:"catalogs"`
+	// Groups, Segments and Shards count directories; Parts counts the part
+	// directories of measure, stream and trace shards (not trace sidx parts).
+	Groups   int `json:"groups"`
+	Segments int `json:"segments"`
+	Shards   int `json:"shards"`
+	Parts    int `json:"parts"`
+	// Issues are sorted by catalog, path, severity (errors first) and message.
+	Issues []Issue `json:"issues"`
+}
+
+// Errors returns the number of issues of severity error.
+func (r *CheckReport) Errors() int { return r.count(SeverityError) }
+
+// Warnings returns the number of issues of severity warning.
+func (r *CheckReport) Warnings() int { return r.count(SeverityWarning) }
+
+func (r *CheckReport) count(s Severity) int {
+	n := 0
+	for _, i := range r.Issues {
+		if i.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Names of directories a shard may hold besides its parts: failed-parts/
+// (cluster sync leftovers), external-segment-temp/, and the stream element
+// index idx/ and trace ordered indexes sidx/.
+const failedPartsDir = "failed-parts"
+
+// schemaGroup is the group of schema-property that holds the schemas.
+const schemaGroup = "_schema"
+
+// Check validates a stopped node's data root offline by the rules the
+// BanyanDB server applies on startup, and reports every segment, shard or
+// part it would delete or refuse to load. It reads (via Scan) but never
+// changes the root; it fails only when the root cannot be read, with an
+// error wrapping ErrNotRoot when there is no catalog data directory.
+//
+// For measure, stream and trace: every seg-* directory must have a name the
+// server parses, not for 1970-01-01, and a non-empty metadata file of a
+// known format (KnownSegmentVersions). In every shard, the server reads only
+// the .snp with the highest epoch: it must parse (else the server panics)
+// and list every part directory (else the unlisted ones are deleted); each
+// listed part must exist with a valid metadata.json. A shard with parts but
+// no .snp is emptied. Other directories in a shard are deleted (a warning);
+// so are unparseable older .snp files. Trace sidx parts need a valid
+// manifest.json. For property and schema-property, every shard should have
+// a Bluge .snp, and a root without schema-property has no schemas.
+func Check(ctx context.Context, roots Roots, opts ScanOptions) (*CheckReport, error) {
+	l, err := Scan(ctx, roots, opts)
+	if err != nil {
+		return nil, err
+	}
+	loc := opts.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	c := &checker{ctx: ctx, roots: roots, loc: loc, report: &CheckReport{Catalogs: l.Catalogs, Issues: []Issue{}}}
+	c.index(l)
+	if err := c.checkSegments(); err != nil {
+		return nil, err
+	}
+	c.checkProperties()
+	c.checkSchema(opts.Catalogs, l.Catalogs)
+	c.sortIssues()
+	return c.report, nil
+}
+
+// checker builds a CheckReport from a Layout.
+type checker struct {
+	ctx    context.Context
+	roots  Roots
+	loc    *time.Location
+	report *CheckReport
+
+	segments []*segState            // measure, stream and trace segments
+	shards   map[string]*shardState // by dirKey
+	props    []*propShard           // property and schema-property shards
+	groups   map[string]bool        // by dirKey: every group directory
+}
+
+// segState is one seg-* directory.
+type segState struct {
+	catalog     Catalog
+	group, name string
+	shards      []*shardState
+}
+
+// path returns the segment directory relative to the data dir.
+func (s *segState) path() string { return s.group + "/" + s.name }
+
+// parts returns the number of part directories in the segment's shards.
+func (s *segState) parts() int {
+	n := 0
+	for _, sh := range s.shards {
+		n += len(sh.parts)
+	}
+	return n
+}
+
+// shardState is one shard-N directory of a segment.
+type shardState struct {
+	catalog        Catalog
+	group, segment string
+	num            int
+	path           string
+	parts          map[string]Part // own parts by name
+	sidxParts      []Part
+	snps           []string // names of <epoch>.snp files
+	stray          []string // directories the server deletes
+}
+
+// propShard is one shard of property or schema-property.
+type propShard struct {
+	catalog Catalog
+	group   string
+	num     int
+	path    string
+	hasSnp  bool
+}
+
+// dirKey identifies a directory across catalogs.
+func dirKey(c Catalog, rel string) string { return string(c) + ":" + rel }
+
+// index sorts the Layout's directories, files and parts into segments and
+// shards.
+func (c *checker) index(l *Layout) {
+	c.shards = map[string]*shardState{}
+	c.groups = map[string]bool{}
+	segs := map[string]*segState{}
+	props := map[string]*propShard{}
+	for _, d := range l.Dirs {
+		p := strings.Split(d.Path, "/")
+		if !d.Catalog.HasSegments() {
+			c.indexPropertyDir(d.Catalog, p, props)
+			continue
+		}
+		switch {
+		case len(p) == 1:
+			c.groups[dirKey(d.Catalog, d.Path)] = true
+		case len(p) == 2 && strings.HasPrefix(p[1], SegmentPrefix):
+			s := &segState{catalog: d.Catalog, group: p[0], name: p[1]}
+			segs[dirKey(d.Catalog, d.Path)] = s
+			c.segments = append(c.segments, s)
+		case len(p) == 3:
+			seg, ok := segs[dirKey(d.Catalog, p[0]+"/"+p[1])]
+			n, isShard := shardNumber(p[2])
+			if !ok || !isShard {
+				continue
+			}
+			sh := &shardState{catalog: d.Catalog, group: p[0], segment: p[1], num: n, path: d.Path, parts: map[string]Part{}}
+			seg.shards = append(seg.shards, sh)
+			c.shards[dirKey(d.Catalog, d.Path)] = sh
+		case len(p) == 4:
+			sh, ok := c.shards[dirKey(d.Catalog, path.Dir(d.Path))]
+			if ok && !IsPartName(p[3]) && !shardSubdir(d.Catalog, p[3]) {
+				sh.stray = append(sh.stray, p[3])
+			}
+		}
+	}
+	for _, f := range l.Files {
+		dir, name := path.Split(f.Path)
+		dir = strings.TrimSuffix(dir, "/")
+		if f.Kind == KindSnp {
+			if sh, ok := c.shards[dirKey(f.Catalog, dir)]; ok {
+				sh.snps = append(sh.snps, name)
+			}
+			continue
+		}
+		if ps, ok := props[dirKey(f.Catalog, dir)]; ok && strings.HasSuffix(name, snpSuffix) {
+			ps.hasSnp = true
+		}
+	}
+	for _, p := range l.Parts {
+		elems := strings.Split(p.Path, "/")
+		if len(elems) < 4 {
+			continue
+		}
+		sh, ok := c.shards[dirKey(p.Catalog, strings.Join(elems[:3], "/"))]
+		if !ok {
+			continue
+		}
+		if p.Rule != "" {
+			sh.sidxParts = append(sh.sidxParts, p)
+		} else {
+			sh.parts[p.Name] = p
+			c.report.Parts++
+		}
+	}
+	for _, s := range c.segments {
+		sort.Slice(s.shards, func(i, j int) bool { return s.shards[i].num < s.shards[j].num })
+	}
+	c.report.Groups = len(c.groups)
+	c.report.Segments = len(c.segments)
+	c.report.Shards = len(c.shards) + len(c.props)
+}
+
+// indexPropertyDir notes the groups and shards of property and
+// schema-property: <group>/shard-N, or shard-N before 0.10.
+func (c *checker) indexPropertyDir(cat Catalog, p []string, props map[string]*propShard) {
+	rel := strings.Join(p, "/")
+	var ps *propShard
+	switch n, isShard := shardNumber(p[len(p)-1]); {
+	case len(p) == 1 && isShard:
+		ps = &propShard{catalog: cat, num: n, path: rel}
+	case len(p) == 1:
+		c.groups[dirKey(cat, rel)] = true
+		return
+	case len(p) == 2 && isShard:
+		ps = &propShard{catalog: cat, group: p[0], num: n, path: rel}
+	default:
+		return
+	}
+	props[dirKey(cat, rel)] = ps
+	c.props = append(c.props, ps)
+}
+
+// shardSubdir reports whether name is a directory a shard of catalog c may
+// hold besides its parts.
+func shardSubdir(c Catalog, name string) bool {
+	switch name {
+	case failedPartsDir, externalTempDir:
+		return true
+	case streamIndexDir:
+		return c == Stream
+	case sidxDir:
+		return c == Trace
+	}
+	return false
+}
+
+// add records an issue.
+func (c *checker) add(sev Severity, cat Catalog, group, segment string, shard int, rel, format string, args ...any) {
+	c.report.Issues = append(c.report.Issues, Issue{
+		Severity: sev, Catalog: cat, Group: group, Segment: segment, Shard: shard, Path: rel,
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+// dataFile returns the absolute path of rel in catalog cat's data dir.
+func (c *checker) dataFile(cat Catalog, rel string) string {
+	return filepath.Join(c.roots.DataDir(cat), filepath.FromSlash(rel))
+}
+
+// checkSegments applies the segment, shard and part rules.
+func (c *checker) checkSegments() error {
+	c.checkSegmentUnits()
+	for _, s := range c.segments {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		if !c.checkSegment(s) {
+			continue // the server would not load the segment's shards
+		}
+		for _, sh := range s.shards {
+			if err := c.checkShard(sh); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkSegmentUnits reports groups whose segment names mix days and hours:
+// the server parses every name with the group's unit.
+func (c *checker) checkSegmentUnits() {
+	type key struct {
+		c Catalog
+		g string
+	}
+	lengths := map[key]map[int]bool{}
+	for _, s := range c.segments {
+		if _, _, err := ParseSegmentName(s.name, c.loc); err != nil {
+			continue
+		}
+		k := key{s.catalog, s.group}
+		if lengths[k] == nil {
+			lengths[k] = map[int]bool{}
+		}
+		lengths[k][len(s.name)] = true
+	}
+	for k, l := range lengths {
+		if len(l) > 1 {
+			c.add(SeverityError, k.c, k.g, "", -1, k.g,
+				"group mixes daily and hourly segment names: the server parses all of them with the group's unit and would fail to open the group")
+		}
+	}
+}
+
+// checkSegment applies the segment rules and reports whether the server
+// would go on to load the segment's shards.
+func (c *checker) checkSegment(s *segState) bool {
+	rel := s.path()
+	start, _, err := ParseSegmentName(s.name, c.loc)
+	if err != nil {
+		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "%v: the server would fail to open group %s", err, s.group)
+		return false
+	}
+	// The server deletes such segments without loading them: an error only
+	// when that loses parts.
+	removed := SeverityWarning
+	if s.parts() > 0 {
+		removed = SeverityError
+	}
+	if start.Year() == 1970 && start.Month() == time.January && start.Day() == 1 {
+		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment is named for 1970-01-01: the server would delete it (%d parts)", s.parts())
+		return false
+	}
+	b, err := os.ReadFile(c.dataFile(s.catalog, rel+"/"+segmentMetaFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment has no metadata file: the server would delete it (%d parts)", s.parts())
+		return false
+	case err != nil:
+		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "cannot read segment metadata: %v", err)
+		return true
+	case len(b) == 0:
+		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment metadata file is empty: the server would delete it (%d parts)", s.parts())
+		return false
+	}
+	version, _, _, err := ParseSegmentMetadata(b)
+	if err != nil {
+		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "%v: the server would refuse to start", err)
+		return true
+	}
+	if !knownSegmentVersion(version) {
+		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "segment format %s is not one BanyanDB accepts (%s): the server would refuse to start",
+			version, strings.Join(knownSegmentVersions, ", "))
+	}
+	return true
+}
+
+func knownSegmentVersion(v string) bool {
+	for _, k := range knownSegmentVersions {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// checkShard applies the .snp and part rules to one shard.
+func (c *checker) checkShard(sh *shardState) error {
+	issue := func(sev Severity, format string, args ...any) {
+		c.add(sev, sh.catalog, sh.group, sh.segment, sh.num, sh.path, format, args...)
+	}
+	for _, name := range sh.stray {
+		issue(SeverityWarning, "stray directory %s: the server deletes it", name)
+	}
+	for _, p := range sh.sidxParts {
+		if p.Meta == nil {
+			issue(SeverityError, "sidx part %s/%s has no valid %s: the server would delete it", p.Rule, p.Name, SidxManifestFile)
+		}
+	}
+	// The server reads only the .snp with the highest epoch, and only when
+	// the shard has parts.
+	sort.Slice(sh.snps, func(i, j int) bool {
+		a, _ := SnpEpoch(sh.snps[i])
+		b, _ := SnpEpoch(sh.snps[j])
+		return a > b
+	})
+	var listed []string
+	for i, name := range sh.snps {
+		b, err := os.ReadFile(c.dataFile(sh.catalog, sh.path+"/"+name))
+		if err != nil {
+			return fmt.Errorf("cannot check %s: %w", c.dataFile(sh.catalog, sh.path+"/"+name), err)
+		}
+		names, err := ParseSnp(b)
+		switch {
+		case err != nil && i == 0 && len(sh.parts) > 0:
+			issue(SeverityError, "newest part list %s cannot be parsed (%v): the server reads only the newest .snp and would panic opening this shard (%d parts)",
+				name, err, len(sh.parts))
+			return nil
+		case err != nil:
+			issue(SeverityWarning, "part list %s cannot be parsed (%v): the server does not use it", name, err)
+		case i == 0:
+			listed = names
+		}
+	}
+	if len(sh.parts) == 0 {
+		return nil
+	}
+	if len(sh.snps) == 0 {
+		issue(SeverityError, "no valid .snp: the server would empty this shard (%d parts)", len(sh.parts))
+		return nil
+	}
+	inList := map[string]bool{}
+	for _, n := range listed {
+		inList[n] = true
+		if _, ok := sh.parts[n]; !ok {
+			issue(SeverityError, "part %s is listed in the newest .snp %s but missing: its data is lost", n, sh.snps[0])
+		}
+	}
+	names := make([]string, 0, len(sh.parts))
+	for n := range sh.parts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch {
+		case !inList[n]:
+			issue(SeverityError, "part %s is not in the newest .snp: the server would delete it", n)
+		case sh.parts[n].Meta == nil:
+			issue(SeverityError, "part %s is incomplete (no valid %s): the server would delete it", n, PartMetadataFile)
+		}
+	}
+	return nil
+}
+
+// checkProperties reports property and schema-property shards without a
+// Bluge snapshot.
+func (c *checker) checkProperties() {
+	for _, ps := range c.props {
+		if !ps.hasSnp {
+			c.add(SeverityWarning, ps.catalog, ps.group, "", ps.num, ps.path,
+				"shard has no Bluge .snp: the server would open it as an empty index")
+		}
+	}
+}
+
+// checkSchema warns when the schemas are missing: no schema-property catalog
+// (unless the caller left it out) or no _schema group in it.
+func (c *checker) checkSchema(asked, found []Catalog) {
+	if len(asked) > 0 && !containsCatalog(asked, SchemaProperty) {
+		return
+	}
+	if !containsCatalog(found, SchemaProperty) {
+		c.add(SeverityWarning, SchemaProperty, "", "", -1, "",
+			"no schema-property catalog: a node started on this root has no schemas unless they come from elsewhere")
+		return
+	}
+	if !c.groups[dirKey(SchemaProperty, schemaGroup)] {
+		c.add(SeverityWarning, SchemaProperty, "", "", -1, "",
+			"no %s group: a node started on this root has no schemas unless they come from elsewhere", schemaGroup)
+	}
+}
+
+func containsCatalog(cs []Catalog, c Catalog) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// sortIssues orders the issues by catalog, path, severity (errors first)
+// and message.
+func (c *checker) sortIssues() {
+	is := c.report.Issues
+	sort.Slice(is, func(i, j int) bool {
+		a, b := is[i], is[j]
+		switch {
+		case a.Catalog != b.Catalog:
+			return a.Catalog.order() < b.Catalog.order()
+		case a.Path != b.Path:
+			return a.Path < b.Path
+		case a.Severity != b.Severity:
+			return a.Severity == SeverityError
+		}
+		return a.Message < b.Message
+	})
+}
