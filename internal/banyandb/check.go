@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -96,9 +97,8 @@ func (r *CheckReport) count(s Severity) int {
 	return n
 }
 
-// Names of directories a shard may hold besides its parts: failed-parts/
-// (cluster sync leftovers), external-segment-temp/, and the stream element
-// index idx/ and trace ordered indexes sidx/.
+// failedPartsDir holds a shard's cluster sync leftovers; the server skips
+// it (see shardSubdir).
 const failedPartsDir = "failed-parts"
 
 // schemaGroup is the group of schema-property that holds the schemas.
@@ -116,11 +116,13 @@ const schemaGroup = "_schema"
 // the .snp with the highest epoch: it must parse (else the server panics)
 // and list every part directory (else the unlisted ones are deleted); each
 // listed part must exist with a valid metadata.json. A shard with parts but
-// no .snp is emptied. Other directories in a shard are deleted (a warning);
-// so are unparseable older .snp files. Trace sidx parts need a valid
+// no .snp is emptied. Other directories in a shard are deleted, and
+// unparseable older .snp files ignored (warnings). Trace sidx parts need a valid
 // manifest.json. For property and schema-property, every shard should have
 // a Bluge .snp, and a root without schema-property has no schemas.
+// opts.ReusePart is ignored.
 func Check(ctx context.Context, roots Roots, opts ScanOptions) (*CheckReport, error) {
+	opts.ReusePart = nil // every part's metadata.json must be read
 	l, err := Scan(ctx, roots, opts)
 	if err != nil {
 		return nil, err
@@ -377,19 +379,19 @@ func (c *checker) checkSegment(s *segState) bool {
 		removed = SeverityError
 	}
 	if start.Year() == 1970 && start.Month() == time.January && start.Day() == 1 {
-		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment is named for 1970-01-01: the server would delete it (%d parts)", s.parts())
+		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment is named for 1970-01-01: the server would delete it (%s)", partCount(s.parts()))
 		return false
 	}
 	b, err := os.ReadFile(c.dataFile(s.catalog, rel+"/"+segmentMetaFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment has no metadata file: the server would delete it (%d parts)", s.parts())
+		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment has no metadata file: the server would delete it (%s)", partCount(s.parts()))
 		return false
 	case err != nil:
 		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "cannot read segment metadata: %v", err)
 		return true
 	case len(b) == 0:
-		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment metadata file is empty: the server would delete it (%d parts)", s.parts())
+		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment metadata file is empty: the server would delete it (%s)", partCount(s.parts()))
 		return false
 	}
 	version, _, _, err := ParseSegmentMetadata(b)
@@ -397,20 +399,19 @@ func (c *checker) checkSegment(s *segState) bool {
 		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "%v: the server would refuse to start", err)
 		return true
 	}
-	if !knownSegmentVersion(version) {
+	if !slices.Contains(knownSegmentVersions, version) {
 		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "segment format %s is not one BanyanDB accepts (%s): the server would refuse to start",
 			version, strings.Join(knownSegmentVersions, ", "))
 	}
 	return true
 }
 
-func knownSegmentVersion(v string) bool {
-	for _, k := range knownSegmentVersions {
-		if k == v {
-			return true
-		}
+// partCount says how many parts: "1 part", "2 parts".
+func partCount(n int) string {
+	if n == 1 {
+		return "1 part"
 	}
-	return false
+	return fmt.Sprintf("%d parts", n)
 }
 
 // checkShard applies the .snp and part rules to one shard.
@@ -442,8 +443,8 @@ func (c *checker) checkShard(sh *shardState) error {
 		names, err := ParseSnp(b)
 		switch {
 		case err != nil && i == 0 && len(sh.parts) > 0:
-			issue(SeverityError, "newest part list %s cannot be parsed (%v): the server reads only the newest .snp and would panic opening this shard (%d parts)",
-				name, err, len(sh.parts))
+			issue(SeverityError, "newest part list %s cannot be parsed (%v): the server reads only the newest .snp and would panic opening this shard (%s)",
+				name, err, partCount(len(sh.parts)))
 			return nil
 		case err != nil:
 			issue(SeverityWarning, "part list %s cannot be parsed (%v): the server does not use it", name, err)
@@ -455,7 +456,7 @@ func (c *checker) checkShard(sh *shardState) error {
 		return nil
 	}
 	if len(sh.snps) == 0 {
-		issue(SeverityError, "no valid .snp: the server would empty this shard (%d parts)", len(sh.parts))
+		issue(SeverityError, "no valid .snp: the server would empty this shard (%s)", partCount(len(sh.parts)))
 		return nil
 	}
 	inList := map[string]bool{}
@@ -495,10 +496,10 @@ func (c *checker) checkProperties() {
 // checkSchema warns when the schemas are missing: no schema-property catalog
 // (unless the caller left it out) or no _schema group in it.
 func (c *checker) checkSchema(asked, found []Catalog) {
-	if len(asked) > 0 && !containsCatalog(asked, SchemaProperty) {
+	if len(asked) > 0 && !slices.Contains(asked, SchemaProperty) {
 		return
 	}
-	if !containsCatalog(found, SchemaProperty) {
+	if !slices.Contains(found, SchemaProperty) {
 		c.add(SeverityWarning, SchemaProperty, "", "", -1, "",
 			"no schema-property catalog: a node started on this root has no schemas unless they come from elsewhere")
 		return
@@ -507,15 +508,6 @@ func (c *checker) checkSchema(asked, found []Catalog) {
 		c.add(SeverityWarning, SchemaProperty, "", "", -1, "",
 			"no %s group: a node started on this root has no schemas unless they come from elsewhere", schemaGroup)
 	}
-}
-
-func containsCatalog(cs []Catalog, c Catalog) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // sortIssues orders the issues by catalog, path, severity (errors first)

@@ -105,7 +105,7 @@ func TestCheckDamage(t *testing.T) {
 		}, banyandb.SeverityError, relShrd, "cannot be parsed", 1},
 		{"no snp", func(t *testing.T, root string) {
 			remove(t, newestSnp(t, filepath.Join(root, mShard)))
-		}, banyandb.SeverityError, relShrd, "no valid .snp: the server would empty this shard (1 parts)", 1},
+		}, banyandb.SeverityError, relShrd, "no valid .snp: the server would empty this shard (1 part)", 1},
 		{"garbage newer snp over a valid older", func(t *testing.T, root string) {
 			// The server reads only the highest epoch and panics when it
 			// does not parse: it never falls back to the older one.

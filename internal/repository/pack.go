@@ -73,9 +73,13 @@ func newPackBuilder(capacity int) *packBuilder {
 
 func (p *packBuilder) reset(typ BlobType) {
 	p.typ = typ
-	p.buf = append(p.buf[:0], packMagic...)
-	p.buf = append(p.buf, 1, encryptionNone, 0, 0)
+	p.buf = appendPackHeader(p.buf[:0])
 	p.blobs = p.blobs[:0]
+}
+
+func appendPackHeader(b []byte) []byte {
+	b = append(b, packMagic...)
+	return append(b, 1, encryptionNone, 0, 0)
 }
 
 func (p *packBuilder) size() int { return len(p.buf) }
@@ -92,9 +96,15 @@ func (p *packBuilder) add(id ID, stored []byte, rawLen int, compressed bool) {
 
 // finish appends the trailer and returns the pack bytes and blob list.
 func (p *packBuilder) finish() ([]byte, []PackedBlob) {
-	start := len(p.buf)
+	p.buf = appendPackTrailer(p.buf, p.blobs)
+	return p.buf, p.blobs
+}
+
+// appendPackTrailer appends the entries, their length and the magic.
+func appendPackTrailer(out []byte, blobs []PackedBlob) []byte {
+	start := len(out)
 	var e [packEntrySize]byte
-	for _, b := range p.blobs {
+	for _, b := range blobs {
 		e[0] = byte(b.Type)
 		e[1] = 0
 		if b.compressed() {
@@ -103,11 +113,10 @@ func (p *packBuilder) finish() ([]byte, []PackedBlob) {
 		copy(e[2:34], b.ID[:])
 		binary.LittleEndian.PutUint32(e[34:], b.Length)
 		binary.LittleEndian.PutUint32(e[38:], b.RawLength)
-		p.buf = append(p.buf, e[:]...)
+		out = append(out, e[:]...)
 	}
-	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(p.buf)-start))
-	p.buf = append(p.buf, packTrailerMagic...)
-	return p.buf, p.blobs
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(out)-start))
+	return append(out, packTrailerMagic...)
 }
 
 // ParsePack reads the blob list from a whole pack's bytes.

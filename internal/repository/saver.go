@@ -1,11 +1,11 @@
 package repository
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
 // indexEvery is how many packs a backup stores between index files.
@@ -20,29 +20,26 @@ type SaveStats struct {
 }
 
 // Saver stores blobs into new packs and index files. Its methods are safe
-// for concurrent use. Call Flush at the end; until then, blobs it stored are
-// not guaranteed to be indexed.
+// for concurrent use. Packs are staged in files (storage.StageFile) and
+// stored by one uploader while the next pack fills. Call Flush at the end;
+// until then, blobs it stored are not guaranteed to be indexed.
 type Saver struct {
 	r       *Repository
 	mu      sync.Mutex
 	pending map[ID]struct{} // stored or queued in this run
-	cur     map[BlobType]*packBuilder
-	free    chan *packBuilder // data pack buffers not in use
-	uploads chan *packBuilder
+	cur     map[BlobType]*packFile
+	uploads chan *packFile
 	done    chan struct{}
 	unindex []IndexPack
 	stats   SaveStats
 	err     error
 }
 
-// NewSaver starts a saver; it owns two data pack buffers of pack_size.
+// NewSaver starts a saver.
 func (r *Repository) NewSaver(ctx context.Context) *Saver {
 	s := &Saver{
-		r: r, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packBuilder),
-		free: make(chan *packBuilder, 2), uploads: make(chan *packBuilder), done: make(chan struct{}),
-	}
-	for range 2 {
-		s.free <- nil // allocated on first use: a backup with nothing new needs none
+		r: r, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packFile),
+		uploads: make(chan *packFile), done: make(chan struct{}),
 	}
 	go s.uploader(ctx)
 	return s
@@ -72,66 +69,56 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 
 	stored, compressed := scratch.compress(s.r.codec, raw)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.err != nil {
+		s.mu.Unlock()
 		return false, s.err
 	}
 	p := s.cur[typ]
 	if p == nil {
-		var err error
-		if p, err = s.takeBuilder(ctx, typ); err != nil {
-			return false, err
+		f, err := storage.StageFile(s.r.be)
+		if err == nil {
+			p, err = newPackFile(typ, f)
+			if err != nil {
+				storage.DiscardStaged(f)
+			}
 		}
+		if err != nil {
+			s.mu.Unlock()
+			return false, fmt.Errorf("cannot stage a pack: %w", err)
+		}
+		s.cur[typ] = p
 	}
-	p.add(id, stored, len(raw), compressed)
+	if err := p.add(id, stored, len(raw), compressed); err != nil {
+		s.mu.Unlock()
+		return false, err
+	}
 	s.stats.BlobsAdded++
 	s.stats.RawAdded += int64(len(raw))
-	if p.size() >= s.r.cfg.PackSize {
+	var full *packFile
+	if p.size >= s.r.cfg.PackSize {
+		full = p
 		delete(s.cur, typ)
-		if err := s.send(ctx, p); err != nil {
+	}
+	s.mu.Unlock()
+	if full != nil {
+		if err := s.send(ctx, full); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
 }
 
-// takeBuilder returns an empty pack builder for typ. Called with s.mu held.
-func (s *Saver) takeBuilder(ctx context.Context, typ BlobType) (*packBuilder, error) {
-	var p *packBuilder
-	if typ == TreeBlob {
-		p = newPackBuilder(1 << 20) // trees are small; never pooled
-	} else {
-		s.mu.Unlock()
-		select {
-		case p = <-s.free:
-		case <-ctx.Done():
-			s.mu.Lock()
-			return nil, ctx.Err()
-		}
-		if p == nil {
-			p = newPackBuilder(s.r.cfg.PackSize + s.r.cfg.ChunkSize + 64<<10)
-		}
-		s.mu.Lock()
-		if q := s.cur[typ]; q != nil { // another worker got one meanwhile
-			s.free <- p
-			return q, nil
-		}
-	}
-	p.reset(typ)
-	s.cur[typ] = p
-	return p, nil
-}
-
-// send hands a full pack to the uploader. Called with s.mu held.
-func (s *Saver) send(ctx context.Context, p *packBuilder) error {
-	s.mu.Unlock()
-	defer s.mu.Lock()
+// send hands a full pack to the uploader, waiting while it stores the
+// previous one.
+func (s *Saver) send(ctx context.Context, p *packFile) error {
 	select {
 	case s.uploads <- p:
 		return nil
 	case <-s.done:
+		storage.DiscardStaged(p.f)
 		return s.errOrClosed()
 	case <-ctx.Done():
+		storage.DiscardStaged(p.f)
 		return ctx.Err()
 	}
 }
@@ -142,44 +129,41 @@ func (s *Saver) errOrClosed() error {
 	if s.err != nil {
 		return s.err
 	}
-	return errors.New("cannot save blob: saver closed")
+	return fmt.Errorf("cannot save blob: saver closed")
 }
 
 // uploader stores full packs one at a time, and an index file every
-// indexEvery packs.
+// indexEvery packs. After an error it discards what it is sent.
 func (s *Saver) uploader(ctx context.Context) {
 	defer close(s.done)
 	for p := range s.uploads {
-		err := s.storePack(ctx, p)
-		if p.typ == DataBlob {
-			s.free <- p
-		}
-		if err != nil {
+		if err := s.storePack(ctx, p); err != nil {
 			s.mu.Lock()
 			if s.err == nil {
 				s.err = err
 			}
 			s.mu.Unlock()
-			for p := range s.uploads { // drain so senders do not block
-				if p.typ == DataBlob {
-					s.free <- p
-				}
+			for p := range s.uploads {
+				storage.DiscardStaged(p.f)
 			}
 			return
 		}
 	}
 }
 
-func (s *Saver) storePack(ctx context.Context, p *packBuilder) error {
-	data, blobs := p.finish()
-	id := Hash(data)
-	if err := s.r.be.Put(ctx, packName(id), int64(len(data)), bytes.NewReader(data)); err != nil {
+func (s *Saver) storePack(ctx context.Context, p *packFile) error {
+	id, size, blobs, err := p.finish()
+	if err != nil {
+		storage.DiscardStaged(p.f)
+		return err
+	}
+	if err := storage.PutStaged(ctx, s.r.be, packName(id), p.f); err != nil {
 		return fmt.Errorf("cannot store pack in %s: %w", s.r.be.Location(), err)
 	}
-	ip := IndexPack{ID: id, Size: int64(len(data)), Blobs: append([]PackedBlob(nil), blobs...)}
+	ip := IndexPack{ID: id, Size: size, Blobs: blobs}
 	s.mu.Lock()
 	s.stats.PacksAdded++
-	s.stats.BytesAdded += int64(len(data))
+	s.stats.BytesAdded += size
 	s.unindex = append(s.unindex, ip)
 	var batch []IndexPack
 	if len(s.unindex) >= indexEvery {
@@ -210,9 +194,9 @@ func (s *Saver) writeIndex(ctx context.Context, packs []IndexPack) error {
 // After Flush every blob Save added is in the repository's index.
 func (s *Saver) Flush(ctx context.Context) (SaveStats, error) {
 	s.mu.Lock()
-	var last []*packBuilder
+	var last []*packFile
 	for _, typ := range []BlobType{DataBlob, TreeBlob} {
-		if p := s.cur[typ]; p != nil && len(p.blobs) > 0 {
+		if p := s.cur[typ]; p != nil {
 			last = append(last, p)
 		}
 		delete(s.cur, typ)
@@ -220,11 +204,10 @@ func (s *Saver) Flush(ctx context.Context) (SaveStats, error) {
 	s.mu.Unlock()
 	var err error
 	for _, p := range last {
-		select {
-		case s.uploads <- p:
-		case <-s.done:
-		case <-ctx.Done():
-			err = ctx.Err()
+		if err == nil {
+			err = s.send(ctx, p)
+		} else {
+			storage.DiscardStaged(p.f)
 		}
 	}
 	close(s.uploads)
@@ -249,7 +232,10 @@ func (s *Saver) Flush(ctx context.Context) (SaveStats, error) {
 // be the cancelled one). Call it only once no Save is running.
 func (s *Saver) Abort(ctx context.Context) {
 	s.mu.Lock()
-	s.cur = map[BlobType]*packBuilder{}
+	for typ, p := range s.cur {
+		storage.DiscardStaged(p.f)
+		delete(s.cur, typ)
+	}
 	s.mu.Unlock()
 	close(s.uploads)
 	<-s.done

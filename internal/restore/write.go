@@ -140,14 +140,9 @@ func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var packBuf, blobBuf []byte
+			scanner := repo.NewPackScanner()
 			for j := range ch {
-				var err error
-				packBuf, err = repo.ReadPack(ctx, j.pack, packBuf)
-				if err == nil {
-					err = writeBlobs(repo, j, packBuf, &blobBuf, rep)
-				}
-				if err != nil {
+				if err := writePack(ctx, scanner, j, rep); err != nil {
 					once.Do(func() { firstErr = err; cancel() })
 				}
 			}
@@ -169,18 +164,31 @@ feed:
 	return firstErr
 }
 
-func writeBlobs(repo *repository.Repository, j *packJob, pack []byte, blobBuf *[]byte, rep progress.Reporter) error {
+// writePack streams one pack and writes each of its blobs where it goes. A
+// blob several files use is decoded once. Files are finished (size, mode,
+// time checked and set) only after the whole pack verified, so a damaged
+// pack never leaves a file that looks complete.
+func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob, rep progress.Reporter) error {
+	wanted := make([]repository.Location, 0, len(j.targets))
+	for i, t := range j.targets {
+		if i == 0 || t.loc.Offset != j.targets[i-1].loc.Offset {
+			wanted = append(wanted, t.loc)
+		}
+	}
+	next := 0
+	err := scanner.Scan(ctx, j.pack, wanted, func(loc repository.Location, data []byte) error {
+		for ; next < len(j.targets) && j.targets[next].loc.Offset == loc.Offset; next++ {
+			t := j.targets[next]
+			if err := writeAt(t.file.path, data, t.offset); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot restore from pack %s: %w", j.pack.Short(), err)
+	}
 	for _, t := range j.targets {
-		if cap(*blobBuf) < int(t.loc.RawLength) {
-			*blobBuf = make([]byte, t.loc.RawLength)
-		}
-		data, err := repo.BlobFromPack(t.loc, pack, *blobBuf)
-		if err != nil {
-			return fmt.Errorf("cannot restore %s: %w", t.file.path, err)
-		}
-		if err := writeAt(t.file.path, data, t.offset); err != nil {
-			return err
-		}
 		if t.file.pending.Add(-1) == 0 {
 			if err := finishFile(t.file); err != nil {
 				return err
