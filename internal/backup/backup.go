@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"runtime"
 	"time"
 
@@ -166,6 +167,31 @@ func (p *previous) reusePart(repo *repository.Repository) func(banyandb.Catalog,
 		n := p.parts[nodePath(c, rel)]
 		return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
 	}
+}
+
+// file returns the parent's node for a file. A file inside a part directory
+// that could not be reused as a whole (its directory changed) is looked up
+// in that part's subtree, loaded on first need.
+func (p *previous) file(ctx context.Context, repo *repository.Repository, treePath string) (*repository.Node, error) {
+	if n, ok := p.files[treePath]; ok {
+		return n, nil
+	}
+	dir := path.Dir(treePath)
+	part, ok := p.parts[dir]
+	if !ok || part.Subtree == nil {
+		return nil, nil
+	}
+	delete(p.parts, dir)
+	t, err := repo.LoadTree(ctx, *part.Subtree)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read parent backup: %w", err)
+	}
+	for i := range t.Entries {
+		if n := &t.Entries[i]; n.Type == repository.NodeFile {
+			p.files[dir+"/"+n.Name] = n
+		}
+	}
+	return p.files[treePath], nil
 }
 
 // loadParent finds the parent backup and indexes what it recorded.

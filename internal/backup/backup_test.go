@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -123,5 +124,43 @@ func TestBackupRefusesRootHeldByServer(t *testing.T) {
 	}
 	if backups, _ := repo.Backups(ctx); len(backups) != 0 {
 		t.Errorf("a refused backup is listed")
+	}
+}
+
+// TestChangedPartDirectoryIsWalkedAgain: an unchanged part directory is
+// reused unread, but one whose contents changed (its modification time
+// moves) is walked and its new file read.
+func TestChangedPartDirectoryIsWalkedAgain(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	repo, err := repository.Init(ctx, local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	first, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(root, "measure", "data", "bk_measure", "seg-20261120", "shard-1", "0000000000000001")
+	if err := os.WriteFile(filepath.Join(part, "extra.bin"), []byte("not from BanyanDB"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := second.Manifest.Summary
+	if s.FilesRead != 1 || s.Files != first.Manifest.Summary.Files+1 || s.FilesUnchanged != first.Manifest.Summary.Files {
+		t.Errorf("after adding a file to a part: read %d, files %d, unchanged %d; want 1, %d, %d",
+			s.FilesRead, s.Files, s.FilesUnchanged, first.Manifest.Summary.Files+1, first.Manifest.Summary.Files)
+	}
+	found := false
+	err = repo.Walk(ctx, second.Manifest.Tree, func(p string, n *repository.Node) error {
+		found = found || strings.HasSuffix(p, "0000000000000001/extra.bin")
+		return nil
+	})
+	if err != nil || !found {
+		t.Errorf("the new file is not in the backup (%v)", err)
 	}
 }

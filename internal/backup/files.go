@@ -52,7 +52,11 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		sum.Files++
 		sum.Bytes += f.Size
 		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: f.Mode, Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode}
-		if p := prev.files[nodePath(f.Catalog, f.Path)]; !opts.ForceRehash && unchanged(f, p, repo) {
+		p, err := prev.file(ctx, repo, nodePath(f.Catalog, f.Path))
+		if err != nil {
+			return nil, sum, err
+		}
+		if !opts.ForceRehash && unchanged(f, p, repo) {
 			nodes[i].Blobs = p.Blobs
 			sum.FilesUnchanged++
 			continue
