@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
@@ -219,20 +220,59 @@ func loadParent(ctx context.Context, repo *repository.Repository, opts Options, 
 	if parent == nil {
 		return nil, prev, nil
 	}
-	err := repo.Walk(ctx, parent.Tree, func(path string, n *repository.Node) error {
-		switch {
-		case n.Type == repository.NodeFile:
-			prev.files[path] = n
-		case banyandb.IsPartName(n.Name) && !opts.ForceRehash:
-			prev.parts[path] = n
-			return repository.SkipDir
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read parent backup %s: %w", parent.ID.Short(), err)
+	l := &parentLoader{repo: repo, prev: prev, force: opts.ForceRehash, sem: make(chan struct{}, workers(opts))}
+	l.load(ctx, parent.Tree, "")
+	l.wg.Wait()
+	if l.err != nil {
+		return nil, nil, fmt.Errorf("cannot read parent backup %s: %w", parent.ID.Short(), l.err)
 	}
 	return parent, prev, nil
+}
+
+// parentLoader decodes the parent's trees on several goroutines; part
+// directories are recorded, not descended into.
+type parentLoader struct {
+	repo  *repository.Repository
+	prev  *previous
+	force bool
+	sem   chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
+}
+
+func (l *parentLoader) load(ctx context.Context, id repository.ID, prefix string) {
+	t, err := l.repo.LoadTree(ctx, id)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil || l.err != nil {
+		if l.err == nil {
+			l.err = err
+		}
+		return
+	}
+	for i := range t.Entries {
+		n := &t.Entries[i]
+		p := n.Name
+		if prefix != "" {
+			p = prefix + "/" + n.Name
+		}
+		switch {
+		case n.Type == repository.NodeFile:
+			l.prev.files[p] = n
+		case n.Subtree == nil:
+		case banyandb.IsPartName(n.Name) && !l.force:
+			l.prev.parts[p] = n
+		default:
+			l.wg.Add(1)
+			go func(id repository.ID) {
+				defer l.wg.Done()
+				l.sem <- struct{}{}
+				defer func() { <-l.sem }()
+				l.load(ctx, id, p)
+			}(*n.Subtree)
+		}
+	}
 }
 
 // sameRoots reports whether a backup of roots a can be the parent of one

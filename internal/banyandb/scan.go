@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -279,13 +280,57 @@ type partDir struct {
 	abs  string
 }
 
-// scanCatalog walks one catalog's data directory.
+// scanWorkers is how many group directories are walked at once: the walk
+// waits on the kernel, so a few more than the cores help on a cold cache.
+const scanWorkers = 4
+
+// scanCatalog walks one catalog's data directory, its group directories
+// in parallel, each into a scanner of its own, merged in the end.
 func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	resolved, err := filepath.EvalSymlinks(dataDir)
 	if err != nil {
 		return fmt.Errorf("cannot scan %s: %w", dataDir, err)
 	}
-	return filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {
+	ents, err := os.ReadDir(resolved)
+	if err != nil {
+		return fmt.Errorf("cannot scan %s: %w", dataDir, err)
+	}
+	subs := make([]*scanner, len(ents))
+	errs := make([]error, len(ents))
+	sem := make(chan struct{}, scanWorkers)
+	var wg sync.WaitGroup
+	for i, e := range ents {
+		sub := &scanner{ctx: s.ctx, loc: s.loc, layout: &Layout{}, reuse: s.reuse}
+		subs[i] = sub
+		start := filepath.Join(resolved, e.Name())
+		if !e.IsDir() {
+			errs[i] = sub.walk(c, dataDir, resolved, start)
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = sub.walk(c, dataDir, resolved, start)
+		}()
+	}
+	wg.Wait()
+	for i, sub := range subs {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		s.layout.Files = append(s.layout.Files, sub.layout.Files...)
+		s.layout.Dirs = append(s.layout.Dirs, sub.layout.Dirs...)
+		s.segments = append(s.segments, sub.segments...)
+		s.parts = append(s.parts, sub.parts...)
+	}
+	return nil
+}
+
+// walk lists what lies at and below start, an entry of the catalog's data
+// directory resolved (shown to users as dataDir).
+func (s *scanner) walk(c Catalog, dataDir, resolved, start string) error {
+	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("cannot scan %s: %w", p, err)
 		}

@@ -67,7 +67,12 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 	s.pending[id] = struct{}{}
 	s.mu.Unlock()
 
-	stored, compressed := scratch.compress(s.r.codec, raw)
+	// Trees stay raw: an unchanged backup decodes thousands of them, and
+	// one zstd frame per small tree cost more time than it saved space.
+	stored, compressed := raw, false
+	if typ == DataBlob {
+		stored, compressed = scratch.compress(s.r.codec, raw)
+	}
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
