@@ -90,19 +90,28 @@ func newBackupCmd(g *globals) *cobra.Command {
 		parent      string
 		forceRehash bool
 		tags        []string
+		node        nodeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "backup",
-		Short: "Back up a stopped node's data root into the repository",
+		Short: "Back up a BanyanDB node: live through its snapshot API, or a stopped node's data root",
 		Long: `Back up every catalog's data/ tree of a BanyanDB data root (not snapshots/,
 and leaving out lock, bluge.pid and *.tmp files).
 
-Only what the repository lacks is stored: files unchanged since the parent
-backup (same path, size, modification time and inode) are not even read.
-Every backup is still complete on its own.
+With --node, the node is running: banyan-backup asks it for a snapshot (hard
+links of its parts, taken consistently by the server), backs the snapshot up,
+and deletes the snapshot directories it asked for (--keep-snapshot keeps
+them). --root must still name the node's data root, where snapshots land.
+Data the node holds only in memory (flushed every few seconds) is not in a
+snapshot. Without --node the node must be stopped: a root whose group lock
+files are held is refused.
 
-The node must be stopped: a root whose group lock files are held is refused.`,
-		Example: `  banyan-backup backup --repo /srv/bb --root /var/lib/banyandb
+Only what the repository lacks is stored: part directories and files
+unchanged since the parent backup are not even read. Every backup is still
+complete on its own.`,
+		Example: `  banyan-backup backup --repo /srv/bb --root /var/lib/banyandb --node 127.0.0.1:17912
+  banyan-backup backup --repo /srv/bb --root /data --node http://10.0.0.5:17913 --group sw_metric
+  banyan-backup backup --repo /srv/bb --root /var/lib/banyandb      # node stopped
   banyan-backup backup --repo /srv/bb --root /data --catalog measure --catalog schema-property --json`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -115,10 +124,19 @@ The node must be stopped: a root whose group lock files are held is refused.`,
 				return err
 			}
 			defer repo.Close()
-			res, err := backup.Run(cmd.Context(), repo, backup.Options{
+			opts := backup.Options{
 				Roots: roots, Catalogs: cats, Location: loc, Parent: parent, ForceRehash: forceRehash,
 				Tags: tags, ToolVersion: version, Progress: newProgress(g, os.Stderr),
-			})
+			}
+			var res *backup.Result
+			if node.addr != "" {
+				res, err = backup.RunLive(cmd.Context(), repo, opts, node.live())
+			} else {
+				if len(node.groups) > 0 {
+					opts.Groups = node.groups
+				}
+				res, err = backup.Run(cmd.Context(), repo, opts)
+			}
 			if err != nil {
 				return err
 			}
@@ -137,6 +155,7 @@ The node must be stopped: a root whose group lock files are held is refused.`,
 	f.StringVar(&parent, "parent", "", "backup whose unchanged files are reused (default: the newest backup of the same roots)")
 	f.BoolVar(&forceRehash, "force-rehash", false, "read and hash every file, even unchanged ones")
 	f.StringSliceVar(&tags, "tag", nil, "tag the backup (repeatable)")
+	node.add(cmd)
 	return cmd
 }
 

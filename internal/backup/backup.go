@@ -22,6 +22,9 @@ import (
 type Options struct {
 	Roots    banyandb.Roots
 	Catalogs []banyandb.Catalog
+	// Groups selects group directories (none: all); schema-property's
+	// _schema group is always kept.
+	Groups []string
 	// Location is the server's time zone for segment names; nil = Local.
 	Location *time.Location
 	// Parent names the backup whose unchanged files are reused ("" picks
@@ -68,7 +71,7 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Location: opts.Location}
+	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location}
 	if !opts.ForceRehash {
 		scan.ReusePart = prev.reusePart(repo)
 	}

@@ -6,9 +6,14 @@ import "path/filepath"
 // as --measure-root-path, --stream-root-path and so on, which holds
 // <catalog>/data and <catalog>/snapshots. Root applies to every catalog not
 // named in Override.
+//
+// Data, when it names a catalog, is that catalog's data directory itself,
+// wherever it is: the server's --<catalog>-data-path, or a snapshot
+// directory standing in for data/ during a live backup.
 type Roots struct {
 	Root     string
 	Override map[Catalog]string
+	Data     map[Catalog]string
 }
 
 // CatalogRoot returns the root of catalog c: its override if set, else Root.
@@ -19,8 +24,12 @@ func (r Roots) CatalogRoot(c Catalog) string {
 	return r.Root
 }
 
-// DataDir returns <catalog root>/<catalog>/data.
+// DataDir returns the catalog's data directory: Data[c] when set, else
+// <catalog root>/<catalog>/data.
 func (r Roots) DataDir(c Catalog) string {
+	if p, ok := r.Data[c]; ok && p != "" {
+		return p
+	}
 	return filepath.Join(r.CatalogRoot(c), string(c), "data")
 }
 
@@ -29,8 +38,9 @@ func (r Roots) SnapshotsDir(c Catalog) string {
 	return filepath.Join(r.CatalogRoot(c), string(c), "snapshots")
 }
 
-// overridden reports whether c has a root of its own.
+// overridden reports whether c has a root or data directory of its own.
 func (r Roots) overridden(c Catalog) bool {
 	p, ok := r.Override[c]
-	return ok && p != ""
+	d, okd := r.Data[c]
+	return (ok && p != "") || (okd && d != "")
 }

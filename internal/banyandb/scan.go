@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -145,6 +146,9 @@ func (l *Layout) TotalBytes() int64 {
 type ScanOptions struct {
 	// Catalogs to scan; empty means all.
 	Catalogs []Catalog
+	// Groups to scan; empty means all. The schema catalog's group is
+	// always scanned: a backup without schemas cannot be restored.
+	Groups []string
 	// Location is the server's time zone, in which segment names are
 	// written; nil means time.Local.
 	Location *time.Location
@@ -179,10 +183,13 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}, reuse: opts.ReusePart}
+	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}, reuse: opts.ReusePart, groups: opts.Groups}
 	var looked []string
 	for _, c := range cats {
 		croot := roots.CatalogRoot(c)
+		if d := roots.Data[c]; d != "" {
+			croot = d
+		}
 		if croot == "" {
 			continue // only some catalogs have a root of their own
 		}
@@ -264,6 +271,12 @@ type scanner struct {
 	segments []segDir
 	parts    []partDir
 	reuse    func(c Catalog, rel string, modTime time.Time, inode uint64) bool
+	groups   []string
+}
+
+// wantGroup reports whether the group directory name of catalog c is scanned.
+func (s *scanner) wantGroup(c Catalog, name string) bool {
+	return len(s.groups) == 0 || c == SchemaProperty || slices.Contains(s.groups, name)
 }
 
 // segDir is a directory named like a segment, read once the walk is done.
@@ -305,6 +318,9 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 		start := filepath.Join(resolved, e.Name())
 		if !e.IsDir() {
 			errs[i] = sub.walk(c, dataDir, resolved, start)
+			continue
+		}
+		if !s.wantGroup(c, e.Name()) {
 			continue
 		}
 		wg.Add(1)

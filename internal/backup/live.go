@@ -1,0 +1,103 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/snapshot"
+)
+
+// LiveOptions adds what a backup of a running node needs.
+type LiveOptions struct {
+	// Node says how to reach the node's snapshot API.
+	Node snapshot.Options
+	// Groups selects groups (none: all of the selected catalogs).
+	Groups []string
+	// KeepSnapshot leaves the node's snapshot directories in place.
+	KeepSnapshot bool
+}
+
+// ErrSnapshotFailed is returned when the node reports an error for a
+// catalog's snapshot: that is a failed backup, never an empty one.
+var ErrSnapshotFailed = errors.New("node failed to take a snapshot")
+
+// RunLive backs up a running node: it asks the node for a snapshot (hard
+// links of the live parts, FACTS §5), backs up the snapshot directories in
+// place of the data directories, and deletes the snapshot directories it
+// asked for, whatever happens, unless told to keep them. Nothing else under
+// the roots is touched. The manifest records the node and its API version.
+func RunLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (*Result, error) {
+	client, err := snapshot.Dial(ctx, live.Node)
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	version, err := client.APIVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, wanted, err := snapshot.Request(opts.Catalogs, live.Groups)
+	if err != nil {
+		return nil, err
+	}
+	taken, err := client.Snapshot(ctx, req)
+	if err != nil {
+		// The answer may have named snapshots before it went wrong.
+		if !live.KeepSnapshot {
+			_ = snapshot.Remove(opts.Roots, taken)
+		}
+		return nil, err
+	}
+	if !live.KeepSnapshot {
+		defer func() {
+			// Best effort on every path: a failure here leaves disk used,
+			// never data lost, and the message names what to remove.
+			if rerr := snapshot.Remove(opts.Roots, made(taken)); rerr != nil && err == nil {
+				err = fmt.Errorf("backup saved, but cannot remove the node's snapshot: %w", rerr)
+			}
+		}()
+	}
+	for _, t := range taken {
+		if t.Error != "" {
+			return nil, fmt.Errorf("%w: %s: %s: the server answered: %s", ErrSnapshotFailed, live.Node.Node, t.Catalog, t.Error)
+		}
+	}
+
+	src := repository.Source{Type: "node", Node: live.Node.Node, APIVersion: version.Version, Roots: map[string]string{}}
+	if version.Revision != "" {
+		src.APIVersion += " (" + version.Revision + ")"
+	}
+	roots := opts.Roots
+	roots.Data = map[banyandb.Catalog]string{}
+	var cats []banyandb.Catalog
+	for _, t := range taken {
+		if !wanted(t) {
+			continue
+		}
+		roots.Data[t.Catalog] = snapshot.Dir(opts.Roots, t)
+		src.Roots[string(t.Catalog)] = opts.Roots.DataDir(t.Catalog)
+		cats = append(cats, t.Catalog)
+	}
+	if len(cats) == 0 {
+		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", live.Node.Node)
+	}
+	o := opts
+	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, live.Groups
+	res, err := Run(ctx, repo, o)
+	return res, err
+}
+
+// made lists the snapshots the node created (an answer with an error has
+// no directory).
+func made(taken []snapshot.Taken) []snapshot.Taken {
+	var out []snapshot.Taken
+	for _, t := range taken {
+		if t.Error == "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

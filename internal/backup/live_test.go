@@ -1,0 +1,231 @@
+package backup_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/restore"
+	"github.com/banyan-backup/banyan-backup/internal/sim"
+	"github.com/banyan-backup/banyan-backup/internal/snapshot"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
+)
+
+// startSim runs the node simulator on a fixture's data root.
+func startSim(t *testing.T, name string, w sim.Workload) (*sim.Server, string) {
+	t.Helper()
+	root := filepath.Join(fixture.ForTest(t, name), "data")
+	cfg := sim.DefaultConfig(root)
+	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	if w.FlushInterval > 0 {
+		w.PartSize, w.ClockStep = cfg.Workload.PartSize, cfg.Workload.ClockStep
+		cfg.Workload = w
+	}
+	srv, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	return srv, root
+}
+
+func newRepo(t *testing.T) *repository.Repository {
+	t.Helper()
+	repo, err := repository.Init(context.Background(), local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(repo.Close)
+	return repo
+}
+
+// snapshotDirs lists every catalog's snapshots/ entries under root.
+func snapshotDirs(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	for _, c := range banyandb.AllCatalogs() {
+		ents, _ := os.ReadDir(filepath.Join(root, string(c), "snapshots"))
+		for _, e := range ents {
+			out = append(out, string(c)+"/"+e.Name())
+		}
+	}
+	return out
+}
+
+func liveOpts(addr string) backup.LiveOptions {
+	return backup.LiveOptions{Node: snapshot.Options{Node: addr, ConnectTimeout: 3 * time.Second, CallTimeout: 30 * time.Second}}
+}
+
+func TestLiveBackupRestoresTheSnapshottedData(t *testing.T) {
+	for _, name := range []string{fixture.V0102, fixture.V011} {
+		for _, api := range []string{"grpc", "http"} {
+			t.Run(name+"/"+api, func(t *testing.T) {
+				ctx := context.Background()
+				srv, root := startSim(t, name, sim.Workload{})
+				addr := srv.GRPCAddr()
+				if api == "http" {
+					addr = "http://" + srv.HTTPAddr()
+				}
+				before := snapshotDirs(t, root)
+				repo := newRepo(t)
+				opts := liveOpts(addr)
+				opts.KeepSnapshot = true
+				res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The snapshot the node took is what the backup must hold.
+				taken := banyandb.Roots{Data: map[banyandb.Catalog]string{}}
+				for _, d := range snapshotDirs(t, root) {
+					if slices.Contains(before, d) {
+						continue
+					}
+					c, name, _ := strings.Cut(d, "/")
+					dir := filepath.Join(root, c, "snapshots", name)
+					if c == string(banyandb.Property) || c == string(banyandb.SchemaProperty) {
+						dir = filepath.Join(dir, "data")
+					}
+					taken.Data[banyandb.Catalog(c)] = dir
+				}
+				if len(taken.Data) != 5 {
+					t.Fatalf("the node took snapshots of %v, want all five catalogs", taken.Data)
+				}
+				if res.Manifest.Source.Type != "node" || res.Manifest.Source.APIVersion == "" || len(res.Manifest.Catalogs) != 5 {
+					t.Errorf("manifest source %+v, catalogs %v", res.Manifest.Source, res.Manifest.Catalogs)
+				}
+				target := filepath.Join(t.TempDir(), "t")
+				if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Target: target}); err != nil {
+					t.Fatal(err)
+				}
+				sameContent(t, taken, banyandb.Roots{Root: target})
+				if res.Manifest.Summary.Files == 0 {
+					t.Error("empty backup")
+				}
+			})
+		}
+	}
+}
+
+// sameContent checks that the restored data trees hold exactly the files of
+// the source data trees with the same bytes (a snapshot copies .snp and
+// index files, so their times may differ).
+func sameContent(t *testing.T, src, dst banyandb.Roots) {
+	t.Helper()
+	want, err := banyandb.Scan(context.Background(), src, banyandb.ScanOptions{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := banyandb.Scan(context.Background(), dst, banyandb.ScanOptions{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := func(l *banyandb.Layout) []string {
+		var out []string
+		for _, f := range l.Files {
+			out = append(out, string(f.Catalog)+"/"+f.Path)
+		}
+		return out
+	}
+	if !slices.Equal(paths(want), paths(got)) {
+		t.Fatalf("restored files differ from the source:\nsource   %v\nrestored %v", paths(want), paths(got))
+	}
+	for _, f := range want.Files {
+		a, _ := os.ReadFile(filepath.Join(src.DataDir(f.Catalog), f.Path))
+		b, _ := os.ReadFile(filepath.Join(dst.DataDir(f.Catalog), f.Path))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s/%s: restored bytes differ", f.Catalog, f.Path)
+		}
+	}
+}
+
+func TestLiveBackupFailsOnACatalogError(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{})
+	if err := srv.SetFaults(sim.Faults{ErrorCatalog: "stream"}); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDirs(t, root)
+	repo := newRepo(t)
+	_, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}}, liveOpts(srv.GRPCAddr()))
+	if !errors.Is(err, backup.ErrSnapshotFailed) || !strings.Contains(err.Error(), "stream") {
+		t.Fatalf("error = %v, want ErrSnapshotFailed naming stream", err)
+	}
+	if backups, _ := repo.Backups(ctx); len(backups) != 0 {
+		t.Errorf("a failed live backup is listed")
+	}
+	if after := snapshotDirs(t, root); !slices.Equal(before, after) {
+		t.Errorf("snapshot directories left: before %v, after %v", before, after)
+	}
+}
+
+func TestLiveBackupOfAnUnreachableNodeFailsInTime(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	repo := newRepo(t)
+	start := time.Now()
+	opts := liveOpts(addr)
+	opts.Node.ConnectTimeout = 2 * time.Second
+	_, err = backup.RunLive(context.Background(), repo, backup.Options{Roots: banyandb.Roots{Root: root}}, opts)
+	if err == nil || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error = %v, want one naming %s", err, addr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to give up, want about the 2s connect timeout", d)
+	}
+	if backups, _ := repo.Backups(context.Background()); len(backups) != 0 {
+		t.Errorf("a failed live backup is listed")
+	}
+}
+
+// TestLiveBackupsUnderLoad takes 20 backups while the node flushes, merges,
+// opens segments and changes its indexes; each restores into a root that
+// passes check, whose shards hold exactly the parts their .snp lists.
+func TestLiveBackupsUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{FlushInterval: 15 * time.Millisecond, MergeEvery: 3, SegmentEvery: 25, BlugeEvery: 4, Seed: 7})
+	repo := newRepo(t)
+	before := snapshotDirs(t, root)
+	for i := range 20 {
+		res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, liveOpts(srv.GRPCAddr()))
+		if err != nil {
+			t.Fatalf("backup %d: %v", i, err)
+		}
+		if after := snapshotDirs(t, root); !slices.Equal(before, after) {
+			t.Fatalf("backup %d left snapshot directories: before %v, after %v", i, before, after)
+		}
+		target := filepath.Join(t.TempDir(), "t")
+		if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Target: target}); err != nil {
+			t.Fatalf("restore %d: %v", i, err)
+		}
+		report, err := banyandb.Check(ctx, banyandb.Roots{Root: target}, banyandb.ScanOptions{Location: time.UTC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if report.Errors() > 0 || report.Parts == 0 {
+			t.Fatalf("backup %d restores to a root that fails check (%d parts): %v", i, report.Parts, report.Issues)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := srv.Stats(); st.Flushes < 20 || st.Merges == 0 {
+		t.Errorf("the workload did not run during the backups: %+v", st)
+	}
+}

@@ -1,0 +1,275 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	commonv1 "github.com/banyan-backup/banyan-backup/api/gen/banyandb/common/v1"
+	databasev1 "github.com/banyan-backup/banyan-backup/api/gen/banyandb/database/v1"
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+)
+
+// SchemaSnapshotPrefix starts the name under which the schema snapshot
+// (catalog schema-property) comes back, as a CATALOG_PROPERTY snapshot.
+const SchemaSnapshotPrefix = "schema-property/"
+
+// snapshotNameLayout is the UTC time part of a snapshot name.
+const snapshotNameLayout = "20060102150405"
+
+// ErrStopping is returned for snapshot calls cut short by Stop.
+var ErrStopping = errors.New("the simulator is stopping")
+
+// target is one catalog a snapshot request covers, with its groups (nil
+// means every group).
+type target struct {
+	catalog banyandb.Catalog
+	groups  map[string]bool
+}
+
+// snapshotOrder is the order of the answer, as a real server gives it.
+var snapshotOrder = [...]banyandb.Catalog{banyandb.SchemaProperty, banyandb.Property,
+	banyandb.Measure, banyandb.Stream, banyandb.Trace}
+
+// planSnapshot returns the catalogs a request covers, in answer order.
+//
+// An empty request covers all five catalogs. Otherwise each named measure,
+// stream or trace group is covered (an empty group name covers the whole
+// catalog). Property groups are covered only when a measure, stream or
+// trace group is named too (the 0.11 dev quirk: a request naming only
+// property groups gets no property snapshot), and the schema snapshot is
+// taken together with the property one.
+func planSnapshot(req *databasev1.SnapshotRequest) []target {
+	if len(req.GetGroups()) == 0 {
+		out := make([]target, 0, len(snapshotOrder))
+		for _, c := range snapshotOrder {
+			out = append(out, target{catalog: c})
+		}
+		return out
+	}
+	named := map[banyandb.Catalog]map[string]bool{}
+	whole := map[banyandb.Catalog]bool{}
+	for _, g := range req.GetGroups() {
+		c, ok := fromProtoCatalog(g.GetCatalog())
+		if !ok {
+			continue
+		}
+		if g.GetGroup() == "" {
+			whole[c] = true
+		}
+		if named[c] == nil {
+			named[c] = map[string]bool{}
+		}
+		named[c][g.GetGroup()] = true
+	}
+	nonProperty := named[banyandb.Measure] != nil || named[banyandb.Stream] != nil || named[banyandb.Trace] != nil
+	var out []target
+	for _, c := range snapshotOrder {
+		switch {
+		case c == banyandb.SchemaProperty:
+			if nonProperty && named[banyandb.Property] != nil {
+				out = append(out, target{catalog: c})
+			}
+		case named[c] == nil, c == banyandb.Property && !nonProperty:
+		case whole[c]:
+			out = append(out, target{catalog: c})
+		default:
+			out = append(out, target{catalog: c, groups: named[c]})
+		}
+	}
+	return out
+}
+
+// fromProtoCatalog maps the API's catalog to a directory catalog.
+func fromProtoCatalog(c commonv1.Catalog) (banyandb.Catalog, bool) {
+	switch c {
+	case commonv1.Catalog_CATALOG_MEASURE:
+		return banyandb.Measure, true
+	case commonv1.Catalog_CATALOG_STREAM:
+		return banyandb.Stream, true
+	case commonv1.Catalog_CATALOG_TRACE:
+		return banyandb.Trace, true
+	case commonv1.Catalog_CATALOG_PROPERTY:
+		return banyandb.Property, true
+	}
+	return "", false
+}
+
+// toProtoCatalog maps a directory catalog to the API's (schema-property
+// answers as property).
+func toProtoCatalog(c banyandb.Catalog) commonv1.Catalog {
+	switch c {
+	case banyandb.Measure:
+		return commonv1.Catalog_CATALOG_MEASURE
+	case banyandb.Stream:
+		return commonv1.Catalog_CATALOG_STREAM
+	case banyandb.Trace:
+		return commonv1.Catalog_CATALOG_TRACE
+	}
+	return commonv1.Catalog_CATALOG_PROPERTY
+}
+
+// Snapshot takes a snapshot as a server answers SnapshotService/Snapshot:
+// one directory <root>/<catalog>/snapshots/<name> per catalog covered (see
+// planSnapshot), all under the data mutex so that together they are one
+// consistent cut of the data, then removes stale snapshots. A catalog whose
+// snapshot fails (or is named in Faults.ErrorCatalog) gets an error in the
+// answer and no directory.
+//
+// Like a real server, it finishes a snapshot even when ctx is cancelled
+// (the caller has gone away); it fails only when Stop cuts the delay of the
+// slow snapshot fault short (ErrStopping). The connection faults are applied
+// by the gRPC and HTTP handlers, not here.
+func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*databasev1.SnapshotResponse, error) {
+	s.stats.snapshotCalls.Add(1)
+	f := s.faults.get()
+	failing, err := f.errorCatalogs()
+	if err != nil {
+		return nil, err
+	}
+	if d := time.Duration(f.SlowSnapshot); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-s.stopping():
+			t.Stop()
+			return nil, fmt.Errorf("cannot take snapshot: %w", ErrStopping)
+		}
+	}
+	targets := planSnapshot(req)
+	resp := &databasev1.SnapshotResponse{Snapshots: []*databasev1.Snapshot{}}
+	if len(targets) == 0 {
+		return resp, nil
+	}
+	now := s.now()
+	name := fmt.Sprintf("%s-%08x", now.UTC().Format(snapshotNameLayout), s.seq.Add(1))
+
+	s.mu.Lock()
+	var done []banyandb.Catalog
+	for _, t := range targets {
+		out := &databasev1.Snapshot{Catalog: toProtoCatalog(t.catalog), Name: name}
+		if t.catalog == banyandb.SchemaProperty {
+			out.Name = SchemaSnapshotPrefix + name
+		}
+		switch {
+		case failing[t.catalog]:
+			out.Name, out.Error = "", fmt.Sprintf("cannot snapshot %s: injected failure", t.catalog)
+		default:
+			if err := s.snapshotCatalog(t, name); err != nil {
+				out.Name, out.Error = "", err.Error()
+			} else {
+				done = append(done, t.catalog)
+				s.stats.snapshotsTaken.Add(1)
+			}
+		}
+		resp.Snapshots = append(resp.Snapshots, out)
+	}
+	s.mu.Unlock()
+
+	for _, c := range done {
+		n, err := s.removeStaleSnapshots(c, name, now)
+		s.stats.snapshotsDeleted.Add(int64(n))
+		if err != nil {
+			s.stats.noteError(err)
+		}
+	}
+	return resp, nil
+}
+
+// stopping returns a channel closed when Stop begins (never closed before
+// Start).
+func (s *Server) stopping() <-chan struct{} {
+	if s.baseCtx == nil {
+		return nil
+	}
+	return s.baseCtx.Done()
+}
+
+// snapshotCatalog makes <root>/<catalog>/snapshots/<name> for one target. On
+// failure it removes what it made.
+func (s *Server) snapshotCatalog(t target, name string) error {
+	dst := filepath.Join(s.roots.SnapshotsDir(t.catalog), name)
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("cannot snapshot %s: %s exists", t.catalog, dst)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("cannot snapshot %s: %w", t.catalog, err)
+	}
+	var err error
+	if t.catalog.HasSegments() {
+		err = snapshotSegmentCatalog(s.roots.DataDir(t.catalog), dst, t)
+	} else {
+		err = snapshotBlugeCatalog(s.roots.DataDir(t.catalog), filepath.Join(dst, "data"), t)
+	}
+	if err != nil {
+		_ = os.RemoveAll(dst)
+		return fmt.Errorf("cannot snapshot %s: %w", t.catalog, err)
+	}
+	return nil
+}
+
+// removeStaleSnapshots deletes old snapshots of catalog c like a server:
+// only when its snapshots directory holds more than MaxFileSnapshotNum
+// entries, the oldest first, down to that number, and only those older than
+// MinFileSnapshotAge. The snapshot just taken (keep) is never deleted. Age
+// comes from the time in the name, else from the modification time.
+func (s *Server) removeStaleSnapshots(c banyandb.Catalog, keep string, now time.Time) (int, error) {
+	dir := s.roots.SnapshotsDir(c)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("cannot list snapshots in %s: %w", dir, err)
+	}
+	if len(entries) <= s.cfg.MaxFileSnapshotNum {
+		return 0, nil
+	}
+	type snap struct {
+		name string
+		at   time.Time
+	}
+	var snaps []snap
+	for _, e := range entries {
+		at, err := time.ParseInLocation(snapshotNameLayout, firstField(e.Name()), time.UTC)
+		if err != nil {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			at = info.ModTime()
+		}
+		snaps = append(snaps, snap{e.Name(), at})
+	}
+	sort.Slice(snaps, func(i, j int) bool {
+		if !snaps[i].at.Equal(snaps[j].at) {
+			return snaps[i].at.Before(snaps[j].at)
+		}
+		return snaps[i].name < snaps[j].name
+	})
+	deleted, excess := 0, len(snaps)-s.cfg.MaxFileSnapshotNum
+	for _, sn := range snaps {
+		if deleted == excess {
+			break
+		}
+		if sn.name == keep || now.Sub(sn.at) <= s.cfg.MinFileSnapshotAge {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, sn.name)); err != nil {
+			return deleted, fmt.Errorf("cannot delete stale snapshot: %w", err)
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+// firstField returns name up to its first '-'.
+func firstField(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '-' {
+			return name[:i]
+		}
+	}
+	return name
+}
