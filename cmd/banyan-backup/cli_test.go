@@ -167,3 +167,26 @@ func TestBadInput(t *testing.T) {
 	}
 	mustRun(t, "verify", "--repo", repo, "--read-data")
 }
+
+// TestRestoreChecksTheResult: a backup of a root the server would not load
+// cleanly (a part missing from its shard's .snp) restores, but the restore
+// reports check's error and exits 1.
+func TestRestoreChecksTheResult(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	shard := filepath.Join(root, "measure", "data", "bk_measure", "seg-20261121", "shard-0")
+	if err := os.Mkdir(filepath.Join(shard, "00000000000000aa"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shard, "00000000000000aa", "metadata.json"), []byte(`{"minTimestamp":1,"maxTimestamp":2}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	backupJSONOf(t, repo, root)
+	target := filepath.Join(t.TempDir(), "t")
+	r := run(t, "restore", "latest", "--repo", repo, "--target", target)
+	if r.code != 1 || !strings.Contains(r.stdout, "00000000000000aa") || !strings.Contains(r.stderr, "check found 1 errors") {
+		t.Errorf("restore of a root with a stray part: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	compareTrees(t, root, target)
+}

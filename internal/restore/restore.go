@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	// Workers writing files; 0 means GOMAXPROCS.
 	Workers  int
 	Progress progress.Reporter
+	// Location is the server's time zone, for checking segment names; nil
+	// means time.Local.
+	Location *time.Location
 }
 
 // Result counts a finished restore.
@@ -45,6 +49,9 @@ type Result struct {
 	Bytes           int64   `json:"bytes"`
 	FilesResumed    int64   `json:"files_resumed"`
 	DurationSeconds float64 `json:"duration_seconds"`
+	// Check is what `check` says of the restored root: whether a node
+	// started on it would load it cleanly.
+	Check *banyandb.CheckReport `json:"check"`
 }
 
 type marker struct {
@@ -94,6 +101,10 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	res.FilesResumed = resumed
 	if err := finish(staging, target, inPlace); err != nil {
 		return nil, err
+	}
+	res.Check, err = banyandb.Check(ctx, banyandb.Roots{Root: target}, banyandb.ScanOptions{Location: opts.Location})
+	if err != nil {
+		return nil, fmt.Errorf("restored into %s, but cannot check it: %w", target, err)
 	}
 	res.DurationSeconds = time.Since(start).Seconds()
 	return res, nil
