@@ -1,56 +1,66 @@
 #!/usr/bin/env bash
-# The demo: builds banyan-backup, makes a BanyanDB data root from the 0.11
-# fixture, backs it up, adds a part the way BanyanDB flushes one, backs up
-# again (showing how little is added), verifies every blob, restores into a
-# new directory and compares it with the source. KEEP=1 keeps the work dir.
+# The demo: builds banyan-backup and the BanyanDB node simulator, starts the
+# simulator on a copy of a real BanyanDB 0.11 data root with writes going on
+# (flushes, merges, index changes), takes a live backup through the snapshot
+# API, lets the node write more, takes an incremental backup (showing how
+# little is read and added), verifies every blob, restores the latest backup
+# into a new directory, checks that a node would load it, and compares it
+# with the snapshot the node took. KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/banyan-backup-demo.XXXXXX")
-if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; fi
+sim_pid=
+cleanup() {
+	[ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true
+	[ -z "$sim_pid" ] || wait "$sim_pid" 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "build"
 go build -o bin/banyan-backup ./cmd/banyan-backup
+go build -o bin/banyand-sim ./cmd/banyand-sim
 bb() { ./bin/banyan-backup "$@"; }
 export BANYAN_BACKUP_REPO="$work/repo"
-
-say "a BanyanDB 0.11 data root from testdata/fixtures (written by a real server)"
-command -v zstd >/dev/null || { echo "the demo needs zstd to unpack the fixture: apt-get install zstd" >&2; exit 1; }
-mkdir -p "$work/fixture"
-tar --zstd -xf testdata/fixtures/banyandb-0.11.0-dev-small.tar.zst -C "$work/fixture"
 root="$work/root"
-cp -a "$work/fixture"/*/data "$root"
-find "$root" -path '*/data/*' -type f | wc -l | xargs echo "files under */data:"
 
-say "init and first backup"
+say "start banyand-sim on the 0.11 fixture (written by a real server), writing every 100ms"
+./bin/banyand-sim --root "$root" --from-fixture testdata/fixtures/banyandb-0.11.0-dev-small.tar.zst \
+	--grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --flush-interval 100ms --merge-every 4 --bluge-every 5 --seed 1 \
+	>"$work/sim.out" 2>"$work/sim.err" &
+sim_pid=$!
+for _ in $(seq 100); do grep -q '^ready' "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^ready' "$work/sim.out" || { cat "$work/sim.err" >&2; echo "banyand-sim did not start" >&2; exit 1; }
+grpc=$(awk '$1 == "grpc" {print $2}' "$work/sim.out")
+http=$(awk '$1 == "http" {print $2}' "$work/sim.out")
+echo "node: gRPC $grpc, HTTP $http"
+
+say "init and first live backup (gRPC snapshot API)"
 bb init
-bb backup --root "$root" --time-zone UTC
+bb backup --root "$root" --node "$grpc" --time-zone UTC
 
-say "BanyanDB flushes a new part (part dir, metadata.json last, then a new .snp)"
-shard="$root/measure/data/bk_measure/seg-20261122/shard-0"
-part="$shard/0000000000000002"
-mkdir "$part"
-for f in primary.bin timestamps.bin fv.bin default.tf meta.bin; do head -c 40000 /dev/urandom >"$part/$f"; done
-printf '{"compressedSizeBytes":200000,"uncompressedSizeBytes":800000,"totalCount":100,"blocksCount":1,"minTimestamp":1795305600000000000,"maxTimestamp":1795391400000000000}' >"$part/metadata.json"
-old=$(ls "$shard"/*.snp)
-printf '["0000000000000001","0000000000000002"]' >"$shard/$(printf '%016x' $(( 16#$(basename "$old" .snp) + 1 ))).snp"
-rm "$old"
-echo "added $(du -sb "$part" | cut -f1) bytes in $part"
+say "the node keeps writing for 2 s"
+sleep 2
+curl -fsS "http://$http/sim/stats" 2>/dev/null | head -c 300 && echo || true
 
-say "second backup: only the new part is read and stored"
-bb backup --root "$root" --time-zone UTC
+say "second live backup (HTTP API): unchanged parts are not read, only new blobs stored"
+bb backup --root "$root" --node "http://$http" --time-zone UTC --keep-snapshot
 bb list
 
 say "verify every blob of every backup"
 bb verify --read-data
 
-say "restore the latest backup into a new directory"
-bb restore latest --target "$work/restored"
+say "restore the latest backup into a new directory (checked as a node would load it)"
+bb restore latest --target "$work/restored" --time-zone UTC
+bb check "$work/restored" --time-zone UTC
 
-say "compare the restored data trees with the source"
+say "compare the restored data with the snapshot the node took (kept with --keep-snapshot)"
 for c in measure stream trace property schema-property; do
-	diff -r -x lock -x bluge.pid "$root/$c/data" "$work/restored/$c/data"
+	snap=$(ls -d "$root/$c/snapshots"/*/ | head -n 1)
+	case $c in property | schema-property) snap="$snap/data" ;; esac
+	diff -r "$snap" "$work/restored/$c/data"
 done
-echo "identical: every catalog's data/ tree (lock files are the server's, left out)"
+echo "identical: every catalog's restored data/ equals the node's snapshot"
 say "done (work dir: $work$([ "${KEEP:-0}" = 1 ] || echo ', removed'))"
