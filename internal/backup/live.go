@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
@@ -85,9 +86,22 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", live.Node.Node)
 	}
 	o := opts
-	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, live.Groups
+	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, plainGroups(live.Groups)
 	res, err := Run(ctx, repo, o)
 	return res, err
+}
+
+// plainGroups drops the catalog of "catalog/group" selections: the scan of
+// each catalog's snapshot matches group directory names.
+func plainGroups(groups []string) []string {
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if _, name, ok := strings.Cut(g, "/"); ok {
+			g = name
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // made lists the snapshots the node created (an answer with an error has

@@ -229,3 +229,30 @@ func TestLiveBackupsUnderLoad(t *testing.T) {
 		t.Errorf("the workload did not run during the backups: %+v", st)
 	}
 }
+
+func TestLiveBackupOfOneGroup(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{})
+	repo := newRepo(t)
+	opts := liveOpts(srv.GRPCAddr())
+	opts.Groups = []string{"bk_measure"}
+	res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []string
+	err = repo.Walk(ctx, res.Manifest.Tree, func(p string, n *repository.Node) error {
+		if strings.Count(p, "/") == 1 {
+			groups = append(groups, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The schemas come along: without them a restored node has no groups.
+	if !slices.Contains(groups, "measure/bk_measure") || !slices.Contains(groups, "schema-property/_schema") ||
+		slices.Contains(groups, "stream/bk_stream") || slices.Contains(groups, "trace/bk_trace") {
+		t.Errorf("a backup of group bk_measure holds %v", groups)
+	}
+}
