@@ -1,0 +1,103 @@
+package repository
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
+)
+
+// locations returns the index entries of ids, in pack offset order.
+func locations(t *testing.T, r *Repository, ids []ID) []Location {
+	t.Helper()
+	var out []Location
+	for _, id := range ids {
+		loc, ok := r.Index().Lookup(id)
+		if !ok {
+			t.Fatalf("blob %s not indexed", id.Short())
+		}
+		out = append(out, loc)
+	}
+	return out
+}
+
+func TestPackScannerReturnsWantedBlobs(t *testing.T) {
+	for _, bk := range backends() {
+		t.Run(bk.name, func(t *testing.T) {
+			ctx := t.Context()
+			be := bk.new(t)
+			r := newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10})
+			blobs := [][]byte{randBlob(1, 3000), textBlob(1, 9000), []byte("tiny"), randBlob(2, 40000)}
+			ids, _ := saveAll(t, r, blobs...)
+			r = reopen(t, be)
+			locs := locations(t, r, ids)
+			s := r.NewPackScanner()
+			for _, pick := range [][]int{{0, 1, 2, 3}, {1, 3}, {}} {
+				var wanted []Location
+				for _, i := range pick {
+					wanted = append(wanted, locs[i])
+				}
+				var got [][]byte
+				err := s.Scan(ctx, locs[0].Pack, wanted, func(_ Location, raw []byte) error {
+					got = append(got, bytes.Clone(raw))
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("Scan %v: %v", pick, err)
+				}
+				for k, i := range pick {
+					if !bytes.Equal(got[k], blobs[i]) {
+						t.Errorf("Scan %v: blob %d differs", pick, i)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPackScannerRefusesDamage(t *testing.T) {
+	ctx := t.Context()
+	tests := []struct {
+		name   string
+		damage func(data []byte) []byte
+	}{
+		{"flipped header byte", func(d []byte) []byte { d[6] ^= 1; return d }},
+		{"flipped blob byte", func(d []byte) []byte { d[100] ^= 1; return d }},
+		{"flipped byte of a blob not asked for", func(d []byte) []byte { d[len(d)-200] ^= 1; return d }},
+		{"flipped trailer byte", func(d []byte) []byte { d[len(d)-10] ^= 1; return d }},
+		{"one byte short", func(d []byte) []byte { return d[:len(d)-1] }},
+		{"one byte long", func(d []byte) []byte { return append(d, 0) }},
+		{"empty", func(d []byte) []byte { return d[:0] }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be := mem.New("t")
+			r := newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10})
+			ids, _ := saveAll(t, r, randBlob(1, 3000), randBlob(2, 3000))
+			locs := locations(t, r, ids)
+			name := packName(locs[0].Pack)
+			putObject(t, be, name, tt.damage(bytes.Clone(getObject(t, be, name))))
+			err := r.NewPackScanner().Scan(ctx, locs[0].Pack, locs[:1], func(Location, []byte) error { return nil })
+			if !errors.Is(err, ErrIntegrity) {
+				t.Errorf("Scan = %v, want ErrIntegrity", err)
+			}
+		})
+	}
+	t.Run("missing or unindexed", func(t *testing.T) {
+		be := mem.New("t")
+		r := newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10})
+		ids, _ := saveAll(t, r, randBlob(1, 3000))
+		locs := locations(t, r, ids)
+		if err := be.Delete(ctx, packName(locs[0].Pack)); err != nil {
+			t.Fatal(err)
+		}
+		nop := func(Location, []byte) error { return nil }
+		if err := r.NewPackScanner().Scan(ctx, locs[0].Pack, locs, nop); !errors.Is(err, ErrIntegrity) {
+			t.Errorf("Scan of a deleted pack = %v, want ErrIntegrity", err)
+		}
+		if err := r.NewPackScanner().Scan(ctx, Hash([]byte("x")), nil, nop); !errors.Is(err, ErrIntegrity) {
+			t.Errorf("Scan of an unindexed pack = %v, want ErrIntegrity", err)
+		}
+	})
+}
