@@ -7,10 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
@@ -68,50 +68,24 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	rep.Start("backup", int64(len(todo)), todoBytes)
 	defer rep.Done()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int)
-	var (
-		wg        sync.WaitGroup
-		errOnce   sync.Once
-		firstErr  error
-		bytesRead atomic.Int64
-	)
+	var bytesRead atomic.Int64
 	chunk := repo.Config().ChunkSize
-	for range workers(opts) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, chunk)
-			scratch := &repository.Scratch{}
-			for i := range jobs {
-				f := &layout.Files[i]
-				blobs, n, err := storeFile(ctx, saver, opts.Roots, f, buf, scratch)
-				bytesRead.Add(n)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					continue
-				}
-				nodes[i].Blobs = blobs
-				rep.Advance(1, n)
+	err := parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
+		buf := make([]byte, chunk)
+		scratch := &repository.Scratch{}
+		return func(ctx context.Context, i int) error {
+			blobs, n, err := storeFile(ctx, saver, opts.Roots, &layout.Files[i], buf, scratch)
+			bytesRead.Add(n)
+			if err != nil {
+				return err
 			}
-		}()
-	}
-feed:
-	for _, i := range todo {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+			nodes[i].Blobs = blobs
+			rep.Advance(1, n)
+			return nil
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		return nil, sum, firstErr
+	})
+	if err != nil {
+		return nil, sum, err
 	}
 	sum.FilesRead = int64(len(todo))
 	sum.BytesRead = bytesRead.Load()

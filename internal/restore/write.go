@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"sync/atomic"
 
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
@@ -128,40 +128,10 @@ func prepareFiles(repo *repository.Repository, p *plan, staging string, resume b
 
 // runJobs reads the packs with a few workers, each reusing its buffers.
 func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, opts Options, rep progress.Reporter) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan *packJob)
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	for range workers(opts) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			scanner := repo.NewPackScanner()
-			for j := range ch {
-				if err := writePack(ctx, scanner, j, rep); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-				}
-			}
-		}()
-	}
-feed:
-	for _, j := range jobs {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	return firstErr
+	return parallel.ForEach(ctx, workers(opts), jobs, func() func(context.Context, *packJob) error {
+		scanner := repo.NewPackScanner()
+		return func(ctx context.Context, j *packJob) error { return writePack(ctx, scanner, j, rep) }
+	})
 }
 
 // writePack streams one pack and writes each of its blobs where it goes. A
