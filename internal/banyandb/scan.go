@@ -293,12 +293,14 @@ type partDir struct {
 	abs  string
 }
 
-// scanWorkers is how many group directories are walked at once: the walk
-// waits on the kernel, so a few more than the cores help on a cold cache.
-const scanWorkers = 4
+// scanWorkers is how many directories are walked at once. The walk waits
+// on the disk (a cold cache reads every directory block and inode), so
+// many more walkers than cores keep the disk's queue full.
+const scanWorkers = 16
 
-// scanCatalog walks one catalog's data directory, its group directories
-// in parallel, each into a scanner of its own, merged in the end.
+// scanCatalog walks one catalog's data directory: each entry of each group
+// directory (a segment, a shard of a property group) is walked on its own,
+// in parallel, into a scanner of its own; they are merged in order.
 func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	resolved, err := filepath.EvalSymlinks(dataDir)
 	if err != nil {
@@ -308,26 +310,39 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("cannot scan %s: %w", dataDir, err)
 	}
-	subs := make([]*scanner, len(ents))
-	errs := make([]error, len(ents))
+	var starts []string // walked whole
+	for _, e := range ents {
+		start := filepath.Join(resolved, e.Name())
+		if !e.IsDir() || !s.wantGroup(c, e.Name()) {
+			if !e.IsDir() {
+				starts = append(starts, start)
+			}
+			continue
+		}
+		// The group directory itself, then each of its entries.
+		if err := s.walk(c, dataDir, resolved, start, false); err != nil {
+			return err
+		}
+		sub, err := os.ReadDir(start)
+		if err != nil {
+			return fmt.Errorf("cannot scan %s: %w", filepath.Join(dataDir, e.Name()), err)
+		}
+		for _, se := range sub {
+			starts = append(starts, filepath.Join(start, se.Name()))
+		}
+	}
+	subs := make([]*scanner, len(starts))
+	errs := make([]error, len(starts))
 	sem := make(chan struct{}, scanWorkers)
 	var wg sync.WaitGroup
-	for i, e := range ents {
+	for i, start := range starts {
 		sub := &scanner{ctx: s.ctx, loc: s.loc, layout: &Layout{}, reuse: s.reuse}
 		subs[i] = sub
-		start := filepath.Join(resolved, e.Name())
-		if !e.IsDir() {
-			errs[i] = sub.walk(c, dataDir, resolved, start)
-			continue
-		}
-		if !s.wantGroup(c, e.Name()) {
-			continue
-		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = sub.walk(c, dataDir, resolved, start)
+			errs[i] = sub.walk(c, dataDir, resolved, start, true)
 		}()
 	}
 	wg.Wait()
@@ -343,9 +358,9 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	return nil
 }
 
-// walk lists what lies at and below start, an entry of the catalog's data
-// directory resolved (shown to users as dataDir).
-func (s *scanner) walk(c Catalog, dataDir, resolved, start string) error {
+// walk lists what lies at start, a path below the catalog's data directory
+// resolved (shown to users as dataDir), and below it when descend is set.
+func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool) error {
 	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("cannot scan %s: %w", p, err)
@@ -391,6 +406,9 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string) error {
 					s.parts = s.parts[:len(s.parts)-1]
 					return filepath.SkipDir
 				}
+			}
+			if !descend {
+				return filepath.SkipDir
 			}
 			return nil
 		}
