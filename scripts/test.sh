@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test: formatting, vet, the Go tests (unit, end-to-end CLI, fixtures)
-# and the README's demo. CI runs exactly this (.ci/run).
+# Every test: formatting, vet, the README's demo, and the Go tests (unit,
+# end-to-end CLI, simulator, fixtures; the library packages also with -race). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +11,11 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 echo "== go vet"
 go vet ./...
 
-echo "== go test"
-go test -count=1 -timeout 20m ./...
+echo "== demo"
+scripts/demo.sh
 
 echo "== go test -race (library packages)"
 go test -count=1 -race -timeout 20m ./internal/...
 
-echo "== demo"
-scripts/demo.sh
+echo "== go test"
+go test -count=1 -timeout 20m ./...
