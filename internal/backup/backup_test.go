@@ -8,30 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/progress/progresstest"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 	"golang.org/x/sys/unix"
 )
-
-type cancelAfter struct {
-	n      int64
-	seen   atomic.Int64
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfter) Start(string, int64, int64) {}
-func (c *cancelAfter) Done()                      {}
-func (c *cancelAfter) Advance(items, _ int64) {
-	if c.seen.Add(items) >= c.n {
-		c.cancel()
-	}
-}
 
 func TestCancelledBackupIsNotListedAndRepositoryVerifies(t *testing.T) {
 	ctx := context.Background()
@@ -60,7 +46,7 @@ func TestCancelledBackupIsNotListedAndRepositoryVerifies(t *testing.T) {
 	}
 	packsBefore := countFiles(t, filepath.Join(dir, "data"))
 	cctx, cancel := context.WithCancel(ctx)
-	_, err = backup.Run(cctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Workers: 1, Progress: &cancelAfter{n: 20, cancel: cancel}})
+	_, err = backup.Run(cctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Workers: 1, Progress: &progresstest.CancelAfter{N: 20, Cancel: cancel}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled backup returned %v", err)
 	}

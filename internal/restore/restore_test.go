@@ -6,31 +6,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/progress/progresstest"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
-
-// cancelAfter is a progress reporter that cancels the work after n items.
-type cancelAfter struct {
-	n      int64
-	seen   atomic.Int64
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfter) Start(string, int64, int64) {}
-func (c *cancelAfter) Done()                      {}
-func (c *cancelAfter) Advance(items, _ int64) {
-	if c.seen.Add(items) >= c.n {
-		c.cancel()
-	}
-}
 
 func setup(t *testing.T) (*repository.Repository, string, repository.Backup) {
 	t.Helper()
@@ -55,7 +40,7 @@ func TestInterruptedRestoreIsMarkedAndResumed(t *testing.T) {
 	staging := filepath.Join(filepath.Dir(target), ".target.banyan-restore")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := restore.Run(ctx, repo, b, restore.Options{Target: target, Workers: 1, Progress: &cancelAfter{n: 40, cancel: cancel}})
+	_, err := restore.Run(ctx, repo, b, restore.Options{Target: target, Workers: 1, Progress: &progresstest.CancelAfter{N: 40, Cancel: cancel}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled restore returned %v", err)
 	}
