@@ -296,7 +296,7 @@ type partDir struct {
 // scanWorkers is how many directories are walked at once. The walk waits
 // on the disk (a cold cache reads every directory block and inode), so
 // many more walkers than cores keep the disk's queue full.
-const scanWorkers = 16
+const scanWorkers = 48
 
 // scanCatalog walks one catalog's data directory: each entry of each group
 // directory (a segment, a shard of a property group) is walked on its own,
