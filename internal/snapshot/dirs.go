@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 )
 
 // namePattern is a snapshot name as BanyanDB makes them: the UTC time
@@ -80,8 +82,36 @@ func remove(roots banyandb.Roots, t Taken) error {
 	case !info.IsDir():
 		return fmt.Errorf("cannot remove %s snapshot: %s is not a directory", t.Catalog, dir)
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeTree(dir); err != nil {
 		return fmt.Errorf("cannot remove %s snapshot: %w", t.Catalog, err)
 	}
 	return nil
+}
+
+// removeWorkers is how many subtrees of a snapshot are deleted at once: a
+// snapshot has an entry per file of the node, and unlinking waits on the
+// filesystem, not the CPU.
+const removeWorkers = 16
+
+// removeTree deletes dir, the subtrees two levels down (a group's segments
+// or shards) in parallel.
+func removeTree(dir string) error {
+	var subtrees []string
+	groups, _ := os.ReadDir(dir)
+	for _, g := range groups {
+		if !g.IsDir() {
+			continue
+		}
+		ents, _ := os.ReadDir(filepath.Join(dir, g.Name()))
+		for _, e := range ents {
+			subtrees = append(subtrees, filepath.Join(dir, g.Name(), e.Name()))
+		}
+	}
+	err := parallel.ForEach(context.Background(), removeWorkers, subtrees, func() func(context.Context, string) error {
+		return func(_ context.Context, p string) error { return os.RemoveAll(p) }
+	})
+	if err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
 }
