@@ -30,7 +30,10 @@
 # Run as root to drop the page cache between steps (sync; echo 3 >
 # /proc/sys/vm/drop_caches); otherwise caches stay warm and the report says so.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
+LOG_TAG=bench
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZE=${BENCH_SIZE:-2GiB}
 SEED=${BENCH_SEED:-1}
@@ -41,15 +44,7 @@ VERIFY=${BENCH_VERIFY:-1}
 STRICT=${BENCH_STRICT:-0}
 BASELINE_ONLY=${BENCH_BASELINE_ONLY:-0}
 
-if [[ -n ${BENCH_DIR:-} ]]; then
-	WORK=$BENCH_DIR
-	OWN_WORK=0
-	mkdir -p "$WORK"
-else
-	WORK=$(mktemp -d /var/tmp/bbbench.XXXX)
-	OWN_WORK=1
-fi
-WORK=$(cd "$WORK" && pwd)
+setup_work /var/tmp/bbbench.XXXX
 ROOT=$WORK/root
 COPY=$WORK/copy
 TARBALL=$WORK/root.tar.zst
@@ -59,117 +54,16 @@ BIN=$WORK/bin
 LOGS=$WORK/logs
 
 # ---------------------------------------------------------------- helpers
-
-log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-	log "FAILED: $*"
-	exit 1
-}
+# (log, die, calc, measure and the others are in bench/lib.sh)
 
 # cleanup removes what this script created, unless BENCH_KEEP=1.
 cleanup() {
 	local rc=$?
-	if [[ $KEEP == 1 ]]; then
-		log "kept work directory $WORK"
-	elif [[ $OWN_WORK == 1 ]]; then
-		rm -rf -- "$WORK"
-	else
-		rm -rf -- "$ROOT" "$COPY" "$TARBALL" "$REPO" "$RESTORED" "$BIN" "$LOGS"
-	fi
+	cleanup_work "$ROOT" "$COPY" "$TARBALL" "$REPO" "$RESTORED" "$BIN" "$LOGS"
 	exit "$rc"
 }
 trap cleanup EXIT
 
-# calc evaluates an awk expression, e.g. calc '1/3' or calc '%.1f' '2/3'.
-calc() {
-	if [[ $# == 2 ]]; then
-		awk "BEGIN { printf \"$1\", $2 }"
-	else
-		awk "BEGIN { print $1 }"
-	fi
-}
-
-# CACHES_DROPPED stays "yes" only while every drop succeeds.
-CACHES_DROPPED=yes
-drop_caches() {
-	sync
-	if ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
-		CACHES_DROPPED="no (/proc/sys/vm/drop_caches not writable; caches warm)"
-	fi
-}
-
-# finish_sync ends a timed write step: data must reach the disk to count.
-finish_sync() {
-	if [[ $SYNC == 1 ]]; then sync; fi
-}
-
-# RSS measurement: GNU time's %M (max RSS, KiB), installed if missing; else
-# poll VmHWM of the process while it runs.
-TIME_BIN=
-setup_rss() {
-	if /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-		TIME_BIN=/usr/bin/time
-		return
-	fi
-	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-		log "installing GNU time for peak RSS"
-		if apt-get install -y -qq time >/dev/null 2>&1 ||
-			{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq time >/dev/null 2>&1; }; then
-			if /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-				TIME_BIN=/usr/bin/time
-				return
-			fi
-		fi
-	fi
-	log "GNU time unavailable: peak RSS read from /proc/PID/status VmHWM"
-}
-
-# measure NAME SYNC CMD... runs CMD with stdout to $LOGS/NAME.out and
-# stderr to $LOGS/NAME.err, and sets SECS (wall time, plus a final sync when
-# SYNC is 1 and BENCH_SYNC=1) and RSS_KIB (peak resident set, KiB). It
-# fails the benchmark if CMD fails.
-measure() {
-	local name=$1 want_sync=$2
-	shift 2
-	local start rc=0
-	RSS_KIB=
-	start=$EPOCHREALTIME
-	if [[ -n $TIME_BIN ]]; then
-		"$TIME_BIN" -f %M -o "$LOGS/$name.rss" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
-		RSS_KIB=$(tail -n 1 "$LOGS/$name.rss")
-	else
-		"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
-		local pid=$! hwm peak=0
-		while kill -0 "$pid" 2>/dev/null; do
-			hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-			if [[ -n $hwm && $hwm -gt $peak ]]; then peak=$hwm; fi
-			sleep 0.02
-		done
-		wait "$pid" || rc=$?
-		RSS_KIB=$peak
-	fi
-	if [[ $want_sync == 1 ]]; then finish_sync; fi
-	SECS=$(calc "$EPOCHREALTIME - $start")
-	if [[ $rc != 0 ]]; then
-		tail -n 20 "$LOGS/$name.err" >&2 || true
-		die "$name: '$*' exited with $rc (logs in $LOGS; BENCH_KEEP=1 keeps them)"
-	fi
-}
-
-# json_field FILE KEY prints a top-level number or string from a JSON file.
-json_field() {
-	local v
-	v=$(jq -r --arg k "$2" '.[$k] // empty' "$1" 2>/dev/null) ||
-		v=$(sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n 1)
-	[[ -n $v ]] || die "no \"$2\" in $1: $(head -c 300 "$1")"
-	printf '%s\n' "$v"
-}
-
-# tree_bytes DIR prints the sum of the regular files' sizes.
-tree_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
-tree_files() { find "$1" -type f | wc -l; }
-
-mib() { calc '%.1f' "$1 / 1048576"; }
 mbps() { calc '%.1f' "$1 / 1000000 / $2"; }
 ratio() { calc '%.2f' "$1 / $2"; }
 
@@ -185,27 +79,19 @@ done
 command -v zstd >/dev/null || die "zstd is not installed"
 
 log "work directory $WORK (size $SIZE, seed $SEED)"
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-(cd "$SRC_DIR" && go build -o "$BIN/gen" ./bench/gen) || die "cannot build ./bench/gen"
+LOAD_START=$(loadavg)
+build_bin gen ./bench/gen
 HAVE_CLI=0
 if [[ $BASELINE_ONLY != 1 ]]; then
-	if ! (cd "$SRC_DIR" && go build -o "$BIN/banyan-backup" ./cmd/banyan-backup) 2>"$LOGS/build.err"; then
-		cat "$LOGS/build.err" >&2
-		die "cannot build ./cmd/banyan-backup (see above); BENCH_BASELINE_ONLY=1 runs only gen, cp -a and tar|zstd"
-	fi
+	build_bin banyan-backup ./cmd/banyan-backup \
+		" (see above); BENCH_BASELINE_ONLY=1 runs only gen, cp -a and tar|zstd"
 	HAVE_CLI=1
 fi
 setup_rss
 
 # ---------------------------------------------------------------- generate
 
-log "generating $SIZE root"
-"$BIN/gen" --out "$ROOT" --size "$SIZE" --seed "$SEED" 2>"$LOGS/gen.err" || {
-	cat "$LOGS/gen.err" >&2
-	die "generator failed"
-}
-GEN_LINE=$(tail -n 1 "$LOGS/gen.err")
-log "$GEN_LINE"
+generate_root
 "$BIN/gen" --check "$ROOT" 2>>"$LOGS/gen.err" || die "generated root fails its layout check"
 SRC_BYTES=$(tree_bytes "$ROOT")
 SRC_FILES=$(tree_files "$ROOT")
@@ -322,27 +208,14 @@ row() {
 		"$name" "$secs" "$mbps" "$rssmib" "$size" "$vscp" "$vstar" "$svstar"
 }
 
-# target NAME OK DETAILS prints one PASS/MISS line.
-target() {
-	if [[ $2 == 1 ]]; then
-		printf -- '- PASS %s: %s\n' "$1" "$3"
-	else
-		printf -- '- MISS %s: %s\n' "$1" "$3"
-	fi
-}
-
 le() { calc "($1) <= ($2) ? 1 : 0"; }
 
 report() {
-	local commit
-	commit=$(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
 	printf '## banyan-backup benchmark (%s, seed %s)\n\n' "$SIZE" "$SEED"
 	printf -- '- source: %s files, %s bytes (%s MiB); %s\n' "$SRC_FILES" "$SRC_BYTES" "$(mib "$SRC_BYTES")" "${GEN_LINE#gen: }"
 	printf -- '- host: %s CPUs, %s GiB RAM, load %s at start and %s at end, %s, %s, commit %s, %s\n' "$(nproc)" \
-		"$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$LOAD_START" \
-		"$(cut -d' ' -f1-3 /proc/loadavg)" "$(uname -r)" "$(go version | awk '{ print $3 }')" "$commit" \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf -- '- work directory: %s (%s)\n' "$WORK" "$(df -P "$WORK" | awk 'NR == 2 { print $1 }')"
+		"$(mem_gib)" "$LOAD_START" "$(loadavg)" "$(uname -r)" "$(go_release)" "$(src_commit)" "$(utc_now)"
+	printf -- '- work directory: %s (%s)\n' "$WORK" "$(work_device)"
 	printf -- '- page cache dropped before each step: %s; cp -a, tar|zstd, full backup and restore times include a final sync: %s\n' \
 		"$CACHES_DROPPED" "$([[ $SYNC == 1 ]] && echo yes || echo no)"
 	printf -- '- MB/s = source bytes / 10^6 / seconds; ratios: time ÷ cp -a time, time ÷ tar|zstd time, size ÷ tar.zst size\n\n'
@@ -386,16 +259,9 @@ report() {
 	printf -- '- verify --read-data: %s\n' "$VERIFIED"
 }
 
-REPORT=$(report)
-MISSES=$(grep -c '^- MISS' <<<"$REPORT" || true)
-printf '%s\n' "$REPORT"
-if [[ $OUT != /dev/stdout ]]; then
-	printf '%s\n' "$REPORT" >"$OUT"
-fi
+print_report
 
 if [[ $HAVE_CLI == 1 && ($SAME != PASS* || $LAYOUT != PASS* || $VERIFIED == FAIL*) ]]; then
 	die "the restore check failed"
 fi
-if [[ $STRICT == 1 && $MISSES -gt 0 ]]; then
-	die "$MISSES targets missed"
-fi
+check_strict

@@ -54,7 +54,10 @@
 # Run as root to drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches);
 # otherwise caches stay warm and the report says so.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
+LOG_TAG=live
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZE=${BENCH_SIZE:-1GiB}
 SEED=${BENCH_SEED:-1}
@@ -70,27 +73,14 @@ STRICT=${BENCH_STRICT:-0}
 # one core: paced, not saturated, so that a backup that slows it shows.
 SIM_FLAGS=${BENCH_SIM_FLAGS:---flush-interval 200ms --merge-every 5 --part-size 32KiB --bluge-every 10 --write-groups measure/sw_metricsMinute,stream/sw_records}
 
-if [[ -n ${BENCH_DIR:-} ]]; then
-	WORK=$BENCH_DIR
-	OWN_WORK=0
-	mkdir -p "$WORK"
-else
-	WORK=$(mktemp -d /var/tmp/bblive.XXXX)
-	OWN_WORK=1
-fi
-WORK=$(cd "$WORK" && pwd)
+setup_work /var/tmp/bblive.XXXX
 ROOT=$WORK/root
 BIN=$WORK/bin
 LOGS=$WORK/logs
 SIM_PID=
 
 # ---------------------------------------------------------------- helpers
-
-log() { printf '%s live: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-	log "FAILED: $*"
-	exit 1
-}
+# (log, die, calc, measure and the others are in bench/lib.sh)
 
 # stop_sim sends SIGTERM to the simulator this script started and waits up
 # to 15 s; it sets SIM_RC (its exit code, or "killed").
@@ -119,96 +109,11 @@ stop_sim() {
 cleanup() {
 	local rc=$?
 	stop_sim
-	if [[ $KEEP == 1 ]]; then
-		log "kept work directory $WORK"
-	elif [[ $OWN_WORK == 1 ]]; then
-		rm -rf -- "$WORK"
-	else
-		rm -rf -- "$ROOT" "$BIN" "$LOGS" "$WORK"/repo-*
-	fi
+	cleanup_work "$ROOT" "$BIN" "$LOGS" "$WORK"/repo-*
 	exit "$rc"
 }
 trap cleanup EXIT
 
-# calc evaluates an awk expression, e.g. calc '1/3' or calc '%.1f' '2/3'.
-calc() {
-	if [[ $# == 2 ]]; then
-		awk "BEGIN { printf \"$1\", $2 }"
-	else
-		awk "BEGIN { print $1 }"
-	fi
-}
-
-# CACHES_DROPPED stays "yes" only while every drop succeeds.
-CACHES_DROPPED=yes
-drop_caches() {
-	sync
-	if ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
-		CACHES_DROPPED="no (/proc/sys/vm/drop_caches not writable; caches warm)"
-	fi
-}
-
-# RSS measurement: GNU time's %M (max RSS, KiB), installed if missing; else
-# poll VmHWM of the process while it runs.
-TIME_BIN=
-setup_rss() {
-	if /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-		TIME_BIN=/usr/bin/time
-		return
-	fi
-	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-		log "installing GNU time for peak RSS"
-		if apt-get install -y -qq time >/dev/null 2>&1 ||
-			{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq time >/dev/null 2>&1; }; then
-			if /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-				TIME_BIN=/usr/bin/time
-				return
-			fi
-		fi
-	fi
-	log "GNU time unavailable: peak RSS read from /proc/PID/status VmHWM"
-}
-
-# measure NAME CMD... runs CMD with stdout to $LOGS/NAME.out and stderr to
-# $LOGS/NAME.err, and sets SECS (wall time) and RSS_KIB (peak resident set,
-# KiB). It fails the benchmark if CMD fails.
-measure() {
-	local name=$1
-	shift
-	local start rc=0
-	RSS_KIB=
-	start=$EPOCHREALTIME
-	if [[ -n $TIME_BIN ]]; then
-		"$TIME_BIN" -f %M -o "$LOGS/$name.rss" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
-		RSS_KIB=$(tail -n 1 "$LOGS/$name.rss")
-	else
-		"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
-		local pid=$! hwm peak=0
-		while kill -0 "$pid" 2>/dev/null; do
-			hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-			if [[ -n $hwm && $hwm -gt $peak ]]; then peak=$hwm; fi
-			sleep 0.02
-		done
-		wait "$pid" || rc=$?
-		RSS_KIB=$peak
-	fi
-	SECS=$(calc "$EPOCHREALTIME - $start")
-	if [[ $rc != 0 ]]; then
-		tail -n 20 "$LOGS/$name.err" >&2 || true
-		die "$name: '$*' exited with $rc (logs in $LOGS; BENCH_KEEP=1 keeps them)"
-	fi
-}
-
-# json_field FILE KEY prints a top-level number or string from a JSON file.
-json_field() {
-	local v
-	v=$(jq -r --arg k "$2" '.[$k] // empty' "$1" 2>/dev/null) ||
-		v=$(sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n 1)
-	[[ -n $v ]] || die "no \"$2\" in $1: $(head -c 300 "$1")"
-	printf '%s\n' "$v"
-}
-
-mib() { calc '%.1f' "$1 / 1048576"; }
 pct() { calc '%+.1f' "100 * ($1 / ($2) - 1)"; }
 median2() { calc "($1 + $2) / 2"; }
 min2() { calc "($1) < ($2) ? ($1) : ($2)"; }
@@ -233,7 +138,7 @@ backup() {
 		die "banyan-backup init failed"
 	}
 	drop_caches
-	measure "$name" "${BB[@]}" backup --repo "$repo" --root "$ROOT" "$@" --json
+	measure "$name" 0 "${BB[@]}" backup --repo "$repo" --root "$ROOT" "$@" --json
 	B_SECS[$name]=$SECS
 	B_RSS[$name]=$RSS_KIB
 	B_DUR[$name]=$(json_field "$LOGS/$name.out" duration_seconds)
@@ -323,7 +228,7 @@ live() {
 	}
 	drop_caches
 	sample "$name-a"
-	measure "$name" "${BB[@]}" backup --repo "$repo" --root "$ROOT" --node "$SIM_GRPC" --json
+	measure "$name" 0 "${BB[@]}" backup --repo "$repo" --root "$ROOT" --node "$SIM_GRPC" --json
 	sample "$name-b"
 	window "$name" "$name-a" "$name-b"
 	B_SECS[$name]=$SECS
@@ -351,25 +256,16 @@ command -v curl >/dev/null || die "curl is not installed"
 
 RUN_START=$EPOCHREALTIME
 log "work directory $WORK (size $SIZE, seed $SEED)"
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_START=$(loadavg)
 for p in gen:./bench/gen banyan-backup:./cmd/banyan-backup banyand-sim:./cmd/banyand-sim; do
-	if ! (cd "$SRC_DIR" && go build -o "$BIN/${p%%:*}" "${p#*:}") 2>"$LOGS/build.err"; then
-		cat "$LOGS/build.err" >&2
-		die "cannot build ${p#*:}"
-	fi
+	build_bin "${p%%:*}" "${p#*:}"
 done
 setup_rss
 
-log "generating $SIZE root"
-"$BIN/gen" --out "$ROOT" --size "$SIZE" --seed "$SEED" 2>"$LOGS/gen.err" || {
-	cat "$LOGS/gen.err" >&2
-	die "generator failed"
-}
-GEN_LINE=$(tail -n 1 "$LOGS/gen.err")
-log "$GEN_LINE"
+generate_root
 
-GEN_FILES=$(find "$ROOT" -type f | wc -l)
-GEN_BYTES=$(find "$ROOT" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }')
+GEN_FILES=$(tree_files "$ROOT")
+GEN_BYTES=$(tree_bytes "$ROOT")
 COND_LINE="none (BENCH_CONDITION=0)"
 if [[ $CONDITION -gt 0 ]]; then
 	log "conditioning: the workload for $CONDITION s (--seed $SEED)"
@@ -382,14 +278,14 @@ if [[ $CONDITION -gt 0 ]]; then
 	stop_sim
 	[[ $SIM_RC == 0 ]] || die "banyand-sim did not exit cleanly after SIGTERM ($SIM_RC): $(tail -n 3 "$LOGS/sim.err")"
 	[[ $(stat_of errors cond) == 0 ]] || die "banyand-sim reported workload errors: $(head -c 300 "$LOGS/stats-cond.json")"
-	COND_LINE="$CONDITION s of the workload (--seed $SEED: $COND_FLUSHES flushes, $COND_MERGES merges, $COND_WRITTEN bytes written), then stopped: $GEN_FILES files, $GEN_BYTES bytes → $(find "$ROOT" -type f | wc -l) files, $(find "$ROOT" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }') bytes"
+	COND_LINE="$CONDITION s of the workload (--seed $SEED: $COND_FLUSHES flushes, $COND_MERGES merges, $COND_WRITTEN bytes written), then stopped: $GEN_FILES files, $GEN_BYTES bytes → $(tree_files "$ROOT") files, $(tree_bytes "$ROOT") bytes"
 	log "conditioned: $COND_LINE"
 fi
 
 log "offline backups (simulator stopped)"
 backup off1
 backup off2
-LOAD_OFFLINE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_OFFLINE=$(loadavg)
 
 LIVE_SEED=$((SEED + 1))
 log "starting banyand-sim: $SIM_FLAGS --seed $LIVE_SEED"
@@ -400,7 +296,7 @@ live live1
 unloaded u2
 live live2
 unloaded u3
-LOAD_LIVE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_LIVE=$(loadavg)
 SIM_ERRORS=$(stat_of errors u3-b)
 SIM_LAST_ERROR=$(jq -r '.last_error // empty' "$LOGS/stats-u3-b.json" 2>/dev/null || true)
 SIM_SNAPSHOTS=$(($(stat_of snapshot_calls u3-b) - $(stat_of snapshot_calls u1-a)))
@@ -417,15 +313,6 @@ backup off3
 RUN_SECS=$(calc "$EPOCHREALTIME - $RUN_START")
 
 # ---------------------------------------------------------------- report
-
-# target NAME OK DETAILS prints one PASS/MISS line.
-target() {
-	if [[ $2 == 1 ]]; then
-		printf -- '- PASS %s: %s\n' "$1" "$3"
-	else
-		printf -- '- MISS %s: %s\n' "$1" "$3"
-	fi
-}
 
 # brow LABEL NAME prints one backup's row.
 brow() {
@@ -448,9 +335,6 @@ wrow() {
 ge() { calc "($2) <= ($1) ? 1 : 0"; }
 
 report() {
-	local commit
-	commit=$(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
-
 	# Backup times: medians (of 2: their mean) and minimums.
 	local off_med off_min live_med live_min off_gib_med off_gib_min live_gib_med live_gib_min
 	off_med=$(median2 "${B_SECS[off1]}" "${B_SECS[off2]}")
@@ -492,10 +376,9 @@ report() {
 		"${SIM_LAST_ERROR:+ (last: $SIM_LAST_ERROR)}"
 	printf -- '- conditioning before the offline backups: %s\n' "$COND_LINE"
 	printf -- '- host: %s CPUs, %s GiB RAM, load %s at start, %s after the offline backups, %s after the live ones, %s at end; %s, %s, commit %s, %s\n' \
-		"$(nproc)" "$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$LOAD_START" "$LOAD_OFFLINE" \
-		"$LOAD_LIVE" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(uname -r)" "$(go version | awk '{ print $3 }')" "$commit" \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf -- '- work directory: %s (%s); whole run %.0f s\n' "$WORK" "$(df -P "$WORK" | awk 'NR == 2 { print $1 }')" "$RUN_SECS"
+		"$(nproc)" "$(mem_gib)" "$LOAD_START" "$LOAD_OFFLINE" \
+		"$LOAD_LIVE" "$(loadavg)" "$(uname -r)" "$(go_release)" "$(src_commit)" "$(utc_now)"
+	printf -- '- work directory: %s (%s); whole run %.0f s\n' "$WORK" "$(work_device)" "$RUN_SECS"
 	printf -- '- page cache dropped before each backup: %s; every backup is a full one into a new repository; no final sync\n' "$CACHES_DROPPED"
 	printf -- '- the workload keeps writing, so the live data sets are larger than the offline one (mean %s vs %s bytes, %s%%; %s and %s vs %s files): compare s/GiB\n\n' \
 		"$live_bytes" "$off_bytes" "$grow" "${B_FILES[live1]}" "${B_FILES[live2]}" "${B_FILES[off1]}"
@@ -548,16 +431,9 @@ report() {
 		"${B_TOTAL[off3]}" "${B_SECS[off3]}" "$(secs_per_gib off3)" "$(pct "$(secs_per_gib off3)" "$off_gib_med")"
 }
 
-REPORT=$(report)
-MISSES=$(grep -c '^- MISS' <<<"$REPORT" || true)
-printf '%s\n' "$REPORT"
-if [[ $OUT != /dev/stdout ]]; then
-	printf '%s\n' "$REPORT" >"$OUT"
-fi
+print_report
 
 if [[ $SIM_ERRORS != 0 ]]; then
 	die "banyand-sim reported $SIM_ERRORS workload errors"
 fi
-if [[ $STRICT == 1 && $MISSES -gt 0 ]]; then
-	die "$MISSES targets missed"
-fi
+check_strict
