@@ -66,16 +66,31 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 	}
 	defer lock.Unlock(ctx)
 
+	// The parent's trees load while the scan starts: the scan needs them
+	// only at its first part directory, and both wait on the disk.
 	src := sourceOf(opts)
-	parent, prev, err := loadParent(ctx, repo, opts, src)
-	if err != nil {
-		return nil, err
-	}
+	var (
+		parent    *repository.Backup
+		prev      *previous
+		parentErr error
+		loaded    = make(chan struct{})
+	)
+	go func() {
+		defer close(loaded)
+		parent, prev, parentErr = loadParent(ctx, repo, opts, src)
+	}()
 	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location}
 	if !opts.ForceRehash {
-		scan.ReusePart = prev.reusePart(repo)
+		scan.ReusePart = func(c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
+			<-loaded
+			return parentErr == nil && prev.reusesPart(repo, c, rel, mtime, inode)
+		}
 	}
 	layout, err := banyandb.Scan(ctx, opts.Roots, scan)
+	<-loaded
+	if parentErr != nil {
+		return nil, parentErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -164,13 +179,11 @@ type previous struct {
 	parts map[string]*repository.Node
 }
 
-// reusePart accepts a part directory the parent recorded with the same
+// reusesPart accepts a part directory the parent recorded with the same
 // inode and modification time, whose subtree the repository still has.
-func (p *previous) reusePart(repo *repository.Repository) func(banyandb.Catalog, string, time.Time, uint64) bool {
-	return func(c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
-		n := p.parts[nodePath(c, rel)]
-		return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
-	}
+func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
+	n := p.parts[nodePath(c, rel)]
+	return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
 }
 
 // file returns the parent's node for a file. A file inside a part directory
