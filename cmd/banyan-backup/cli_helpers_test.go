@@ -81,6 +81,7 @@ type backupOut struct {
 	BytesRead      int64   `json:"bytes_read"`
 	BytesAdded     int64   `json:"bytes_added"`
 	Duration       float64 `json:"duration_seconds"`
+	SnapshotSecs   float64 `json:"snapshot_seconds"`
 }
 
 func backupJSONOf(t *testing.T, repo, root string, extra ...string) backupOut {

@@ -82,6 +82,10 @@ type backupJSON struct {
 	BlobsAdded      int64    `json:"blobs_added"`
 	PacksAdded      int64    `json:"packs_added"`
 	DurationSeconds float64  `json:"duration_seconds"`
+	// Live backups only: the node's snapshot call and the deletion of the
+	// snapshot, outside duration_seconds.
+	SnapshotSeconds       float64 `json:"snapshot_seconds,omitempty"`
+	SnapshotRemoveSeconds float64 `json:"snapshot_remove_seconds,omitempty"`
 }
 
 func newBackupCmd(g *globals) *cobra.Command {
@@ -141,12 +145,19 @@ complete on its own.`,
 				return err
 			}
 			out := toBackupJSON(res.ID, res.Manifest)
+			out.SnapshotSeconds, out.SnapshotRemoveSeconds = res.SnapshotSeconds, res.SnapshotRemoveSeconds
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "backup %s saved: %d files, %s (%d unchanged, %d read: %s); repository grew by %s in %.2fs\n",
 				out.ShortID, out.Files, humanBytes(out.BytesTotal), out.FilesUnchanged, out.FilesRead, humanBytes(out.BytesRead),
 				humanBytes(out.BytesAdded), out.DurationSeconds)
+			switch {
+			case node.addr != "" && node.keepSnapshot:
+				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; kept\n", out.SnapshotSeconds)
+			case node.addr != "":
+				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; removed in %.2fs\n", out.SnapshotSeconds, out.SnapshotRemoveSeconds)
+			}
 			return nil
 		},
 	}

@@ -30,6 +30,9 @@ func TestLiveBackupCommand(t *testing.T) {
 	mustRun(t, "init", "--repo", repo)
 	first := backupJSONOf(t, repo, root, "--node", srv.GRPCAddr())
 	second := backupJSONOf(t, repo, root, "--node", "http://"+srv.HTTPAddr())
+	if first.SnapshotSecs <= 0 || second.SnapshotSecs <= 0 {
+		t.Errorf("live backups report no snapshot time: %v, %v", first.SnapshotSecs, second.SnapshotSecs)
+	}
 	if second.FilesRead >= first.Files {
 		t.Errorf("the second live backup read %d of %d files: unchanged parts should not be read", second.FilesRead, first.Files)
 	}

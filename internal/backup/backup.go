@@ -47,6 +47,9 @@ type Options struct {
 type Result struct {
 	ID       repository.ID
 	Manifest *repository.Manifest
+	// SnapshotSeconds and SnapshotRemoveSeconds time a live backup's
+	// snapshot call (the node's work) and the deletion of the snapshot.
+	SnapshotSeconds, SnapshotRemoveSeconds float64
 }
 
 // Run takes one backup. On error or cancellation no manifest is written, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
@@ -30,7 +31,7 @@ var ErrSnapshotFailed = errors.New("node failed to take a snapshot")
 // place of the data directories, and deletes the snapshot directories it
 // asked for, whatever happens, unless told to keep them. Nothing else under
 // the roots is touched. The manifest records the node and its API version.
-func RunLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (*Result, error) {
+func RunLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (res *Result, err error) {
 	client, err := snapshot.Dial(ctx, live.Node)
 	if err != nil {
 		return nil, err
@@ -44,7 +45,9 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	if err != nil {
 		return nil, err
 	}
+	snapStart := time.Now()
 	taken, err := client.Snapshot(ctx, req)
+	snapSeconds := time.Since(snapStart).Seconds()
 	if err != nil {
 		// The answer may have named snapshots before it went wrong.
 		if !live.KeepSnapshot {
@@ -54,10 +57,15 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	}
 	if !live.KeepSnapshot {
 		defer func() {
-			// Best effort on every path: a failure here leaves disk used,
-			// never data lost, and the message names what to remove.
-			if rerr := snapshot.Remove(opts.Roots, made(taken)); rerr != nil && err == nil {
-				err = fmt.Errorf("backup saved, but cannot remove the node's snapshot: %w", rerr)
+			// On every path: a failure here leaves disk used, never data
+			// lost, and the message names what to remove.
+			removeStart := time.Now()
+			rerr := snapshot.Remove(opts.Roots, made(taken))
+			if res != nil {
+				res.SnapshotRemoveSeconds = time.Since(removeStart).Seconds()
+			}
+			if rerr != nil && err == nil {
+				res, err = nil, fmt.Errorf("backup %s saved, but cannot remove the node's snapshot: %w", res.ID.Short(), rerr)
 			}
 		}()
 	}
@@ -87,7 +95,10 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	}
 	o := opts
 	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, plainGroups(live.Groups)
-	res, err := Run(ctx, repo, o)
+	res, err = Run(ctx, repo, o)
+	if res != nil {
+		res.SnapshotSeconds = snapSeconds
+	}
 	return res, err
 }
 
