@@ -162,8 +162,7 @@ func resetRepos(ss []*scheme) {
 
 // chunkTable renders rows of per-scheme results.
 type chunkTable struct {
-	tb     *table
-	checks []func(t *testing.T)
+	tb *table
 }
 
 func newChunkTable(ss []*scheme) *chunkTable {

@@ -60,44 +60,10 @@ type PackedBlob struct {
 
 func (b PackedBlob) compressed() bool { return b.Compression == "zstd" }
 
-// packBuilder assembles one pack in a reusable buffer.
-type packBuilder struct {
-	typ   BlobType
-	buf   []byte
-	blobs []PackedBlob
-}
-
-func newPackBuilder(capacity int) *packBuilder {
-	return &packBuilder{buf: make([]byte, 0, capacity)}
-}
-
-func (p *packBuilder) reset(typ BlobType) {
-	p.typ = typ
-	p.buf = appendPackHeader(p.buf[:0])
-	p.blobs = p.blobs[:0]
-}
-
+// appendPackHeader appends the 8-byte pack header.
 func appendPackHeader(b []byte) []byte {
 	b = append(b, packMagic...)
 	return append(b, 1, encryptionNone, 0, 0)
-}
-
-func (p *packBuilder) size() int { return len(p.buf) }
-
-// add appends a blob's stored bytes.
-func (p *packBuilder) add(id ID, stored []byte, rawLen int, compressed bool) {
-	b := PackedBlob{ID: id, Type: p.typ, Offset: uint32(len(p.buf)), Length: uint32(len(stored)), RawLength: uint32(rawLen)}
-	if compressed {
-		b.Compression = "zstd"
-	}
-	p.buf = append(p.buf, stored...)
-	p.blobs = append(p.blobs, b)
-}
-
-// finish appends the trailer and returns the pack bytes and blob list.
-func (p *packBuilder) finish() ([]byte, []PackedBlob) {
-	p.buf = appendPackTrailer(p.buf, p.blobs)
-	return p.buf, p.blobs
 }
 
 // appendPackTrailer appends the entries, their length and the magic.
