@@ -5,7 +5,6 @@ package backup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -170,9 +169,6 @@ func workers(opts Options) int {
 	}
 	return runtime.GOMAXPROCS(0)
 }
-
-// ErrParentNotFound is returned when --parent names no backup.
-var ErrParentNotFound = errors.New("parent backup not found")
 
 // previous is what the parent backup recorded, by path in the root tree:
 // its files outside part directories, and its part directories (whose

@@ -31,7 +31,7 @@ type Problem struct {
 
 func (p Problem) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "backup %s", shortHex(p.Backup))
+	fmt.Fprintf(&b, "backup %s", ShortHex(p.Backup))
 	if p.Path != "" {
 		fmt.Fprintf(&b, ": %s", p.Path)
 	}
@@ -39,7 +39,9 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-func shortHex(s string) string {
+// ShortHex returns the first 8 digits of a hex id, as the CLI shows ids,
+// or s itself when it is shorter.
+func ShortHex(s string) string {
 	if len(s) > 8 {
 		return s[:8]
 	}

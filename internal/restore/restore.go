@@ -134,7 +134,7 @@ func checkTarget(target string, id repository.ID) (inPlace bool, err error) {
 		if m.Backup == id.String() {
 			return true, nil
 		}
-		return false, fmt.Errorf("%w: %s holds an incomplete restore of backup %s: rerun that restore, or remove the directory", ErrTargetNotEmpty, target, m.Backup[:8])
+		return false, fmt.Errorf("%w: %s holds an incomplete restore of backup %s: rerun that restore, or remove the directory", ErrTargetNotEmpty, target, repository.ShortHex(m.Backup))
 	}
 	return false, fmt.Errorf("%w: %s has %d entries: restore into a new or empty directory", ErrTargetNotEmpty, target, len(ents))
 }
@@ -155,7 +155,7 @@ func readMarker(dir string) (marker, error) {
 func openStaging(staging string, id repository.ID, now time.Time) (bool, error) {
 	if m, err := readMarker(staging); err == nil {
 		if m.Backup != id.String() {
-			return false, fmt.Errorf("cannot restore: %s holds an interrupted restore of backup %s: rerun that restore, or remove the directory", staging, shortID(m.Backup))
+			return false, fmt.Errorf("cannot restore: %s holds an interrupted restore of backup %s: rerun that restore, or remove the directory", staging, repository.ShortHex(m.Backup))
 		}
 		return true, nil
 	}
@@ -170,13 +170,6 @@ func openStaging(staging string, id repository.ID, now time.Time) (bool, error) 
 		return false, err
 	}
 	return false, syncDir(filepath.Dir(staging))
-}
-
-func shortID(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
 }
 
 // finish moves the staged tree into the target and removes the marker.
