@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 )
 
@@ -189,4 +191,28 @@ func TestRestoreChecksTheResult(t *testing.T) {
 		t.Errorf("restore of a root with a stray part: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 	compareTrees(t, root, target)
+}
+
+// TestBackupOfARunningNodeRootIsRefused: a root whose group lock a server
+// holds is refused with a message pointing to live backups, and nothing is
+// listed.
+func TestBackupOfARunningNodeRootIsRefused(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	fh, err := os.Create(filepath.Join(root, "measure", "data", "bk_measure", "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	r := run(t, "backup", "--repo", repo, "--root", root)
+	if r.code != 1 || !strings.Contains(r.stderr, "--node") || !strings.Contains(r.stderr, "bk_measure") {
+		t.Errorf("backup of a locked root: exit %d, stderr %q; want 1, naming the lock and --node", r.code, r.stderr)
+	}
+	if out := mustRun(t, "list", "--repo", repo, "--json"); out != "[]\n" {
+		t.Errorf("a refused backup is listed: %s", out)
+	}
 }
