@@ -14,6 +14,12 @@ go vet ./...
 echo "== demo"
 scripts/demo.sh
 
+echo "== test servers (S3, GCS, Azure on 127.0.0.1)"
+servers=$(mktemp -d)
+trap 'scripts/test-servers.sh stop "$servers"; rm -rf "$servers"' EXIT
+scripts/test-servers.sh start "$servers"
+source "$servers/env"
+
 echo "== go test -race (library packages)"
 go test -count=1 -race -timeout 20m ./internal/...
 

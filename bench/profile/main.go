@@ -61,7 +61,7 @@ func run(repoDir, root, restoreID, target, out string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := restore.Run(ctx, repo, b, restore.Options{Target: target}); err != nil {
+		if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
 			return err
 		}
 	} else {

@@ -82,6 +82,7 @@ type backupOut struct {
 	BytesAdded     int64   `json:"bytes_added"`
 	Duration       float64 `json:"duration_seconds"`
 	SnapshotSecs   float64 `json:"snapshot_seconds"`
+	PacksRecovered int     `json:"packs_recovered"`
 }
 
 func backupJSONOf(t *testing.T, repo, root string, extra ...string) backupOut {

@@ -18,20 +18,42 @@ type rootFlags struct {
 	overrides map[banyandb.Catalog]*string
 	catalogs  []string
 	timeZone  string
+	rootName  string // "--root" or "--target", for messages
 }
 
 func addRootFlags(cmd *cobra.Command, rf *rootFlags) {
+	addRootFlagsNamed(cmd, rf, "root", "BanyanDB data root: the directory holding measure/, stream/, trace/, property/, schema-property/", "--root")
+}
+
+// addTargetFlags adds the flags naming where a restore writes: --target and
+// the per-catalog roots.
+func addTargetFlags(cmd *cobra.Command, rf *rootFlags) {
+	addRootFlagsNamed(cmd, rf, "target", "data root to restore into: catalog C goes to DIR/C/data", "--target")
+}
+
+func addRootFlagsNamed(cmd *cobra.Command, rf *rootFlags, rootFlag, rootHelp, rootName string) {
 	f := cmd.Flags()
-	f.StringVar(&rf.root, "root", "", "BanyanDB data root: the directory holding measure/, stream/, trace/, property/, schema-property/")
+	f.StringVar(&rf.root, rootFlag, "", rootHelp)
+	rf.rootName = rootName
 	rf.overrides = map[banyandb.Catalog]*string{}
 	for _, c := range []struct {
 		cat  banyandb.Catalog
 		flag string
 	}{{banyandb.Measure, "measure-root"}, {banyandb.Stream, "stream-root"}, {banyandb.Trace, "trace-root"}, {banyandb.Property, "property-root"}, {banyandb.SchemaProperty, "schema-root"}} {
-		rf.overrides[c.cat] = f.String(c.flag, "", fmt.Sprintf("root of the %s catalog when it differs from --root (the server's --%s-path)", c.cat, serverFlag(c.cat)))
+		rf.overrides[c.cat] = f.String(c.flag, "", fmt.Sprintf("root of the %s catalog when it differs from %s (the server's --%s-path)", c.cat, rootName, serverFlag(c.cat)))
 	}
 	f.StringSliceVar(&rf.catalogs, "catalog", nil, "catalogs to include: measure, stream, trace, property, schema-property (repeatable; default all)")
 	f.StringVar(&rf.timeZone, "time-zone", "Local", "the server's time zone, in which segment names are written (e.g. UTC)")
+}
+
+// anyOverride reports whether a per-catalog root was given.
+func (rf *rootFlags) anyOverride() bool {
+	for _, v := range rf.overrides {
+		if *v != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func serverFlag(c banyandb.Catalog) string {
@@ -49,6 +71,9 @@ func (rf *rootFlags) resolve() (banyandb.Roots, []banyandb.Catalog, *time.Locati
 		}
 	}
 	if roots.Root == "" && len(roots.Override) == 0 {
+		if rf.rootName == "--target" {
+			return roots, nil, nil, usagef("no target given: use --target DIR")
+		}
 		return roots, nil, nil, usagef("no data root given: use --root DIR (the directory the server was given as --measure-root-path and the other root flags)")
 	}
 	var cats []banyandb.Catalog
@@ -86,6 +111,10 @@ type backupJSON struct {
 	// snapshot, outside duration_seconds.
 	SnapshotSeconds       float64 `json:"snapshot_seconds,omitempty"`
 	SnapshotRemoveSeconds float64 `json:"snapshot_remove_seconds,omitempty"`
+	// Packs an interrupted backup stored without indexing them, adopted
+	// instead of uploaded again.
+	PacksRecovered int   `json:"packs_recovered,omitempty"`
+	BytesRecovered int64 `json:"bytes_recovered,omitempty"`
 }
 
 func newBackupCmd(g *globals) *cobra.Command {
@@ -95,6 +124,7 @@ func newBackupCmd(g *globals) *cobra.Command {
 		forceRehash bool
 		tags        []string
 		node        nodeFlags
+		lf          limitFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "backup",
@@ -123,7 +153,11 @@ complete on its own.`,
 			if err != nil {
 				return err
 			}
-			repo, err := g.openRepo(cmd.Context())
+			lim, err := lf.apply()
+			if err != nil {
+				return err
+			}
+			repo, err := g.openLimitedRepo(cmd.Context(), lim)
 			if err != nil {
 				return err
 			}
@@ -131,6 +165,7 @@ complete on its own.`,
 			opts := backup.Options{
 				Roots: roots, Catalogs: cats, Location: loc, Parent: parent, ForceRehash: forceRehash,
 				Tags: tags, ToolVersion: version, Progress: newProgress(g, os.Stderr),
+				Workers: lim.workers, ReadLimit: lim.read,
 			}
 			var res *backup.Result
 			if node.addr != "" {
@@ -146,12 +181,16 @@ complete on its own.`,
 			}
 			out := toBackupJSON(res.ID, res.Manifest)
 			out.SnapshotSeconds, out.SnapshotRemoveSeconds = res.SnapshotSeconds, res.SnapshotRemoveSeconds
+			out.PacksRecovered, out.BytesRecovered = res.Recovered.Packs, res.Recovered.Bytes
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "backup %s saved: %d files, %s (%d unchanged, %d read: %s); repository grew by %s in %.2fs\n",
 				out.ShortID, out.Files, humanBytes(out.BytesTotal), out.FilesUnchanged, out.FilesRead, humanBytes(out.BytesRead),
 				humanBytes(out.BytesAdded), out.DurationSeconds)
+			if out.PacksRecovered > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d packs (%s) an interrupted backup had stored were reused, not uploaded again\n", out.PacksRecovered, humanBytes(out.BytesRecovered))
+			}
 			switch {
 			case node.addr != "" && node.keepSnapshot:
 				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; kept\n", out.SnapshotSeconds)
@@ -167,6 +206,7 @@ complete on its own.`,
 	f.BoolVar(&forceRehash, "force-rehash", false, "read and hash every file, even unchanged ones")
 	f.StringSliceVar(&tags, "tag", nil, "tag the backup (repeatable)")
 	node.add(cmd)
+	addLimitFlags(cmd, &lf, true)
 	return cmd
 }
 

@@ -9,18 +9,22 @@ import (
 )
 
 func newInitCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var packMiB int
+	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new repository",
 		Example: `  banyan-backup init --repo /srv/banyan-backups
   BANYAN_BACKUP_REPO=file:///srv/banyan-backups banyan-backup init`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if packMiB < 1 || packMiB > 1024 {
+				return usagef("invalid --pack-size %d: want 1 to 1024 (MiB)", packMiB)
+			}
 			be, err := g.backend()
 			if err != nil {
 				return err
 			}
-			repo, err := repository.Init(cmd.Context(), be, repository.InitOptions{}, repository.Options{})
+			repo, err := repository.Init(cmd.Context(), be, repository.InitOptions{PackSize: packMiB << 20}, repository.Options{})
 			if err != nil {
 				return err
 			}
@@ -34,4 +38,6 @@ func newInitCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().IntVar(&packMiB, "pack-size", repository.DefaultPackSize>>20, "target size of packs in MiB: smaller packs waste less on an interrupted upload, larger ones mean fewer objects")
+	return cmd
 }

@@ -2,81 +2,201 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
 
+// restoreFlags are the restore command's flags.
+type restoreFlags struct {
+	target      rootFlags
+	groups      []string
+	from, to    string
+	granularity string
+	noSchema    bool
+	merge       bool
+	overwrite   bool
+	force       bool
+	dryRun      bool
+	verify      string
+	compat      compatFlags
+}
+
 func newRestoreCmd(g *globals) *cobra.Command {
-	var target, timeZone string
+	var rf restoreFlags
 	cmd := &cobra.Command{
 		Use:   "restore ID --target DIR",
-		Short: "Restore a backup into a new data root",
-		Long: `Restore a backup into DIR, which must be absent or empty; catalog C goes to
-DIR/C/data, the layout BanyanDB expects with --root DIR.
+		Short: "Restore a backup, or part of it, into a data root",
+		Long: `Restore a backup into DIR; catalog C goes to DIR/C/data, the layout BanyanDB
+expects with --root DIR (per-catalog roots: --measure-root and the like).
 
-Every blob is checked against its hash as it is read. Files are written to a
-staging directory beside DIR (.DIR.banyan-restore, marked RESTORE-IN-PROGRESS)
-and moved into DIR only when all are written and synced: a damaged
-repository leaves DIR untouched, and an interrupted restore is resumed by
-running the same command again.
+Before anything is written the plan is checked: every blob indexed, every pack
+present, and with --verify=full (the default under 10 GiB) every pack read and
+hashed. A damaged repository fails with exit 3 naming the backup, file and
+blob, and nothing is written. Files are staged beside each target root
+(.DIR.banyan-restore) and moved in only when all are written and synced; the
+root carries a RESTORE-IN-PROGRESS marker until then, and an interrupted
+restore is resumed by running the same command again.
 
-The restored root is then checked as 'banyan-backup check' does: a node
-started on it must load it cleanly. Problems are listed, and errors make the
-command exit 1 (the files are restored all the same).
+Partial restores: --catalog and --group (repeatable), --from/--to (RFC 3339,
+a date, or a time ago such as -72h). Whole segments overlapping the window are
+restored, or with --granularity part only the parts whose timestamps overlap
+it, each shard getting a new .snp listing exactly them. The schema catalog
+comes along unless --no-schema.
 
+A target holding data is refused unless --merge (add the segments and groups
+it lacks, keep the ones it has) or --overwrite (replace those the restore
+brings). A target a running BanyanDB server holds is refused (--force).
+Catalogs the target release cannot read are left out, with the reason
+(--target-version, --allow-incompatible).
+
+The result is checked as 'banyan-backup check' does; errors exit 1.
 ID is a unique prefix of a backup id, or "latest".`,
-		Example: "  banyan-backup restore latest --repo /srv/bb --target /var/lib/banyandb-restored",
-		Args:    argsUsage(cobra.ExactArgs(1)),
+		Example: `  banyan-backup restore latest --repo /srv/bb --target /var/lib/banyandb
+  banyan-backup restore latest --target /tmp/r --catalog measure --group bk_measure --from 2026-11-20 --to 2026-11-21
+  banyan-backup restore 3f2a --target /var/lib/banyandb --merge --dry-run`,
+		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if target == "" {
-				return usagef("no target given: use --target DIR (an absent or empty directory)")
-			}
-			repo, err := g.openRepo(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer repo.Close()
-			b, err := repo.FindBackup(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			loc, err := time.LoadLocation(timeZone)
-			if err != nil {
-				return usagef("unknown --time-zone %q: %v", timeZone, err)
-			}
-			res, err := restore.Run(cmd.Context(), repo, b, restore.Options{Target: target, Location: loc, Progress: newProgress(g, os.Stderr)})
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.json {
-				if err := printJSON(w, res); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(w, "restored backup %s into %s: %d files, %s, every blob verified, in %.2fs\n",
-					b.ID.Short(), res.Target, res.Files, humanBytes(res.Bytes), res.DurationSeconds)
-				if res.FilesResumed > 0 {
-					fmt.Fprintf(w, "(%d files were already complete from the interrupted restore)\n", res.FilesResumed)
-				}
-				for _, i := range res.Check.Issues {
-					fmt.Fprintln(w, i.String())
-				}
-				fmt.Fprintf(w, "check: %d groups, %d segments, %d shards, %d parts: %d errors, %d warnings\n",
-					res.Check.Groups, res.Check.Segments, res.Check.Shards, res.Check.Parts, res.Check.Errors(), res.Check.Warnings())
-			}
-			if n := res.Check.Errors(); n > 0 {
-				return fmt.Errorf("%w: restored into %s, but check found %d errors: a node would not load it as it is", banyandb.ErrCheckFailed, res.Target, n)
-			}
-			return nil
+			return runRestore(cmd, g, &rf, args[0])
 		},
 	}
-	cmd.Flags().StringVar(&target, "target", "", "data root to restore into (absent or empty)")
-	cmd.Flags().StringVar(&timeZone, "time-zone", "Local", "the server's time zone, in which segment names are written")
+	f := cmd.Flags()
+	addTargetFlags(cmd, &rf.target)
+	f.StringSliceVar(&rf.groups, "group", nil, "groups to restore (repeatable; default all)")
+	f.StringVar(&rf.from, "from", "", "restore data from this time on: RFC 3339, a date (2026-11-20) or a time ago (-72h, -3d)")
+	f.StringVar(&rf.to, "to", "", "restore data up to this time (inclusive; a date means its whole day)")
+	f.StringVar(&rf.granularity, "granularity", "segment", "what a time window selects: segment (whole segments) or part (only overlapping parts)")
+	f.BoolVar(&rf.noSchema, "no-schema", false, "leave the schema catalog out")
+	f.BoolVar(&rf.merge, "merge", false, "restore into a target holding data: add what it lacks, never replace")
+	f.BoolVar(&rf.overwrite, "overwrite", false, "restore into a target holding data: replace the segments and groups the restore brings")
+	f.BoolVar(&rf.force, "force", false, "restore even though a running server holds a lock under the target")
+	f.BoolVar(&rf.dryRun, "dry-run", false, "print the plan and check the repository; write nothing")
+	f.StringVar(&rf.verify, "verify", "auto", "auto (full under 10 GiB), full (read and hash everything before writing) or quick (check presence; hash while writing)")
+	addCompatFlags(cmd, &rf.compat)
 	return cmd
+}
+
+func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) error {
+	if rf.target.root == "" && !rf.target.anyOverride() {
+		return usagef("no target given: use --target DIR")
+	}
+	if rf.merge && rf.overwrite {
+		return usagef("--merge and --overwrite exclude each other")
+	}
+	roots, cats, loc, err := rf.target.resolve()
+	if err != nil {
+		return err
+	}
+	opts := restore.Options{Roots: roots, Location: loc, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
+	opts.Selection = restore.Selection{Catalogs: cats, Groups: rf.groups, NoSchema: rf.noSchema}
+	now := time.Now()
+	if opts.Selection.From, err = restore.ParseTimeArg(rf.from, now, loc, false); err != nil {
+		return usageError{err}
+	}
+	if opts.Selection.To, err = restore.ParseTimeArg(rf.to, now, loc, true); err != nil {
+		return usageError{err}
+	}
+	if !opts.Selection.From.IsZero() && !opts.Selection.To.IsZero() && opts.Selection.To.Before(opts.Selection.From) {
+		return usagef("--to %s is before --from %s", rf.to, rf.from)
+	}
+	if opts.Selection.Granularity, err = restore.ParseGranularity(rf.granularity); err != nil {
+		return usageError{err}
+	}
+	if opts.Verify, err = restore.ParseVerifyMode(rf.verify); err != nil {
+		return usageError{err}
+	}
+	switch {
+	case rf.merge:
+		opts.Existing = restore.Merge
+	case rf.overwrite:
+		opts.Existing = restore.Overwrite
+	}
+	repo, err := g.openRepo(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer repo.Close()
+	b, err := repo.FindBackup(cmd.Context(), ref)
+	if err != nil {
+		return err
+	}
+	if opts.Refused, err = rf.compat.refused(cmd.Context(), b, roots, loc, cats, rf.noSchema); err != nil {
+		return err
+	}
+	res, err := restore.Run(cmd.Context(), repo, b, opts)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if g.json {
+		if err := printJSON(w, res); err != nil {
+			return err
+		}
+	} else {
+		printRestore(w, b, res)
+	}
+	if res.Check != nil {
+		if n := res.Check.Errors(); n > 0 {
+			return fmt.Errorf("%w: restored into %s, but check found %d errors: a node would not load it as it is", banyandb.ErrCheckFailed, res.Targets[0], n)
+		}
+	}
+	return nil
+}
+
+func printRestore(w io.Writer, b repository.Backup, res *restore.Result) {
+	verb := "restored"
+	if res.DryRun {
+		verb = "would restore"
+		fmt.Fprintf(w, "plan for backup %s (%s), granularity %s, verify %s:\n", b.ID.Short(), b.Time.Local().Format(time.RFC3339), res.Granularity, res.Verify)
+		for _, u := range res.Units {
+			line := fmt.Sprintf("  %-8s %s/%s", u.Action, u.Catalog, u.Path)
+			if u.Segment {
+				line += fmt.Sprintf("  [%s, %s) format %s", u.Start.Format(time.RFC3339), u.End.Format(time.RFC3339), u.Version)
+			}
+			fmt.Fprintf(w, "%s  %d parts, %d files, %s\n", line, u.Parts, u.Files, humanBytes(u.Bytes))
+		}
+		if res.From != nil || res.To != nil {
+			fmt.Fprintf(w, "time window: %s to %s\n", timeOrOpen(res.From, "the beginning"), timeOrOpen(res.To, "the end"))
+		}
+		for c, vs := range res.Versions {
+			fmt.Fprintf(w, "segment formats of %s: %v\n", c, vs)
+		}
+	}
+	for _, r := range res.Refused {
+		fmt.Fprintf(w, "left out %s: %s\n", r.Catalog, r.Reason)
+	}
+	for _, c := range res.Conflicts {
+		fmt.Fprintf(w, "%s (the target has it): %s\n", c.Action, c.Path)
+	}
+	fmt.Fprintf(w, "%s backup %s into %v: %d groups, %d segments, %d parts, %d files, %s",
+		verb, b.ID.Short(), res.Targets, res.Groups, res.Segments, res.Parts, res.Files, humanBytes(res.Bytes))
+	if res.DryRun {
+		fmt.Fprintf(w, "; every pack is present; nothing was written\n")
+		return
+	}
+	fmt.Fprintf(w, ", every blob verified (%s), in %.2fs\n", res.Verify, res.DurationSeconds)
+	if res.SnpWritten > 0 {
+		fmt.Fprintf(w, "%d shards got a new part list (.snp) naming exactly the restored parts\n", res.SnpWritten)
+	}
+	if res.FilesResumed > 0 {
+		fmt.Fprintf(w, "(%d files were already complete from the interrupted restore)\n", res.FilesResumed)
+	}
+	for _, i := range res.Check.Issues {
+		fmt.Fprintln(w, i.String())
+	}
+	fmt.Fprintf(w, "check: %d groups, %d segments, %d shards, %d parts: %d errors, %d warnings\n",
+		res.Check.Groups, res.Check.Segments, res.Check.Shards, res.Check.Parts, res.Check.Errors(), res.Check.Warnings())
+}
+
+func timeOrOpen(t *time.Time, open string) string {
+	if t == nil {
+		return open
+	}
+	return t.Format(time.RFC3339)
 }

@@ -3,11 +3,24 @@ package main
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/compat"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/spf13/cobra"
 )
+
+// repoFormatText prints a recorded repository format; backups written
+// before it was recorded have 0, and all of them format 1.
+func repoFormatText(n int) string {
+	if n == 0 {
+		return "1 (not recorded)"
+	}
+	return strconv.Itoa(n)
+}
 
 func newShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -28,13 +41,14 @@ func newShowCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), struct {
 					ID string `json:"id"`
-					any
-				}{b.ID.String(), b.Manifest})
+					*repository.Manifest
+					Versions versionsJSON `json:"versions"`
+				}{b.ID.String(), b.Manifest, versionsOf(b.Manifest)})
 			}
 			w := cmd.OutOrStdout()
 			s := b.Summary
-			fmt.Fprintf(w, "backup      %s\ntime        %s\nhost        %s\ntool        banyan-backup %s (manifest format %d)\n",
-				b.ID, b.Time.Local().Format(time.RFC3339), b.Hostname, b.ToolVersion, b.Format)
+			fmt.Fprintf(w, "backup      %s\ntime        %s\nhost        %s\ntool        banyan-backup %s (manifest format %d, repository format %s)\n",
+				b.ID, b.Time.Local().Format(time.RFC3339), b.Hostname, b.ToolVersion, b.Format, repoFormatText(b.RepositoryFormat))
 			fmt.Fprintf(w, "source      %s", b.Source.Type)
 			if b.Source.Node != "" {
 				fmt.Fprintf(w, " %s (API %s)", b.Source.Node, b.Source.APIVersion)
@@ -47,6 +61,15 @@ func newShowCmd(g *globals) *cobra.Command {
 			sort.Strings(cats)
 			for _, c := range cats {
 				fmt.Fprintf(w, "  %-15s %s\n", c, b.Source.Roots[c])
+			}
+			if segs := compat.SegmentVersions(b.Segments); len(segs) > 0 {
+				fmt.Fprint(w, "segment formats")
+				for _, c := range b.Catalogs {
+					if vs := segs[c]; len(vs) > 0 {
+						fmt.Fprintf(w, "  %s %s", c, strings.Join(vs, "+"))
+					}
+				}
+				fmt.Fprintln(w)
 			}
 			if b.Parent != nil {
 				fmt.Fprintf(w, "parent      %s\n", b.Parent.Short())

@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
-	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
 )
 
 // globals are the flags every command shares.
 type globals struct {
-	repo  string
-	json  bool
-	quiet bool
+	repo     string
+	json     bool
+	quiet    bool
+	lockWait time.Duration
+	store    storeFlags
 }
 
 func (g *globals) repoURL() (string, error) {
@@ -35,11 +38,7 @@ func (g *globals) backend() (storage.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := backends.Open(u)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return be, nil
+	return g.store.open(u)
 }
 
 // openRepo opens the repository and loads its index.
@@ -48,7 +47,18 @@ func (g *globals) openRepo(ctx context.Context) (*repository.Repository, error) 
 	if err != nil {
 		return nil, err
 	}
-	return repository.Open(ctx, be, repository.Options{})
+	return repository.Open(ctx, be, g.repoOptions())
+}
+
+// repoOptions are the repository options of every command: --lock-wait,
+// with one line on stderr when the wait starts.
+func (g *globals) repoOptions() repository.Options {
+	var once sync.Once
+	return repository.Options{LockWait: g.lockWait, OnLockWait: func(err error) {
+		if !g.quiet {
+			once.Do(func() { fmt.Fprintf(os.Stderr, "waiting up to %s for the lock: %v\n", g.lockWait, err) })
+		}
+	}}
 }
 
 // printJSON writes v as indented JSON.

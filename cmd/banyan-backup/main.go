@@ -100,10 +100,12 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository or d
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.repo, "repo", "r", "", "repository location: a path or file:///path (env BANYAN_BACKUP_REPO)")
+	pf.StringVarP(&g.repo, "repo", "r", "", "repository location: a path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix (env BANYAN_BACKUP_REPO)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress")
-	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g))
+	g.store.register(pf)
+	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newForgetCmd(g), newPruneCmd(g))
 	return root
 }
 

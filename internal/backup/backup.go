@@ -14,6 +14,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -38,8 +39,11 @@ type Options struct {
 	// Source overrides the recorded source (live-node backups).
 	Source *repository.Source
 	// Workers reading files; 0 means GOMAXPROCS.
-	Workers  int
-	Progress progress.Reporter
+	Workers int
+	// ReadLimit caps the bytes per second read from the source files, over
+	// the whole backup and all workers; nil means no limit.
+	ReadLimit *ratelimit.Limiter
+	Progress  progress.Reporter
 }
 
 // Result is a finished backup.
@@ -49,6 +53,9 @@ type Result struct {
 	// SnapshotSeconds and SnapshotRemoveSeconds time a live backup's
 	// snapshot call (the node's work) and the deletion of the snapshot.
 	SnapshotSeconds, SnapshotRemoveSeconds float64
+	// Recovered counts the packs an interrupted backup had stored without
+	// indexing them, which this one adopted instead of uploading again.
+	Recovered repository.Recovered
 }
 
 // Run takes one backup. On error or cancellation no manifest is written, so
@@ -67,6 +74,10 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 		return nil, err
 	}
 	defer lock.Unlock(ctx)
+	recovered, err := repo.RecoverPacks(ctx)
+	if err != nil {
+		return nil, err
+	}
 
 	// The parent's trees load while the scan starts: the scan needs them
 	// only at its first part directory, and both wait on the disk.
@@ -135,7 +146,7 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 		return nil, err
 	}
 	m.Summary.BytesAdded += n
-	return &Result{ID: id, Manifest: m}, nil
+	return &Result{ID: id, Manifest: m, Recovered: recovered}, nil
 }
 
 // sourceOf is the recorded source; for a data root, the data directories

@@ -12,6 +12,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -74,7 +75,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		buf := make([]byte, chunk)
 		scratch := &repository.Scratch{}
 		return func(ctx context.Context, i int) error {
-			blobs, n, err := storeFile(ctx, saver, opts.Roots, &layout.Files[i], buf, scratch)
+			blobs, n, err := storeFile(ctx, saver, opts.Roots, &layout.Files[i], buf, scratch, opts.ReadLimit)
 			bytesRead.Add(n)
 			if err != nil {
 				return err
@@ -93,7 +94,8 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 }
 
 // storeFile reads one file in chunks and saves each chunk as a blob.
-func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, f *banyandb.File, buf []byte, scratch *repository.Scratch) ([]repository.ID, int64, error) {
+func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, f *banyandb.File, buf []byte, scratch *repository.Scratch,
+	limit *ratelimit.Limiter) ([]repository.ID, int64, error) {
 	path := filepath.Join(roots.DataDir(f.Catalog), filepath.FromSlash(f.Path))
 	fh, err := os.Open(path)
 	if err != nil {
@@ -108,7 +110,7 @@ func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Root
 		if err := ctx.Err(); err != nil {
 			return nil, total, err
 		}
-		n, err := io.ReadFull(fh, buf)
+		n, err := io.ReadFull(limit.Reader(ctx, fh), buf)
 		if n > 0 {
 			total += int64(n)
 			data := buf[:n]

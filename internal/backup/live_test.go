@@ -108,7 +108,7 @@ func TestLiveBackupRestoresTheSnapshottedData(t *testing.T) {
 					t.Errorf("manifest source %+v, catalogs %v", res.Manifest.Source, res.Manifest.Catalogs)
 				}
 				target := filepath.Join(t.TempDir(), "t")
-				if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Target: target}); err != nil {
+				if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
 					t.Fatal(err)
 				}
 				sameContent(t, taken, banyandb.Roots{Root: target})
@@ -213,7 +213,7 @@ func TestLiveBackupsUnderLoad(t *testing.T) {
 			t.Fatalf("backup %d left snapshot directories: before %v, after %v", i, before, after)
 		}
 		target := filepath.Join(t.TempDir(), "t")
-		if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Target: target}); err != nil {
+		if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
 			t.Fatalf("restore %d: %v", i, err)
 		}
 		report, err := banyandb.Check(ctx, banyandb.Roots{Root: target}, banyandb.ScanOptions{Location: time.UTC})

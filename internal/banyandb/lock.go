@@ -19,9 +19,27 @@ var ErrLocked = errors.New("locked by a running BanyanDB server")
 // and names the lock files. Missing data directories and lock files are
 // fine.
 func CheckNotLocked(roots Roots, catalogs []Catalog) error {
+	held, err := HeldLocks(roots, catalogs)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		what := "lock " + held[0] + " is"
+		if len(held) > 1 {
+			what = "locks " + strings.Join(held, ", ") + " are"
+		}
+		return fmt.Errorf("cannot use the data root: %w (%s held): the node is running; stop it, or back it up live with --node",
+			ErrLocked, what)
+	}
+	return nil
+}
+
+// HeldLocks returns the lock files that a running server holds among those
+// CheckNotLocked probes.
+func HeldLocks(roots Roots, catalogs []Catalog) ([]string, error) {
 	cats, err := selectCatalogs(catalogs)
 	if err != nil {
-		return fmt.Errorf("cannot check locks: %w", err)
+		return nil, fmt.Errorf("cannot check locks: %w", err)
 	}
 	var held []string
 	for _, c := range cats {
@@ -31,7 +49,7 @@ func CheckNotLocked(roots Roots, catalogs []Catalog) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("cannot check locks in %s: %w", dataDir, err)
+			return nil, fmt.Errorf("cannot check locks in %s: %w", dataDir, err)
 		}
 		candidates := []string{filepath.Join(dataDir, lockFile)}
 		for _, e := range entries {
@@ -45,20 +63,12 @@ func CheckNotLocked(roots Roots, catalogs []Catalog) error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("cannot check lock %s: %w", p, err)
+				return nil, fmt.Errorf("cannot check lock %s: %w", p, err)
 			}
 			if isHeld {
 				held = append(held, p)
 			}
 		}
 	}
-	if len(held) > 0 {
-		what := "lock " + held[0] + " is"
-		if len(held) > 1 {
-			what = "locks " + strings.Join(held, ", ") + " are"
-		}
-		return fmt.Errorf("cannot use the data root: %w (%s held): the node is running; stop it, or back it up live with --node",
-			ErrLocked, what)
-	}
-	return nil
+	return held, nil
 }

@@ -66,7 +66,7 @@ func newConfig(opts InitOptions, now time.Time) (Config, error) {
 // check refuses configs this release cannot handle.
 func (c Config) check(location string) error {
 	if c.Version > FormatVersion {
-		return fmt.Errorf("%w: %s has format version %d, this release knows up to %d: upgrade banyan-backup", ErrUnsupportedFormat, location, c.Version, FormatVersion)
+		return fmt.Errorf("%w: repository %s has format %d, newer than this release supports (%d): upgrade banyan-backup", ErrUnsupportedFormat, location, c.Version, FormatVersion)
 	}
 	if c.Version < 1 || c.Hash != "blake3-256" || c.Chunker != "fixed" || c.ChunkSize <= 0 || c.PackSize <= 0 {
 		return fmt.Errorf("%w: config of %s is invalid or unknown (version %d, hash %q, chunker %q)", ErrIntegrity, location, c.Version, c.Hash, c.Chunker)

@@ -43,8 +43,9 @@ type Lock struct {
 	closed bool
 }
 
-// Lock takes a shared (exclusive=false) or exclusive lock for operation.
-func (r *Repository) Lock(ctx context.Context, operation string, exclusive bool) (*Lock, error) {
+// tryLock takes a shared (exclusive=false) or exclusive lock for
+// operation, or fails with ErrLocked at once (Lock waits and retries).
+func (r *Repository) tryLock(ctx context.Context, operation string, exclusive bool) (*Lock, error) {
 	host, _ := os.Hostname()
 	var rnd [16]byte
 	if _, err := rand.Read(rnd[:]); err != nil {

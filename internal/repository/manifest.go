@@ -48,17 +48,21 @@ type Summary struct {
 // Manifest describes one backup. It is written last: a backup exists only
 // once its manifest does.
 type Manifest struct {
-	Format      int             `json:"format"`
-	Time        time.Time       `json:"time"`
-	Hostname    string          `json:"hostname"`
-	ToolVersion string          `json:"tool_version"`
-	Tags        []string        `json:"tags,omitempty"`
-	Source      Source          `json:"source"`
-	Parent      *ID             `json:"parent,omitempty"`
-	Catalogs    []string        `json:"catalogs"`
-	Tree        ID              `json:"tree"`
-	Segments    []SegmentRecord `json:"segments,omitempty"`
-	Summary     Summary         `json:"summary"`
+	Format int `json:"format"`
+	// RepositoryFormat is the repository format (Config.Version) the
+	// backup was written in; SaveManifest fills it in. 0 in manifests
+	// written before it was recorded, all of them format 1.
+	RepositoryFormat int             `json:"repository_format,omitempty"`
+	Time             time.Time       `json:"time"`
+	Hostname         string          `json:"hostname"`
+	ToolVersion      string          `json:"tool_version"`
+	Tags             []string        `json:"tags,omitempty"`
+	Source           Source          `json:"source"`
+	Parent           *ID             `json:"parent,omitempty"`
+	Catalogs         []string        `json:"catalogs"`
+	Tree             ID              `json:"tree"`
+	Segments         []SegmentRecord `json:"segments,omitempty"`
+	Summary          Summary         `json:"summary"`
 }
 
 // Backup is a manifest with its id.
@@ -68,8 +72,12 @@ type Backup struct {
 }
 
 // SaveManifest stores m with create-if-absent and returns the backup's id
-// and the number of bytes written.
+// and the number of bytes written. It records the repository's format in
+// m.RepositoryFormat when unset.
 func (r *Repository) SaveManifest(ctx context.Context, m *Manifest) (ID, int64, error) {
+	if m.RepositoryFormat == 0 {
+		m.RepositoryFormat = r.cfg.Version
+	}
 	data, err := r.codec.sealJSON(kindManifest, m)
 	if err != nil {
 		return ID{}, 0, err

@@ -98,10 +98,24 @@ func ParsePack(data []byte) ([]PackedBlob, error) {
 	if tlen%packEntrySize != 0 || tlen > end-packHeaderSize {
 		return nil, fmt.Errorf("%w: pack trailer length %d invalid", ErrIntegrity, tlen)
 	}
+	return parseTrailer(data[end-tlen:], int64(len(data)))
+}
+
+// parseTrailer decodes a pack's trailer, its entries followed by the
+// footer, given the pack's size, and checks that the blobs fill the pack
+// between header and trailer exactly.
+func parseTrailer(tail []byte, packSize int64) ([]PackedBlob, error) {
+	if len(tail) < packFooterSize || string(tail[len(tail)-4:]) != packTrailerMagic {
+		return nil, fmt.Errorf("%w: not a pack (bad trailer magic)", ErrIntegrity)
+	}
+	end := len(tail) - packFooterSize
+	if tlen := int(binary.LittleEndian.Uint32(tail[end:])); tlen != end || tlen%packEntrySize != 0 {
+		return nil, fmt.Errorf("%w: pack trailer length %d invalid", ErrIntegrity, tlen)
+	}
 	off := uint64(packHeaderSize)
 	var blobs []PackedBlob
-	for p := end - tlen; p < end; p += packEntrySize {
-		e := data[p : p+packEntrySize]
+	for p := 0; p < end; p += packEntrySize {
+		e := tail[p : p+packEntrySize]
 		b := PackedBlob{Type: BlobType(e[0]), Length: binary.LittleEndian.Uint32(e[34:]), RawLength: binary.LittleEndian.Uint32(e[38:]), Offset: uint32(off)}
 		copy(b.ID[:], e[2:34])
 		if b.Type != DataBlob && b.Type != TreeBlob {
@@ -117,7 +131,7 @@ func ParsePack(data []byte) ([]PackedBlob, error) {
 		off += uint64(b.Length)
 		blobs = append(blobs, b)
 	}
-	if off != uint64(end-tlen) {
+	if off != uint64(packSize)-uint64(len(tail)) {
 		return nil, fmt.Errorf("%w: pack trailer does not match its contents", ErrIntegrity)
 	}
 	return blobs, nil

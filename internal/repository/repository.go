@@ -19,6 +19,7 @@ type Repository struct {
 	codec  *codec
 	index  *Index
 	clock  func() time.Time
+	opts   Options
 	treeMu sync.Mutex
 	trees  map[ID][]byte // whole tree packs, read once
 }
@@ -27,6 +28,12 @@ type Repository struct {
 type Options struct {
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
+	// LockWait is how long Lock retries while another process holds a
+	// conflicting lock; 0 fails at once (lockwait.go).
+	LockWait time.Duration
+	// OnLockWait, if set, is called each time Lock finds the repository
+	// locked and will retry, with the error naming the holder.
+	OnLockWait func(error)
 }
 
 func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, error) {
@@ -38,7 +45,7 @@ func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, e
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Repository{be: be, cfg: cfg, codec: c, index: newIndex(), clock: clock, trees: make(map[ID][]byte)}, nil
+	return &Repository{be: be, cfg: cfg, codec: c, index: newIndex(), clock: clock, opts: opts, trees: make(map[ID][]byte)}, nil
 }
 
 // Init creates a new repository on be, which must hold no config.

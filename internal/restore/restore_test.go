@@ -40,19 +40,24 @@ func TestInterruptedRestoreIsMarkedAndResumed(t *testing.T) {
 	staging := filepath.Join(filepath.Dir(target), ".target.banyan-restore")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := restore.Run(ctx, repo, b, restore.Options{Target: target, Workers: 1, Progress: &progresstest.CancelAfter{N: 40, Cancel: cancel}})
+	_, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Workers: 1, Progress: &progresstest.CancelAfter{N: 40, Cancel: cancel}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled restore returned %v", err)
 	}
-	if _, err := os.Stat(target); !os.IsNotExist(err) {
-		t.Fatalf("an interrupted restore created the target: %v", err)
+	// The target holds nothing but the marker saying it is incomplete.
+	ents, err := os.ReadDir(target)
+	if err != nil || len(ents) != 1 || ents[0].Name() != restore.MarkerName {
+		t.Fatalf("interrupted restore: target holds %v (%v), want only %s", ents, err, restore.MarkerName)
+	}
+	if m, _ := os.ReadFile(filepath.Join(target, restore.MarkerName)); !bytes.Contains(m, []byte(b.ID.String())) {
+		t.Fatalf("target marker does not name the backup: %q", m)
 	}
 	marker, err := os.ReadFile(filepath.Join(staging, restore.MarkerName))
 	if err != nil || !bytes.Contains(marker, []byte(b.ID.String())) {
 		t.Fatalf("no marker naming the backup in the staging directory: %q, %v", marker, err)
 	}
 
-	res, err := restore.Run(context.Background(), repo, b, restore.Options{Target: target})
+	res, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}})
 	if err != nil {
 		t.Fatalf("rerun: %v", err)
 	}
@@ -78,7 +83,7 @@ func TestRestoreOfAnotherBackupRefusesForeignStaging(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(staging, restore.MarkerName), []byte(`{"backup":"0123456789abcdef"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restore.Run(context.Background(), repo, b, restore.Options{Target: target}); err == nil {
+	if _, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}}); err == nil {
 		t.Fatal("restore over another backup's interrupted restore succeeded")
 	}
 	if m, _ := os.ReadFile(filepath.Join(staging, restore.MarkerName)); !bytes.Contains(m, []byte("0123456789abcdef")) {
@@ -89,7 +94,7 @@ func TestRestoreOfAnotherBackupRefusesForeignStaging(t *testing.T) {
 func TestRestoreIntoEmptyExistingDirectory(t *testing.T) {
 	repo, root, b := setup(t)
 	target := t.TempDir() // exists, empty
-	if _, err := restore.Run(context.Background(), repo, b, restore.Options{Target: target}); err != nil {
+	if _, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
 		t.Fatal(err)
 	}
 	sameFiles(t, root, target)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync/atomic"
 
@@ -38,17 +37,17 @@ type packJob struct {
 // writeFiles creates the directories and files in staging, then reads each
 // pack the files need once, checks it, and writes its blobs where they go.
 // Files an earlier attempt completed (resume) are kept. It returns how many.
-func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, staging string, resume bool, opts Options) (int64, error) {
+func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, resume bool, opts Options) (int64, error) {
 	for _, d := range p.dirs {
-		if err := os.MkdirAll(filepath.Join(staging, d.rel), 0o755); err != nil {
-			return 0, fmt.Errorf("cannot create directory %s: %w", filepath.Join(staging, d.rel), err)
+		if err := os.MkdirAll(d.dst, 0o755); err != nil {
+			return 0, fmt.Errorf("cannot create directory %s: %w", d.dst, err)
 		}
 	}
 	rep := progress.OrNop(opts.Progress)
 	rep.Start("restore", int64(len(p.files)), p.bytes)
 	defer rep.Done()
 
-	jobs, kept, err := prepareFiles(repo, p, staging, resume, rep)
+	jobs, kept, err := prepareFiles(repo, p, resume, rep)
 	if err != nil {
 		return 0, err
 	}
@@ -59,13 +58,12 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, stagi
 	// would refuse its files, and writing a file changes its directory's time.
 	for i := len(p.dirs) - 1; i >= 0; i-- {
 		d := p.dirs[i]
-		dir := filepath.Join(staging, d.rel)
-		if err := os.Chmod(dir, d.mode.Perm()); err != nil {
-			return 0, fmt.Errorf("cannot set mode of %s: %w", d.rel, err)
+		if err := os.Chmod(d.dst, d.mode.Perm()); err != nil {
+			return 0, fmt.Errorf("cannot set mode of %s: %w", d.dst, err)
 		}
 		if !d.mtime.IsZero() {
-			if err := os.Chtimes(dir, d.mtime, d.mtime); err != nil {
-				return 0, fmt.Errorf("cannot set time of %s: %w", d.rel, err)
+			if err := os.Chtimes(d.dst, d.mtime, d.mtime); err != nil {
+				return 0, fmt.Errorf("cannot set time of %s: %w", d.dst, err)
 			}
 		}
 	}
@@ -75,14 +73,24 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, stagi
 // prepareFiles creates every file not kept from an earlier attempt, finishes
 // the empty ones, and groups the blobs to write by pack, packs in the order
 // the files first need them.
-func prepareFiles(repo *repository.Repository, p *plan, staging string, resume bool, rep progress.Reporter) ([]*packJob, int64, error) {
+func prepareFiles(repo *repository.Repository, p *plan, resume bool, rep progress.Reporter) ([]*packJob, int64, error) {
 	byPack := map[repository.ID]*packJob{}
 	var order []*packJob
 	var kept int64
 	buf := make([]byte, repo.Config().ChunkSize)
 	for i := range p.files {
 		f := &p.files[i]
-		path := filepath.Join(staging, f.rel)
+		path := f.dst
+		if f.generated {
+			if err := writeSynced(path, f.data); err != nil {
+				return nil, 0, err
+			}
+			if err := finishFile(&fileState{path: path, node: &f.node}); err != nil {
+				return nil, 0, err
+			}
+			rep.Advance(1, f.node.Size)
+			continue
+		}
 		if resume && matches(path, &f.node, buf) {
 			kept++
 			rep.Advance(1, f.node.Size)
@@ -108,7 +116,7 @@ func prepareFiles(repo *repository.Repository, p *plan, staging string, resume b
 		for _, id := range f.node.Blobs {
 			loc, ok := repo.Index().Lookup(id)
 			if !ok {
-				return nil, 0, fmt.Errorf("%w: blob %s of %s is in no index", repository.ErrIntegrity, id.Short(), f.rel)
+				return nil, 0, fmt.Errorf("%w: blob %s of %s/%s is in no index", repository.ErrIntegrity, id.Short(), f.cat, f.rel)
 			}
 			j := byPack[loc.Pack]
 			if j == nil {

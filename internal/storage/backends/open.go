@@ -1,40 +1,116 @@
 // Package backends opens a storage.Backend from the repository location a
-// user gives: a local path or a file:// URL, with object stores to come.
+// user gives: a local path or file:// URL, or an object store's
+// s3://, gs:// or azure:// URL.
 package backends
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/azure"
+	"github.com/banyan-backup/banyan-backup/internal/storage/gcs"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
+	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
+	"github.com/banyan-backup/banyan-backup/internal/storage/s3"
 )
 
-// Open returns the backend for repo: a plain path ("/srv/repo", "./repo",
-// "repo") or a "file:///abs/path" URL. It does not check that the repository
-// exists.
+// Options configures the object-store backends; the zero value uses each
+// vendor's defaults and standard credential chain.
+type Options struct {
+	S3    s3.Options
+	GCS   gcs.Options
+	Azure azure.Options
+	// Retry is the policy for transient failures of object stores.
+	Retry retry.Policy
+}
+
+// ErrBadURL is wrapped by errors about a repository location that cannot be
+// used as written: the user must fix the argument.
+var ErrBadURL = errors.New("invalid repository location")
+
+// Open returns the backend for repo with default options; see OpenWith.
 func Open(repo string) (storage.Backend, error) {
+	return OpenWith(context.Background(), repo, Options{})
+}
+
+// OpenWith returns the backend for repo: a plain path ("/srv/repo",
+// "./repo", "repo"), a "file:///abs/path" URL, or "s3://bucket/prefix",
+// "gs://bucket/prefix", "azure://container/prefix". An object store is
+// asked whether the bucket exists and the credentials are good (a missing
+// bucket or denied access fails here, wrapping storage.ErrBucketNotFound or
+// storage.ErrPermission); whether the repository exists is not checked.
+// Object-store backends retry transient failures.
+func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, error) {
 	if strings.TrimSpace(repo) == "" {
-		return nil, errors.New("no repository given: use --repo or BANYAN_BACKUP_REPO")
+		return nil, fmt.Errorf("%w: no repository given: use --repo or BANYAN_BACKUP_REPO", ErrBadURL)
 	}
 	scheme, ok := urlScheme(repo)
 	if !ok {
 		return local.New(repo), nil
 	}
-	if !strings.EqualFold(scheme, "file") {
-		return nil, fmt.Errorf("unsupported repository URL %q: use a local path or file:///path (object storage comes later)", repo)
-	}
 	u, err := url.Parse(repo)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse repository URL %q: %w", repo, err)
+		return nil, fmt.Errorf("%w: cannot parse repository URL %q: %v", ErrBadURL, repo, err)
 	}
-	if (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("invalid repository URL %q: a file URL takes an absolute path, as in file:///srv/repo", repo)
+	switch strings.ToLower(scheme) {
+	case "file":
+		if (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w %q: a file URL takes an absolute path, as in file:///srv/repo", ErrBadURL, repo)
+		}
+		return local.New(u.Path), nil
+	case "s3", "gs", "azure":
+		bucket, prefix, err := bucketURL(u, repo)
+		if err != nil {
+			return nil, err
+		}
+		var be storage.Backend
+		switch strings.ToLower(scheme) {
+		case "s3":
+			be, err = s3.Open(ctx, bucket, prefix, o.S3)
+		case "gs":
+			be, err = gcs.Open(ctx, bucket, prefix, o.GCS)
+		default:
+			az := azure.OptionsFromEnv()
+			az.Endpoint, az.PartSize, az.Concurrency = o.Azure.Endpoint, o.Azure.PartSize, o.Azure.Concurrency
+			for _, f := range []struct {
+				dst *string
+				src string
+			}{
+				{&az.Account, o.Azure.Account}, {&az.Key, o.Azure.Key},
+				{&az.SASToken, o.Azure.SASToken}, {&az.ConnectionString, o.Azure.ConnectionString},
+			} {
+				if f.src != "" {
+					*f.dst = f.src
+				}
+			}
+			be, err = azure.Open(ctx, bucket, prefix, az)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return retry.Wrap(be, o.Retry), nil
 	}
-	return local.New(u.Path), nil
+	return nil, fmt.Errorf("%w: unsupported repository URL %q: use a local path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix", ErrBadURL, repo)
+}
+
+// bucketURL splits scheme://bucket/prefix.
+func bucketURL(u *url.URL, repo string) (bucket, prefix string, err error) {
+	repo = u.Redacted() // never print a password given in the URL
+	prefix = strings.Trim(u.Path, "/")
+	switch {
+	case u.Host == "":
+		return "", "", fmt.Errorf("%w %q: no bucket: write %s://BUCKET/PREFIX", ErrBadURL, repo, u.Scheme)
+	case u.User != nil || u.Port() != "" || u.RawQuery != "" || u.Fragment != "":
+		return "", "", fmt.Errorf("%w %q: write %s://BUCKET/PREFIX; endpoints, regions and credentials are given by flags and environment variables", ErrBadURL, repo, u.Scheme)
+	case prefix != "" && storage.CheckName(prefix) != nil:
+		return "", "", fmt.Errorf("%w %q: the prefix %q must be a plain slash-separated path", ErrBadURL, repo, prefix)
+	}
+	return u.Host, prefix, nil
 }
 
 // urlScheme returns the scheme of s if s starts with "scheme://", where

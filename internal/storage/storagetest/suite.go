@@ -37,6 +37,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 		{"ConcurrentPut", testConcurrentPut},
 		{"ZeroLength", testZeroLength},
 		{"Large", testLarge},
+		{"Multipart", testMultipart},
 		{"WrongSize", testWrongSize},
 		{"FailedPutKeepsOld", testFailedPutKeepsOld},
 		{"CancelledContext", testCancelledContext},
@@ -322,6 +323,30 @@ func testLarge(t *testing.T, b storage.Backend) {
 	defer rc.Close()
 	if got, err := io.ReadAll(rc); err != nil || !bytes.Equal(got, data[off:off+n]) {
 		t.Fatalf("Get range: %d bytes, %v", len(got), err)
+	}
+}
+
+// testMultipart stores an object larger than the parts object stores upload
+// in (5 to 8 MiB) and reads ranges across part boundaries.
+func testMultipart(t *testing.T, b storage.Backend) {
+	const size = 17<<20 + 3
+	data := randomBytes(43, size)
+	put(t, b, "data/multipart", data)
+	wantSize(t, b, "data/multipart", size)
+	for _, r := range [][2]int64{{0, -1}, {5<<20 - 10, 20}, {8<<20 - 1, 2 << 20}, {16<<20 + 5, -1}} {
+		rc, err := b.Get(t.Context(), "data/multipart", r[0], r[1])
+		if err != nil {
+			t.Fatalf("Get(%d, %d): %v", r[0], r[1], err)
+		}
+		got, err := io.ReadAll(rc)
+		_ = rc.Close()
+		end := int64(size)
+		if r[1] >= 0 {
+			end = r[0] + r[1]
+		}
+		if err != nil || !bytes.Equal(got, data[r[0]:end]) {
+			t.Fatalf("Get(%d, %d): %d bytes, %v; want %d bytes of the object", r[0], r[1], len(got), err, end-r[0])
+		}
 	}
 }
 

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/retention"
+)
+
+// forgetFlags are forget's options.
+type forgetFlags struct {
+	policy   retention.Policy
+	tags     []string
+	groupBy  []string
+	timeZone string
+	dryRun   bool
+	prune    bool
+}
+
+// forgetBackupJSON is one backup in forget's output.
+type forgetBackupJSON struct {
+	ID      string   `json:"id"`
+	ShortID string   `json:"short_id"`
+	Time    string   `json:"time"`
+	Tags    []string `json:"tags"`
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// forgetGroupJSON is one group of backups judged together.
+type forgetGroupJSON struct {
+	Host   string             `json:"host,omitempty"`
+	Source string             `json:"source,omitempty"`
+	Tags   []string           `json:"tags,omitempty"`
+	Keep   []forgetBackupJSON `json:"keep"`
+	Remove []forgetBackupJSON `json:"remove"`
+}
+
+// forgetJSON is what `forget --json` prints.
+type forgetJSON struct {
+	DryRun  bool                    `json:"dry_run"`
+	Policy  string                  `json:"policy,omitempty"`
+	Groups  []forgetGroupJSON       `json:"groups"`
+	Removed []string                `json:"removed"`
+	Prune   *repository.PruneResult `json:"prune,omitempty"`
+}
+
+func newForgetCmd(g *globals) *cobra.Command {
+	f := &forgetFlags{}
+	cmd := &cobra.Command{
+		Use:   "forget [ID...]",
+		Short: "Remove backups by id or by a retention policy (prune then frees their data)",
+		Long: `Remove the backups given by id, or those a retention policy does not keep.
+Only the backups' manifests are deleted; run prune (or give --prune) to free
+the data no remaining backup needs.
+
+Backups are grouped by host and source (--group-by), and the policy applies
+to each group on its own. Within a group, looking at the backups newest
+first, a backup is kept when any rule keeps it:
+
+  --keep-last N       the N newest backups
+  --keep-hourly N     the newest backup of each of the N newest hours that have one
+  --keep-daily N      … days, --keep-weekly N (ISO weeks, from Monday),
+  --keep-monthly N    … months, --keep-yearly N … years
+  --keep-within D     every backup less than D older than the group's newest
+                      backup (D: 30d, 12h, 6m, 1y, 2y5m7d3h)
+  --keep-tag a,b      every backup having tags a and b (repeatable)
+
+A count of -1 keeps all (every hour, day …). When a rule has counts left
+after the oldest backup, the oldest backup is kept too. Hours, days, weeks,
+months and years are calendar periods in --time-zone (default: local).
+The output lists every kept backup with the rules that keep it.`,
+		Example: `  banyan-backup forget --keep-hourly 24 --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --dry-run
+  banyan-backup forget --keep-within 30d --keep-tag release --prune
+  banyan-backup forget 3f2a9c1e 77b0e4d2`,
+		Args: argsUsage(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runForget(cmd, g, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	p := &f.policy
+	fl.IntVar(&p.Last, "keep-last", 0, "keep the N newest backups")
+	fl.IntVar(&p.Hourly, "keep-hourly", 0, "keep the newest backup of each of the N newest hours")
+	fl.IntVar(&p.Daily, "keep-daily", 0, "keep the newest backup of each of the N newest days")
+	fl.IntVar(&p.Weekly, "keep-weekly", 0, "keep the newest backup of each of the N newest ISO weeks")
+	fl.IntVar(&p.Monthly, "keep-monthly", 0, "keep the newest backup of each of the N newest months")
+	fl.IntVar(&p.Yearly, "keep-yearly", 0, "keep the newest backup of each of the N newest years")
+	fl.Var(&p.Within, "keep-within", "keep backups less than this older than the newest (e.g. 30d, 2y5m7d3h)")
+	fl.StringArrayVar(&f.tags, "keep-tag", nil, "keep backups having all these comma-separated tags (repeatable)")
+	fl.StringSliceVar(&f.groupBy, "group-by", []string{"host", "source"}, "judge backups in groups with the same: host, source, tags (empty: one group)")
+	fl.StringVar(&f.timeZone, "time-zone", "Local", "time zone of the hours, days, weeks, months and years (e.g. UTC)")
+	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "only show what would be removed")
+	fl.BoolVar(&f.prune, "prune", false, "run prune after removing backups")
+	return cmd
+}
+
+func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) error {
+	policy := f.policy
+	for _, t := range f.tags {
+		list := strings.Split(t, ",")
+		if slices.Contains(list, "") {
+			return usagef("invalid --keep-tag %q: give one or more tags separated by commas", t)
+		}
+		policy.Tags = append(policy.Tags, list)
+	}
+	if err := policy.Validate(); err != nil {
+		return usageError{err}
+	}
+	switch {
+	case len(args) > 0 && !policy.Empty():
+		return usagef("give either backup ids or a retention policy (--keep-…), not both")
+	case len(args) == 0 && policy.Empty():
+		return usagef("nothing to forget: give backup ids or a retention policy such as --keep-daily 7 (see --help)")
+	}
+	for _, k := range f.groupBy {
+		if k != "host" && k != "source" && k != "tags" {
+			return usagef("invalid --group-by %q: use host, source and tags, separated by commas", k)
+		}
+	}
+	loc, err := time.LoadLocation(f.timeZone)
+	if err != nil {
+		return usagef("unknown --time-zone %q: %v", f.timeZone, err)
+	}
+	policy.Location = loc
+
+	ctx := cmd.Context()
+	repo, err := g.openRepo(ctx)
+	if err != nil {
+		return err
+	}
+	defer repo.Close()
+	lock, err := repo.Lock(ctx, "forget", true)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock(ctx)
+	out := forgetJSON{DryRun: f.dryRun, Groups: []forgetGroupJSON{}, Removed: []string{}}
+	var remove []repository.ID
+	if len(args) > 0 {
+		for _, ref := range args {
+			b, err := repo.FindBackup(ctx, ref)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(remove, b.ID) {
+				remove = append(remove, b.ID)
+			}
+		}
+	} else {
+		backups, err := repo.Backups(ctx)
+		if err != nil {
+			return err
+		}
+		out.Policy = policy.String()
+		out.Groups, remove = applyPolicy(policy, backups, f.groupBy, repo.Now())
+	}
+	for _, id := range remove {
+		out.Removed = append(out.Removed, id.String())
+	}
+	if !f.dryRun {
+		if err := repo.RemoveBackups(ctx, lock, remove); err != nil {
+			return err
+		}
+	}
+	w := cmd.OutOrStdout()
+	if !g.json {
+		printForget(w, out, loc)
+	}
+	if f.prune && !f.dryRun {
+		res, err := repo.Prune(ctx, lock, repository.PruneOptions{Progress: newProgress(g, os.Stderr)})
+		if err != nil {
+			return fmt.Errorf("backups removed, but prune failed (run `banyan-backup prune` again): %w", err)
+		}
+		out.Prune = res
+		if !g.json {
+			printPrune(w, res)
+		}
+	}
+	if g.json {
+		return printJSON(w, out)
+	}
+	return nil
+}
+
+// applyPolicy judges the backups and returns the groups and the ids to remove.
+func applyPolicy(policy retention.Policy, backups []repository.Backup, groupBy []string, now time.Time) ([]forgetGroupJSON, []repository.ID) {
+	byID := map[string]repository.Backup{}
+	groups := map[string]*forgetGroupJSON{}
+	var in []retention.Backup
+	for _, b := range backups {
+		key, grp := groupOf(b, groupBy)
+		if groups[key] == nil {
+			groups[key] = &grp
+		}
+		byID[b.ID.String()] = b
+		in = append(in, retention.Backup{ID: b.ID.String(), Time: b.Time, Tags: b.Tags, Group: key})
+	}
+	var remove []repository.ID
+	for _, d := range policy.Apply(in, now) {
+		b := byID[d.ID]
+		grp := groups[d.Group]
+		e := forgetBackupJSON{ID: d.ID, ShortID: b.ID.Short(), Time: b.Time.Format(time.RFC3339), Tags: b.Tags, Reasons: d.Reasons}
+		if e.Tags == nil {
+			e.Tags = []string{}
+		}
+		if d.Keep {
+			grp.Keep = append(grp.Keep, e)
+		} else {
+			grp.Remove = append(grp.Remove, e)
+			remove = append(remove, b.ID)
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]forgetGroupJSON, 0, len(keys))
+	for _, k := range keys {
+		grp := groups[k]
+		if grp.Keep == nil {
+			grp.Keep = []forgetBackupJSON{}
+		}
+		if grp.Remove == nil {
+			grp.Remove = []forgetBackupJSON{}
+		}
+		out = append(out, *grp)
+	}
+	return out, remove
+}
+
+// groupOf returns a backup's group key and the group's description.
+func groupOf(b repository.Backup, groupBy []string) (string, forgetGroupJSON) {
+	var grp forgetGroupJSON
+	var key []string
+	for _, k := range groupBy {
+		switch k {
+		case "host":
+			grp.Host = b.Hostname
+			key = append(key, "host="+b.Hostname)
+		case "source":
+			grp.Source = sourceString(b.Source)
+			key = append(key, "source="+grp.Source)
+		case "tags":
+			grp.Tags = slices.Sorted(slices.Values(b.Tags))
+			key = append(key, "tags="+strings.Join(grp.Tags, ","))
+		}
+	}
+	return strings.Join(key, "\x00"), grp
+}
+
+// sourceString names a backup's source: the node, or its catalog roots.
+func sourceString(s repository.Source) string {
+	if s.Node != "" {
+		return "node " + s.Node
+	}
+	cats := make([]string, 0, len(s.Roots))
+	for c, dir := range s.Roots {
+		cats = append(cats, c+"="+dir)
+	}
+	sort.Strings(cats)
+	return s.Type + " " + strings.Join(cats, " ")
+}
+
+// printForget writes forget's decisions for people.
+func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
+	if out.Policy != "" {
+		fmt.Fprintf(w, "policy: %s\n", out.Policy)
+	}
+	table := func(title string, list []forgetBackupJSON, reasons bool) {
+		if len(list) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s %d backups:\n", title, len(list))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		header := "  ID\tTIME\tTAGS"
+		if reasons {
+			header += "\tREASONS"
+		}
+		fmt.Fprintln(tw, header)
+		for _, e := range list {
+			tm, _ := time.Parse(time.RFC3339, e.Time)
+			line := fmt.Sprintf("  %s\t%s\t%s", e.ShortID, tm.In(loc).Format("2006-01-02 15:04:05"), strings.Join(e.Tags, ","))
+			if reasons {
+				line += "\t" + strings.Join(e.Reasons, ", ")
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+	}
+	for _, grp := range out.Groups {
+		var desc []string
+		if grp.Host != "" {
+			desc = append(desc, "host "+grp.Host)
+		}
+		if grp.Source != "" {
+			desc = append(desc, "source "+shortSource(grp.Source))
+		}
+		if grp.Tags != nil {
+			desc = append(desc, "tags ["+strings.Join(grp.Tags, ",")+"]")
+		}
+		if len(desc) > 0 {
+			fmt.Fprintf(w, "group: %s\n", strings.Join(desc, ", "))
+		}
+		table("keep", grp.Keep, true)
+		table("remove", grp.Remove, false)
+	}
+	switch {
+	case out.DryRun:
+		fmt.Fprintf(w, "dry run: would remove %d backups\n", len(out.Removed))
+	default:
+		fmt.Fprintf(w, "removed %d backups\n", len(out.Removed))
+	}
+}
+
+// shortSource shortens "root measure=/r/measure/data stream=/r/stream/data …"
+// to "root /r" when every catalog lies in its usual place under one root.
+func shortSource(s string) string {
+	typ, rest, ok := strings.Cut(s, " ")
+	if !ok || typ != "root" {
+		return s
+	}
+	common := ""
+	for _, f := range strings.Fields(rest) {
+		cat, dir, ok := strings.Cut(f, "=")
+		suffix := "/" + cat + "/data"
+		if !ok || !strings.HasSuffix(dir, suffix) {
+			return s
+		}
+		top := strings.TrimSuffix(dir, suffix)
+		if common != "" && top != common {
+			return s
+		}
+		common = top
+	}
+	if common == "" {
+		return s
+	}
+	return "root " + common
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/banyan-backup/banyan-backup/internal/serve"
+)
+
+func newServeCmd(g *globals) *cobra.Command {
+	var (
+		configPath, listen, logLevel string
+		check                        bool
+		lf                           limitFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE.yaml",
+		Short: "Run scheduled backup jobs as a sidecar, with Prometheus metrics and an HTTP API",
+		Long: `Run the jobs of a YAML config file on their schedules: each backs up a node
+(live through its snapshot API, or a stopped node's root) into one or more
+repositories, then applies its retention policy. See docs/serve.md.
+
+A run due while the job's previous run is still going is skipped, logged and
+counted (banyan_backup_runs_skipped_total{reason="overlap"}). On SIGTERM or
+SIGINT, running backups may finish within --shutdown-grace (or the config's
+shutdown_grace); after that they are cancelled, and a cancelled backup writes
+no manifest: nothing half-written is ever listed.
+
+HTTP (--listen, or the config's listen):
+  GET  /metrics                    Prometheus metrics
+  GET  /healthz                    health check
+  GET  /api/v1/jobs                jobs, next runs, last results
+  GET  /api/v1/jobs/JOB/backups    the job's backups in each repository
+  POST /api/v1/jobs/JOB/run        start the job now (409 if it is running)
+
+Logs are JSON lines on stderr. Repository credentials never appear in logs
+or answers. The --limit-* flags and --concurrency apply to jobs that set no
+limits of their own; --cpus, --nice and --ionice to the whole process.`,
+		Example: `  banyan-backup serve --config /etc/banyan-backup/serve.yaml
+  banyan-backup serve --config serve.yaml --check          # check the config and exit
+  banyan-backup serve --config serve.yaml --listen 0.0.0.0:9108 --limit-upload 20MiB --ionice idle`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				return usagef("no config given: use --config FILE.yaml (see docs/serve.md)")
+			}
+			cfg, err := serve.LoadConfig(configPath)
+			if err != nil {
+				var ce *serve.ConfigError
+				if errors.As(err, &ce) {
+					return usageError{err}
+				}
+				return err
+			}
+			if check {
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"ok": true, "jobs": len(cfg.Jobs)})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok, %d jobs\n", configPath, len(cfg.Jobs))
+				return nil
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usagef("invalid --log-level %q: want debug, info, warn or error", logLevel)
+			}
+			lim, err := lf.apply()
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			if listen == "" {
+				listen = cfg.Listen
+			}
+			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
+				Workers: lim.workers, ToolVersion: version})
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("cannot listen on %s: %w", listen, err)
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					logger.Error("HTTP server stopped", "error", err.Error())
+				}
+			}()
+			for _, j := range srv.Jobs() {
+				logger.Info("job loaded", "job", j.Name, "schedule", j.Schedule, "node", j.Node, "repositories", j.Repositories, "retention", j.Retention)
+			}
+			logger.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid())
+			srv.Run(cmd.Context(), time.Duration(cfg.ShutdownGrace))
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = hs.Shutdown(ctx)
+			logger.Info("stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "the YAML config file of the jobs (see docs/serve.md)")
+	f.StringVar(&listen, "listen", "", "HTTP address for /metrics, /healthz and /api (default: the config's listen, else 127.0.0.1:9108)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.BoolVar(&check, "check", false, "check the config file and exit")
+	addLimitFlags(cmd, &lf, true)
+	return cmd
+}

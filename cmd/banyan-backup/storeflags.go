@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
+)
+
+// storeFlags are the global flags of the object-store backends. Secrets
+// never come from flags (they would show in the process list): they come
+// from the vendors' environment variables and credential files.
+type storeFlags struct {
+	opts      backends.Options
+	pathStyle bool
+	flags     *pflag.FlagSet
+}
+
+func (s *storeFlags) register(pf *pflag.FlagSet) {
+	s.flags = pf
+	pf.StringVar(&s.opts.S3.Endpoint, "s3-endpoint", "", "URL of an S3-compatible server for s3:// repositories (default: AWS)")
+	pf.StringVar(&s.opts.S3.Region, "s3-region", "", "region of the S3 bucket (default: AWS_REGION, the AWS profile's, or us-east-1)")
+	pf.StringVar(&s.opts.S3.StorageClass, "s3-storage-class", "", "S3 storage class of the objects written, e.g. STANDARD_IA (default: the bucket's)")
+	pf.BoolVar(&s.pathStyle, "s3-path-style", false, "address S3 buckets as ENDPOINT/BUCKET (default: on with --s3-endpoint); S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance role")
+	pf.StringVar(&s.opts.GCS.CredentialsFile, "gcs-credentials", "", "service account JSON key file for gs:// repositories (default: application default credentials)")
+	pf.StringVar(&s.opts.GCS.Endpoint, "gcs-endpoint", "", "URL of a GCS-compatible server for gs:// repositories (default: Google)")
+	pf.StringVar(&s.opts.Azure.Endpoint, "azure-endpoint", "", "blob service URL for azure:// repositories (default: https://$AZURE_STORAGE_ACCOUNT.blob.core.windows.net); credentials: AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING")
+}
+
+// openTimeout bounds the first request to an object store, which checks
+// the bucket and the credentials.
+const openTimeout = 30 * time.Second
+
+// open opens the backend for repo.
+func (s *storeFlags) open(repo string) (storage.Backend, error) {
+	o := s.opts
+	if s.flags != nil && s.flags.Changed("s3-path-style") {
+		o.S3.PathStyle = &s.pathStyle
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	be, err := backends.OpenWith(ctx, repo, o)
+	if errors.Is(err, backends.ErrBadURL) {
+		return nil, usageError{err}
+	}
+	return be, err
+}

@@ -1,0 +1,156 @@
+package restore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/progress"
+)
+
+// ErrTargetNotEmpty is returned when a target root holds data and neither
+// merging nor overwriting was asked for.
+var ErrTargetNotEmpty = errors.New("restore target is not empty")
+
+// ErrTargetInUse is returned when a BanyanDB server holds a lock under a
+// target root.
+var ErrTargetInUse = errors.New("restore target is in use by a running BanyanDB node")
+
+// ErrNothingSelected is returned when the selection matches nothing in the
+// backup.
+var ErrNothingSelected = errors.New("the selection matches nothing in the backup")
+
+// Granularity says how a time window selects data.
+type Granularity string
+
+const (
+	// BySegment restores whole segments whose window overlaps the time
+	// window.
+	BySegment Granularity = "segment"
+	// ByPart restores, within those segments, only the parts whose
+	// min/max timestamps overlap the window, and writes each shard a new
+	// .snp listing exactly them.
+	ByPart Granularity = "part"
+)
+
+// ParseGranularity parses "segment" or "part".
+func ParseGranularity(s string) (Granularity, error) {
+	switch g := Granularity(s); g {
+	case BySegment, ByPart:
+		return g, nil
+	case "":
+		return BySegment, nil
+	}
+	return "", fmt.Errorf("unknown granularity %q: want segment or part", s)
+}
+
+// VerifyMode says how much is read before the target is touched.
+type VerifyMode string
+
+const (
+	// VerifyAuto is VerifyFull for restores under FullVerifyLimit bytes,
+	// else VerifyQuick.
+	VerifyAuto VerifyMode = "auto"
+	// VerifyFull reads and hashes every needed pack before anything is
+	// written, then reads them again to write.
+	VerifyFull VerifyMode = "full"
+	// VerifyQuick checks that every needed blob is indexed and every
+	// needed pack is present; blobs are hashed as they are written.
+	VerifyQuick VerifyMode = "quick"
+)
+
+// FullVerifyLimit is the restore size up to which VerifyAuto reads
+// everything twice.
+const FullVerifyLimit = 10 << 30
+
+// ParseVerifyMode parses auto, full or quick.
+func ParseVerifyMode(s string) (VerifyMode, error) {
+	switch m := VerifyMode(s); m {
+	case VerifyAuto, VerifyFull, VerifyQuick:
+		return m, nil
+	case "":
+		return VerifyAuto, nil
+	}
+	return "", fmt.Errorf("unknown verify mode %q: want auto, full or quick", s)
+}
+
+// ExistingPolicy says what to do with a target root that holds data.
+type ExistingPolicy string
+
+const (
+	// RefuseExisting refuses a target root that holds anything.
+	RefuseExisting ExistingPolicy = ""
+	// Merge adds the segments and groups the target lacks and leaves the
+	// ones it has (listed as conflicts).
+	Merge ExistingPolicy = "merge"
+	// Overwrite replaces the target's segments and groups that the
+	// restore brings; everything else in the target stays.
+	Overwrite ExistingPolicy = "overwrite"
+)
+
+// Selection says which part of a backup to restore. The zero value selects
+// everything.
+type Selection struct {
+	// Catalogs to restore; empty means every catalog in the backup. The
+	// schema catalog comes with any selection unless NoSchema.
+	Catalogs []banyandb.Catalog
+	// Groups to restore in measure, stream, trace and property; empty
+	// means all.
+	Groups []string
+	// From and To bound the time window, both inclusive; a zero value is
+	// unbounded.
+	From, To    time.Time
+	Granularity Granularity
+	NoSchema    bool
+}
+
+func (s Selection) catalog(c banyandb.Catalog) bool {
+	if c == banyandb.SchemaProperty {
+		return !s.NoSchema
+	}
+	return len(s.Catalogs) == 0 || slices.Contains(s.Catalogs, c)
+}
+
+func (s Selection) group(c banyandb.Catalog, g string) bool {
+	return c == banyandb.SchemaProperty || len(s.Groups) == 0 || slices.Contains(s.Groups, g)
+}
+
+// timed reports whether a time window is set.
+func (s Selection) timed() bool { return !s.From.IsZero() || !s.To.IsZero() }
+
+// overlaps reports whether [start, end) meets the window [From, To].
+func (s Selection) overlaps(start, end time.Time) bool {
+	return (s.To.IsZero() || !start.After(s.To)) && (s.From.IsZero() || end.After(s.From))
+}
+
+// overlapsNanos reports whether the closed range [minNs, maxNs] meets the
+// window.
+func (s Selection) overlapsNanos(minNs, maxNs int64) bool {
+	return (s.To.IsZero() || minNs <= s.To.UnixNano()) && (s.From.IsZero() || maxNs >= s.From.UnixNano())
+}
+
+// Options says where and how to restore.
+type Options struct {
+	// Roots are the target data roots: catalog C goes to
+	// Roots.DataDir(C), by default <Root>/C/data.
+	Roots     banyandb.Roots
+	Selection Selection
+	Existing  ExistingPolicy
+	Verify    VerifyMode
+	// DryRun plans and checks, and writes nothing.
+	DryRun bool
+	// Force restores even when a server holds a lock under a target root.
+	Force bool
+	// Refused names the catalogs that must not be restored, with the
+	// reason (a release the data does not suit): they are left out of the
+	// plan and listed in the result.
+	Refused map[banyandb.Catalog]string
+	// Workers writing files; 0 means GOMAXPROCS.
+	Workers  int
+	Progress progress.Reporter
+	// Location is the server's time zone, for checking segment names; nil
+	// means time.Local.
+	Location *time.Location
+}

@@ -1,0 +1,131 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+// shardParts is what part selection learns of one shard.
+type shardParts struct {
+	unit   *unit
+	newest *planFile // the .snp with the highest epoch, nil if none
+	live   map[string]bool
+	keep   map[string]bool
+}
+
+// selectParts narrows every shard of the selected segments to the parts
+// that its newest .snp lists and whose min/max timestamps overlap the time
+// window. It replaces the shard's .snp files with one new file, one epoch
+// higher, listing exactly those parts, so that a server loads them and
+// deletes nothing else (FACTS §4). Parts a shard's .snp does not list are
+// never restored: a server would delete them.
+func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel Selection) error {
+	shards := map[string]*shardParts{}
+	var order []string
+	for i := range p.files {
+		f := &p.files[i]
+		if !f.isSnp {
+			continue
+		}
+		sp := shards[f.shard]
+		if sp == nil {
+			sp = &shardParts{unit: f.unit}
+			shards[f.shard] = sp
+			order = append(order, f.shard)
+		}
+		if sp.newest == nil || f.snpEpoch > sp.newest.snpEpoch {
+			sp.newest = f
+		}
+	}
+	for _, key := range order {
+		sp := shards[key]
+		data, err := readFile(ctx, repo, &sp.newest.node)
+		if err != nil {
+			return fmt.Errorf("cannot read part list %s/%s: %w", sp.newest.cat, sp.newest.rel, err)
+		}
+		names, err := banyandb.ParseSnp(data)
+		if err != nil {
+			return fmt.Errorf("cannot select parts of %s: %s/%s: %w", key, sp.newest.cat, sp.newest.rel, err)
+		}
+		sp.live = map[string]bool{}
+		for _, n := range names {
+			sp.live[n] = true
+		}
+		sp.keep = map[string]bool{}
+	}
+	for _, d := range p.dirs {
+		if !d.isPart {
+			continue
+		}
+		sp := shards[d.shard]
+		if sp != nil && sp.live[d.part] && d.partInfo != nil && sel.overlapsNanos(d.partInfo.MinTimestamp, d.partInfo.MaxTimestamp) {
+			sp.keep[d.part] = true
+		}
+	}
+	kept := func(shard, part string) bool {
+		sp := shards[shard]
+		return part == "" || (sp != nil && sp.keep[part])
+	}
+	dirs := p.dirs[:0]
+	for _, d := range p.dirs {
+		if kept(d.shard, d.part) {
+			dirs = append(dirs, d)
+		}
+	}
+	p.dirs = dirs
+	var newSnps []planFile
+	for _, key := range order {
+		f, err := newSnp(shards[key], key, repo.Now())
+		if err != nil {
+			return err
+		}
+		newSnps = append(newSnps, f)
+	}
+	files := p.files[:0]
+	for _, f := range p.files {
+		if !f.isSnp && kept(f.shard, f.part) {
+			files = append(files, f)
+		}
+	}
+	p.files = append(files, newSnps...)
+	return nil
+}
+
+// newSnp makes the shard's new part list: the kept parts, sorted, in a
+// file named for the epoch after the newest one.
+func newSnp(sp *shardParts, shard string, now time.Time) (planFile, error) {
+	names := make([]string, 0, len(sp.keep))
+	for n := range sp.keep {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	data, err := json.Marshal(names)
+	if err != nil {
+		return planFile{}, fmt.Errorf("cannot encode part list of %s: %w", shard, err)
+	}
+	old := sp.newest
+	name := fmt.Sprintf("%016x.snp", old.snpEpoch+1)
+	_, shardRel, _ := strings.Cut(shard, "/")
+	node := repository.Node{Name: name, Type: repository.NodeFile, Mode: old.node.Mode, Size: int64(len(data)), ModTime: now}
+	return planFile{cat: old.cat, rel: shardRel + "/" + name, unit: sp.unit, node: node, data: data, generated: true, shard: shard}, nil
+}
+
+// readFile reads a small file of the backup whole.
+func readFile(ctx context.Context, repo *repository.Repository, n *repository.Node) ([]byte, error) {
+	var out []byte
+	for _, id := range n.Blobs {
+		b, err := repo.LoadBlob(ctx, id, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+	}
+	return out, nil
+}

@@ -1,0 +1,72 @@
+package serve
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/retention"
+)
+
+// Policy is the job's retention policy (zero when it has none).
+func (j *JobConfig) Policy() retention.Policy {
+	r := j.Retention
+	if r == nil {
+		return retention.Policy{}
+	}
+	p := retention.Policy{Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly,
+		Monthly: r.KeepMonthly, Yearly: r.KeepYearly, Location: time.UTC}
+	if j.TimeZone != "" {
+		if loc, err := time.LoadLocation(j.TimeZone); err == nil {
+			p.Location = loc
+		}
+	}
+	if r.KeepWithin != "" {
+		p.Within, _ = retention.ParseDuration(r.KeepWithin) // checked by LoadConfig
+	}
+	return p
+}
+
+// applyRetention forgets the job's backups (those tagged job=NAME; other
+// backups in the repository are not looked at) that its policy does not
+// keep, and prunes when the policy says so. It returns how many backups it
+// forgot.
+func (s *Server) applyRetention(ctx context.Context, j *JobConfig, repo *repository.Repository) (int, error) {
+	backups, err := repo.Backups(ctx)
+	if err != nil {
+		return 0, err
+	}
+	byID := map[string]repository.ID{}
+	var list []retention.Backup
+	for _, b := range backups {
+		if !slices.Contains(b.Tags, JobTag(j.Name)) {
+			continue
+		}
+		byID[b.ID.String()] = b.ID
+		list = append(list, retention.Backup{ID: b.ID.String(), Time: b.Time, Tags: b.Tags})
+	}
+	var forget []repository.ID
+	for _, d := range j.Policy().Apply(list, s.clock.Now()) {
+		if !d.Keep {
+			forget = append(forget, byID[d.ID])
+		}
+	}
+	if len(forget) == 0 {
+		return 0, nil
+	}
+	lock, err := repo.Lock(ctx, "forget", true)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Unlock(context.WithoutCancel(ctx))
+	if err := repo.RemoveBackups(ctx, lock, forget); err != nil {
+		return 0, err
+	}
+	if j.Retention.Prune {
+		if _, err := repo.Prune(ctx, lock, repository.PruneOptions{}); err != nil {
+			return len(forget), err
+		}
+	}
+	return len(forget), nil
+}

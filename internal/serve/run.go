@@ -1,0 +1,220 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/snapshot"
+)
+
+// RunRecord is one run of a job, as the API shows it.
+type RunRecord struct {
+	Job     string       `json:"job"`
+	Trigger string       `json:"trigger"`
+	Start   time.Time    `json:"start"`
+	End     time.Time    `json:"end,omitzero"`
+	Results []RepoResult `json:"results"`
+	OK      bool         `json:"ok"`
+}
+
+// RepoResult is a run's outcome in one repository.
+type RepoResult struct {
+	Repository      string  `json:"repository"`
+	BackupID        string  `json:"backup_id,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	Kind            string  `json:"failure_kind,omitempty"`
+	Files           int64   `json:"files"`
+	BytesTotal      int64   `json:"bytes_total"`
+	BytesRead       int64   `json:"bytes_read"`
+	BytesAdded      int64   `json:"bytes_added"`
+	BytesUploaded   int64   `json:"bytes_uploaded"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Forgotten       int     `json:"forgotten,omitempty"`
+	BackupsKept     int     `json:"backups_kept"`
+}
+
+// JobTag is the tag every backup of a job carries: "job=NAME".
+func JobTag(name string) string { return "job=" + name }
+
+// runJob backs the job's source up into each of its repositories in turn.
+// rec is shared with the API: it changes only under j.mu.
+func (s *Server) runJob(ctx context.Context, j *job, rec *RunRecord) {
+	s.log.Info("run started", "job", j.cfg.Name, "trigger", rec.Trigger)
+	ok := true
+	for _, rc := range j.cfg.Repositories {
+		res := s.backupInto(ctx, j, rc)
+		ok = ok && res.Error == ""
+		j.mu.Lock()
+		rec.Results = append(rec.Results, res)
+		j.mu.Unlock()
+	}
+	end := s.clock.Now()
+	j.mu.Lock()
+	rec.OK, rec.End = ok, end
+	j.mu.Unlock()
+	s.log.Info("run finished", "job", j.cfg.Name, "ok", ok, "seconds", end.Sub(rec.Start).Seconds())
+}
+
+// stageError tags an error with the failure kind of the stage it came from.
+type stageError struct {
+	kind string
+	err  error
+}
+
+func (e *stageError) Error() string { return e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// failureKind classifies an error for failures_total{kind}.
+func failureKind(err error) string {
+	var se *stageError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, repository.ErrLocked):
+		return "locked"
+	case errors.Is(err, repository.ErrIntegrity):
+		return "integrity"
+	case errors.Is(err, backup.ErrSnapshotFailed), errors.Is(err, snapshot.ErrUnreachable), errors.Is(err, snapshot.ErrCallTimeout):
+		return "node"
+	case errors.Is(err, banyandb.ErrLocked):
+		return "source"
+	case errors.As(err, &se):
+		return se.kind
+	}
+	return "backup"
+}
+
+// backupInto takes one backup of the job into one repository, then applies
+// the retention policy and updates the metrics.
+func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) RepoResult {
+	res := RepoResult{Repository: rc.Name}
+	name := j.cfg.Name
+	start := time.Now()
+	lg := s.log.With("job", name, "repository", rc.Name)
+	uploaded := &countingBackend{}
+	j.progress.begin(rc.Name)
+	err := func() error {
+		be, err := s.opts.OpenBackend(rc.URL)
+		if err != nil {
+			return &stageError{"config", err}
+		}
+		uploaded.Backend = be
+		repo, err := repository.Open(ctx, ratelimit.WrapBackend(uploaded, j.upload, j.download), repository.Options{Clock: s.clock.Now})
+		if err != nil {
+			be.Close()
+			return &stageError{"repository", err}
+		}
+		defer repo.Close()
+		b, err := s.backupOnce(ctx, j, repo)
+		if err != nil {
+			return err
+		}
+		sum := b.Manifest.Summary
+		res.BackupID, res.Files, res.BytesTotal, res.BytesRead, res.BytesAdded = b.ID.String(), sum.Files, sum.Bytes, sum.BytesRead, sum.BytesAdded
+		s.m.bytesRead.WithLabelValues(name, rc.Name).Add(float64(sum.BytesRead))
+		s.m.bytesAdded.WithLabelValues(name, rc.Name).Add(float64(sum.BytesAdded))
+		s.m.lastSuccess.WithLabelValues(name, rc.Name).Set(float64(time.Now().UnixNano()) / 1e9)
+		lg.Info("backup saved", "backup", b.ID.Short(), "files", sum.Files, "bytes_total", sum.Bytes,
+			"bytes_read", sum.BytesRead, "bytes_added", sum.BytesAdded, "seconds", time.Since(start).Seconds())
+		if j.cfg.Retention != nil {
+			n, err := s.applyRetention(ctx, &j.cfg, repo)
+			res.Forgotten = n
+			s.m.forgotten.WithLabelValues(name, rc.Name).Add(float64(n))
+			if err != nil {
+				return &stageError{"retention", err}
+			}
+			lg.Info("retention applied", "forgotten", n)
+		}
+		return s.repoStats(ctx, j, rc, repo, &res)
+	}()
+	res.DurationSeconds = time.Since(start).Seconds()
+	res.BytesUploaded = uploaded.n.Load()
+	s.m.bytesUp.WithLabelValues(name, rc.Name).Add(float64(res.BytesUploaded))
+	s.m.lastDuration.WithLabelValues(name, rc.Name).Set(res.DurationSeconds)
+	s.m.duration.WithLabelValues(name, rc.Name).Observe(res.DurationSeconds)
+	if err != nil {
+		res.Kind = failureKind(err)
+		res.Error = redactIn(err.Error(), j.cfg.Repositories)
+		s.m.failures.WithLabelValues(name, rc.Name, res.Kind).Inc()
+		lg.Error("backup failed", "kind", res.Kind, "error", res.Error, "seconds", res.DurationSeconds)
+	}
+	return res
+}
+
+// backupOnce runs backup.Run or backup.RunLive with the job's source.
+func (s *Server) backupOnce(ctx context.Context, j *job, repo *repository.Repository) (*backup.Result, error) {
+	src := j.cfg.Source
+	roots := banyandb.Roots{Root: src.Root, Override: map[banyandb.Catalog]string{}}
+	for k, v := range src.Roots {
+		c, _ := banyandb.ParseCatalog(k) // checked by LoadConfig
+		roots.Override[c] = v
+	}
+	opts := backup.Options{
+		Roots: roots, Catalogs: src.catalogs, Location: src.location,
+		Tags: append(slices.Clone(j.cfg.Tags), JobTag(j.cfg.Name)), ToolVersion: s.opts.ToolVersion,
+		Workers: j.workers, ReadLimit: j.read, Progress: &j.progress,
+	}
+	if src.Node == "" {
+		opts.Groups = src.Groups
+		return backup.Run(ctx, repo, opts)
+	}
+	live := backup.LiveOptions{
+		Node: snapshot.Options{Node: src.Node, TLS: src.TLS, CACert: src.CACert, InsecureSkipVerify: src.InsecureSkipVerify,
+			ConnectTimeout: time.Duration(src.ConnectTimeout), CallTimeout: time.Duration(src.CallTimeout)},
+		Groups: src.Groups, KeepSnapshot: src.KeepSnapshot,
+	}
+	if live.Node.ConnectTimeout == 0 {
+		live.Node.ConnectTimeout = 10 * time.Second
+	}
+	if live.Node.CallTimeout == 0 {
+		live.Node.CallTimeout = 5 * time.Minute
+	}
+	return backup.RunLive(ctx, repo, opts, live)
+}
+
+// repoStats sets the repository's size, dedup ratio and the job's backup
+// count.
+func (s *Server) repoStats(ctx context.Context, j *job, rc RepositoryConfig, repo *repository.Repository, res *RepoResult) error {
+	backups, err := repo.Backups(ctx)
+	if err != nil {
+		return &stageError{"repository", err}
+	}
+	var logical int64
+	kept := 0
+	for _, b := range backups {
+		logical += b.Summary.Bytes
+		if slices.Contains(b.Tags, JobTag(j.cfg.Name)) {
+			kept++
+		}
+	}
+	var size int64
+	if err := repo.Backend().List(ctx, "", func(o storageInfo) error { size += o.Size; return nil }); err != nil {
+		return &stageError{"repository", fmt.Errorf("cannot list %s: %w", rc.Name, err)}
+	}
+	res.BackupsKept = kept
+	s.m.kept.WithLabelValues(j.cfg.Name, rc.Name).Set(float64(kept))
+	s.m.repoSize.WithLabelValues(j.cfg.Name, rc.Name).Set(float64(size))
+	if size > 0 {
+		s.m.dedup.WithLabelValues(j.cfg.Name, rc.Name).Set(float64(logical) / float64(size))
+	}
+	return nil
+}
+
+// redactIn replaces the job's repository URLs in a message by their
+// redacted forms.
+func redactIn(msg string, repos []RepositoryConfig) string {
+	for _, r := range repos {
+		if red := RedactURL(r.URL); red != r.URL {
+			msg = strings.ReplaceAll(msg, r.URL, red)
+		}
+	}
+	return msg
+}

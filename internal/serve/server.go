@@ -1,0 +1,204 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
+	"github.com/banyan-backup/banyan-backup/internal/schedule"
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
+)
+
+// Options are what a Server needs besides its config.
+type Options struct {
+	// Clock drives the schedules and stamps the backups; nil: the wall clock.
+	Clock schedule.Clock
+	// Logger receives structured logs; nil: none.
+	Logger *slog.Logger
+	// OpenBackend opens a repository URL; nil: backends.Open.
+	OpenBackend func(url string) (storage.Backend, error)
+	// Limits apply to every job that sets none of its own (limits.upload and
+	// the others in the config take precedence, each on its own).
+	Upload, Download, Read *ratelimit.Limiter
+	Workers                int
+	ToolVersion            string
+}
+
+// Server runs a config's jobs.
+type Server struct {
+	cfg     *Config
+	opts    Options
+	clock   schedule.Clock
+	log     *slog.Logger
+	m       *metrics
+	jobs    []*job
+	byName  map[string]*job
+	runCtx  context.Context
+	stop    context.CancelFunc
+	running sync.WaitGroup
+	mu      sync.Mutex // guards closing and running.Add
+	closing bool
+}
+
+// job is one configured job and its state.
+type job struct {
+	cfg                    JobConfig
+	upload, download, read *ratelimit.Limiter
+	workers                int
+	progress               progressReporter
+
+	mu      sync.Mutex
+	busy    bool
+	next    time.Time
+	last    *RunRecord
+	current *RunRecord
+}
+
+// New checks nothing more than LoadConfig did and starts no goroutine:
+// call Run.
+func New(cfg *Config, opts Options) *Server {
+	if opts.Clock == nil {
+		opts.Clock = schedule.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.OpenBackend == nil {
+		opts.OpenBackend = backends.Open
+	}
+	s := &Server{cfg: cfg, opts: opts, clock: opts.Clock, log: opts.Logger, m: newMetrics(), byName: map[string]*job{}}
+	s.runCtx, s.stop = context.WithCancel(context.Background())
+	for _, jc := range cfg.Jobs {
+		j := &job{cfg: jc, upload: opts.Upload, download: opts.Download, read: opts.Read, workers: opts.Workers}
+		if jc.Limits.upload > 0 {
+			j.upload = ratelimit.New(jc.Limits.upload)
+		}
+		if jc.Limits.download > 0 {
+			j.download = ratelimit.New(jc.Limits.download)
+		}
+		if jc.Limits.read > 0 {
+			j.read = ratelimit.New(jc.Limits.read)
+		}
+		if jc.Limits.Concurrency > 0 {
+			j.workers = jc.Limits.Concurrency
+		}
+		s.jobs = append(s.jobs, j)
+		s.byName[jc.Name] = j
+		var repos []string
+		for _, r := range jc.Repositories {
+			repos = append(repos, r.Name)
+		}
+		s.m.initJob(jc.Name, repos)
+	}
+	return s
+}
+
+// Run fires the jobs on their schedules until ctx is done. Then it lets
+// running backups go on for grace, cancels those still going (they abort
+// without writing a manifest: nothing half-written is listed) and returns
+// once all have stopped.
+func (s *Server) Run(ctx context.Context, grace time.Duration) {
+	var loops sync.WaitGroup
+	for _, j := range s.jobs {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			s.loop(ctx, j)
+		}()
+	}
+	<-ctx.Done()
+	loops.Wait()
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.log.Info("shutting down", "grace_seconds", grace.Seconds())
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		s.log.Warn("cancelling running backups: the shutdown grace period is over")
+		s.stop()
+		<-done
+	}
+	s.stop()
+}
+
+// loop fires one job at each of its schedule's times.
+func (s *Server) loop(ctx context.Context, j *job) {
+	for {
+		now := s.clock.Now()
+		next := j.cfg.schedule.Next(now)
+		if next.IsZero() {
+			s.log.Warn("schedule never fires again", "job", j.cfg.Name)
+			return
+		}
+		j.mu.Lock()
+		j.next = next
+		j.mu.Unlock()
+		s.log.Debug("next run", "job", j.cfg.Name, "at", next)
+		select {
+		case <-ctx.Done():
+			return
+		case at := <-s.clock.After(next.Sub(now)):
+			// A clock that jumped past several fire times fires once.
+			_ = at
+			s.Trigger(j.cfg.Name, "schedule")
+		}
+	}
+}
+
+// ErrUnknownJob is returned by Trigger for a name not in the config.
+var ErrUnknownJob = errors.New("no such job")
+
+// Trigger starts a run of the job now, unless one is going: then the run
+// is skipped, logged and counted (runs_skipped_total{reason="overlap"}),
+// and Trigger returns false.
+func (s *Server) Trigger(name, trigger string) (bool, error) {
+	j := s.byName[name]
+	if j == nil {
+		return false, fmt.Errorf("%w: %q", ErrUnknownJob, name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || s.runCtx.Err() != nil {
+		return false, errors.New("cannot start a run: the server is shutting down")
+	}
+	j.mu.Lock()
+	if j.busy {
+		j.mu.Unlock()
+		s.m.skipped.WithLabelValues(name, "overlap").Inc()
+		s.log.Warn("run skipped: the previous run is still going", "job", name, "trigger", trigger)
+		return false, nil
+	}
+	j.busy = true
+	rec := &RunRecord{Job: name, Trigger: trigger, Start: s.clock.Now()}
+	j.current = rec
+	s.running.Add(1)
+	j.mu.Unlock()
+	s.m.runs.WithLabelValues(name, trigger).Inc()
+	s.m.running.WithLabelValues(name).Set(1)
+	go func() {
+		defer s.running.Done()
+		s.runJob(s.runCtx, j, rec)
+		j.mu.Lock()
+		j.busy, j.current, j.last = false, nil, rec
+		j.mu.Unlock()
+		s.m.running.WithLabelValues(name).Set(0)
+	}()
+	return true, nil
+}
+
+// Wait blocks until no run is going (for tests and the API's callers).
+func (s *Server) Wait() { s.running.Wait() }
+
+// Close cancels running backups at once.
+func (s *Server) Close() { s.stop() }

@@ -1,0 +1,193 @@
+// Package retry wraps a storage.Backend so that operations failing with a
+// transient error (one wrapping storage.ErrTransient: a dropped connection,
+// a busy or failing server) are tried again after an exponential backoff
+// with full jitter. Every other error, such as denied access, a missing
+// bucket or object, or a cancelled context, is returned at once.
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+)
+
+// Policy says how often and how patiently to retry.
+type Policy struct {
+	// Attempts is the number of tries in all, the first included
+	// (0: DefaultAttempts).
+	Attempts int
+	// Base is the backoff before the first retry; each later one doubles
+	// it up to Max. The actual wait is drawn uniformly from [0, backoff]
+	// (full jitter), so that clients failing together do not retry
+	// together. 0 takes the defaults.
+	Base, Max time.Duration
+}
+
+// Defaults: 6 tries within about 20 seconds at worst.
+const (
+	DefaultAttempts = 6
+	DefaultBase     = 250 * time.Millisecond
+	DefaultMax      = 8 * time.Second
+)
+
+// Backend is a storage.Backend that retries transient failures of another.
+type Backend struct {
+	be storage.Backend
+	p  Policy
+}
+
+// Wrap returns be with retries.
+func Wrap(be storage.Backend, p Policy) *Backend {
+	if p.Attempts <= 0 {
+		p.Attempts = DefaultAttempts
+	}
+	if p.Base <= 0 {
+		p.Base = DefaultBase
+	}
+	if p.Max <= 0 {
+		p.Max = DefaultMax
+	}
+	return &Backend{be: be, p: p}
+}
+
+// Unwrap returns the wrapped backend.
+func (b *Backend) Unwrap() storage.Backend { return b.be }
+
+// do runs fn until it succeeds, fails for good, or attempts run out.
+func (b *Backend) do(ctx context.Context, attempts int, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		var stop final
+		if errors.As(err, &stop) {
+			return stop.err
+		}
+		if err == nil || !errors.Is(err, storage.ErrTransient) || attempt >= attempts {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+			}
+			return err
+		}
+		backoff := b.p.Base << (attempt - 1)
+		if backoff > b.p.Max || backoff <= 0 {
+			backoff = b.p.Max
+		}
+		t := time.NewTimer(rand.N(backoff + 1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// final marks an error not to be retried, whatever it wraps.
+type final struct{ err error }
+
+func (f final) Error() string { return f.err.Error() }
+
+// Location implements storage.Backend.
+func (b *Backend) Location() string { return b.be.Location() }
+
+// Put implements storage.Backend. It retries only when r can be rewound
+// (an io.Seeker, as files and byte readers are): the object must be sent
+// again from its start.
+func (b *Backend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
+	return b.write(ctx, name, size, r, b.be.Put)
+}
+
+// Create implements storage.Backend. A Create retried after a transient
+// failure may find the object written by its own earlier attempt, and then
+// reports ErrExists.
+func (b *Backend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
+	return b.write(ctx, name, size, r, b.be.Create)
+}
+
+func (b *Backend) write(ctx context.Context, name string, size int64, r io.Reader,
+	op func(context.Context, string, int64, io.Reader) error) error {
+	s, ok := r.(io.Seeker)
+	if !ok {
+		return op(ctx, name, size, r)
+	}
+	start, err := s.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return op(ctx, name, size, r)
+	}
+	first := true
+	return b.do(ctx, b.p.Attempts, func() error {
+		if !first {
+			if _, err := s.Seek(start, io.SeekStart); err != nil {
+				return fmt.Errorf("cannot write %s: cannot rewind the input: %w", name, err)
+			}
+		}
+		first = false
+		return op(ctx, name, size, r)
+	})
+}
+
+// Get implements storage.Backend. Opening the object is retried; a read
+// that fails midway is the caller's to repeat.
+func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
+	var rc io.ReadCloser
+	err := b.do(ctx, b.p.Attempts, func() error {
+		var err error
+		rc, err = b.be.Get(ctx, name, offset, length)
+		return err
+	})
+	return rc, err
+}
+
+// Stat implements storage.Backend.
+func (b *Backend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
+	var info storage.ObjectInfo
+	err := b.do(ctx, b.p.Attempts, func() error {
+		var err error
+		info, err = b.be.Stat(ctx, name)
+		return err
+	})
+	return info, err
+}
+
+// List implements storage.Backend. A listing is retried only while fn has
+// seen nothing, so that no object is reported twice.
+func (b *Backend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	seen := false
+	var fnErr error
+	err := b.do(ctx, b.p.Attempts, func() error {
+		err := b.be.List(ctx, prefix, func(info storage.ObjectInfo) error {
+			seen = true
+			fnErr = fn(info)
+			return fnErr
+		})
+		if seen && err != nil {
+			return final{err}
+		}
+		return err
+	})
+	if fnErr != nil && errors.Is(err, fnErr) {
+		return fnErr
+	}
+	return err
+}
+
+// Delete implements storage.Backend. A retry that finds the object gone
+// after a failed attempt counts as success: that attempt deleted it.
+func (b *Backend) Delete(ctx context.Context, name string) error {
+	tried := false
+	return b.do(ctx, b.p.Attempts, func() error {
+		err := b.be.Delete(ctx, name)
+		if tried && errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		tried = true
+		return err
+	})
+}
+
+// Close implements storage.Backend.
+func (b *Backend) Close() error { return b.be.Close() }
