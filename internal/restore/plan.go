@@ -44,6 +44,8 @@ type planFile struct {
 	snpEpoch    uint64 // for a shard's .snp files, with isSnp
 	isSnp       bool
 	dst         string // where it is staged, set by Run
+	// done: an interrupted restore of the same backup staged it already.
+	done bool
 }
 
 type planDir struct {

@@ -72,6 +72,8 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		}
 	}
 
+	p.place(byCat)
+	res.FilesResumed = p.markDone(targets, b.ID, repo.Config().ChunkSize)
 	packs, err := neededPacks(repo, p, b)
 	if err != nil {
 		return nil, err
@@ -90,16 +92,12 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		}
 	}
 
-	resume := false
 	for _, t := range targets {
-		r, err := t.open(b.ID, repo.Now())
-		if err != nil {
+		if err := t.open(b.ID, repo.Now()); err != nil {
 			return nil, err
 		}
-		resume = resume || r
 	}
-	p.place(byCat)
-	resumed, err := writeFiles(ctx, repo, p, resume, opts)
+	err = writeFiles(ctx, repo, p, opts)
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) {
 			// Nothing from this backup can be trusted: drop what was
@@ -110,7 +108,6 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		}
 		return nil, err
 	}
-	res.FilesResumed = resumed
 	for _, t := range targets {
 		if err := t.finish(p); err != nil {
 			return nil, err

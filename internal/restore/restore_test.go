@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
@@ -14,15 +16,23 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/progress/progresstest"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
+	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
 func setup(t *testing.T) (*repository.Repository, string, repository.Backup) {
+	repo, root, b, _ := setupDir(t)
+	return repo, root, b
+}
+
+// setupDir is setup that also returns the repository's directory.
+func setupDir(t *testing.T) (*repository.Repository, string, repository.Backup, string) {
 	t.Helper()
 	ctx := context.Background()
 	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	dir := filepath.Join(t.TempDir(), "repo")
 	// Small packs so that a restore needs many of them.
-	repo, err := repository.Init(ctx, local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{PackSize: 16 << 10}, repository.Options{})
+	repo, err := repository.Init(ctx, local.New(dir), repository.InitOptions{PackSize: 16 << 10}, repository.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +41,7 @@ func setup(t *testing.T) (*repository.Repository, string, repository.Backup) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return repo, root, repository.Backup{ID: res.ID, Manifest: res.Manifest}
+	return repo, root, repository.Backup{ID: res.ID, Manifest: res.Manifest}, dir
 }
 
 func TestInterruptedRestoreIsMarkedAndResumed(t *testing.T) {
@@ -120,5 +130,72 @@ func sameFiles(t *testing.T, src, dst string) {
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("%s/%s: restored content differs (%v)", f.Catalog, f.Path, err)
 		}
+	}
+}
+
+// countingBackend counts the bytes read through Get.
+type countingBackend struct {
+	storage.Backend
+	read atomic.Int64
+}
+
+type countingReader struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBackend) Get(ctx context.Context, name string, off, length int64) (io.ReadCloser, error) {
+	rc, err := b.Backend.Get(ctx, name, off, length)
+	if err != nil {
+		return nil, err
+	}
+	return countingReader{rc, &b.read}, nil
+}
+
+// TestResumedRestoreDoesNotDownloadCompleteFilesAgain: the rerun of an
+// interrupted restore reads from the repository only what the files it
+// still lacks need, verification included.
+func TestResumedRestoreDoesNotDownloadCompleteFilesAgain(t *testing.T) {
+	_, _, b, repoDir := setupDir(t)
+	ctx := context.Background()
+	// The repository, reopened through a counting backend.
+	open := func() (*repository.Repository, *countingBackend) {
+		be := &countingBackend{Backend: local.New(repoDir)}
+		repo, err := repository.Open(ctx, be, repository.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(repo.Close)
+		be.read.Store(0)
+		return repo, be
+	}
+
+	repo, be := open()
+	if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: filepath.Join(t.TempDir(), "whole")}}); err != nil {
+		t.Fatal(err)
+	}
+	whole := be.read.Load()
+
+	target := filepath.Join(t.TempDir(), "target")
+	cctx, cancel := context.WithCancel(ctx)
+	repo, _ = open()
+	_, err := restore.Run(cctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Workers: 1, Progress: &progresstest.CancelAfter{N: 150, Cancel: cancel}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled restore returned %v", err)
+	}
+	repo, be = open()
+	res, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("whole restore read %d bytes; the rerun kept %d of %d files and read %d", whole, res.FilesResumed, res.Files, be.read.Load())
+	if res.FilesResumed == 0 || be.read.Load() >= whole {
+		t.Errorf("the rerun kept %d files and read %d bytes, a whole restore %d: complete files were downloaded again", res.FilesResumed, be.read.Load(), whole)
 	}
 }

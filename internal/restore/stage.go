@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/repository"
@@ -14,42 +15,40 @@ import (
 
 // open prepares the root for writing: it creates the staging directory
 // with its marker (or checks that an existing one belongs to the same
-// backup, then reports true: resume), and marks the root itself as holding
-// an incomplete restore, creating it if need be.
-func (t *targetRoot) open(id repository.ID, now time.Time) (bool, error) {
+// backup: a resumed restore), and marks the root itself as holding an
+// incomplete restore, creating it if need be.
+func (t *targetRoot) open(id repository.ID, now time.Time) error {
 	data, _ := json.Marshal(marker{Backup: id.String(), Started: now.UTC()})
-	resume := false
 	if m, err := readMarker(t.staging); err == nil {
 		if m.Backup != id.String() {
-			return false, fmt.Errorf("cannot restore: %s holds an interrupted restore of backup %s: rerun that restore, or remove the directory", t.staging, repository.ShortHex(m.Backup))
+			return fmt.Errorf("cannot restore: %s holds an interrupted restore of backup %s: rerun that restore, or remove the directory", t.staging, repository.ShortHex(m.Backup))
 		}
-		resume = true
 	} else if _, err := os.Stat(t.staging); err == nil {
-		return false, fmt.Errorf("cannot restore: %s exists and is not a restore in progress: remove it", t.staging)
+		return fmt.Errorf("cannot restore: %s exists and is not a restore in progress: remove it", t.staging)
 	} else {
 		if err := os.MkdirAll(t.staging, 0o755); err != nil {
-			return false, fmt.Errorf("cannot create staging directory %s: %w", t.staging, err)
+			return fmt.Errorf("cannot create staging directory %s: %w", t.staging, err)
 		}
 		if err := writeSynced(filepath.Join(t.staging, MarkerName), data); err != nil {
-			return false, err
+			return err
 		}
 		if err := syncDir(filepath.Dir(t.staging)); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if !t.resumed {
 		if err := os.MkdirAll(t.dir, 0o755); err != nil {
-			return false, fmt.Errorf("cannot create target %s: %w", t.dir, err)
+			return fmt.Errorf("cannot create target %s: %w", t.dir, err)
 		}
 		if err := writeSynced(filepath.Join(t.dir, MarkerName), data); err != nil {
-			return false, err
+			return err
 		}
 		if err := syncDir(t.dir); err != nil {
-			return false, err
+			return err
 		}
 		t.resumed = true
 	}
-	return resume, nil
+	return nil
 }
 
 // finish moves the staged tree into the root, replacing the units the plan
@@ -131,4 +130,35 @@ func (t *targetRoot) abandon() {
 	if !t.hasData {
 		_ = os.Remove(t.dir)
 	}
+}
+
+// markDone marks the files that an interrupted restore of the same backup
+// already staged completely (size, time and every blob's hash match), so
+// that their packs are neither verified nor read again. It returns how
+// many.
+func (p *plan) markDone(targets []*targetRoot, id repository.ID, chunkSize int) int64 {
+	resuming := map[string]bool{}
+	for _, t := range targets {
+		if m, err := readMarker(t.staging); err == nil && m.Backup == id.String() {
+			resuming[t.staging] = true
+		}
+	}
+	if len(resuming) == 0 {
+		return 0
+	}
+	var n int64
+	buf := make([]byte, chunkSize)
+	for i := range p.files {
+		f := &p.files[i]
+		if f.generated {
+			continue
+		}
+		for staging := range resuming {
+			if strings.HasPrefix(f.dst, staging+string(filepath.Separator)) && matches(f.dst, &f.node, buf) {
+				f.done = true
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -32,6 +32,9 @@ func neededPacks(repo *repository.Repository, p *plan, b repository.Backup) ([]*
 	var missing []string
 	for i := range p.files {
 		f := &p.files[i]
+		if f.done {
+			continue
+		}
 		for _, id := range f.node.Blobs {
 			if seen[id] {
 				continue

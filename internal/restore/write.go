@@ -36,78 +36,75 @@ type packJob struct {
 
 // writeFiles creates the directories and files in staging, then reads each
 // pack the files need once, checks it, and writes its blobs where they go.
-// Files an earlier attempt completed (resume) are kept. It returns how many.
-func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, resume bool, opts Options) (int64, error) {
+// Files an earlier attempt completed (done) are kept.
+func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts Options) error {
 	for _, d := range p.dirs {
 		if err := os.MkdirAll(d.dst, 0o755); err != nil {
-			return 0, fmt.Errorf("cannot create directory %s: %w", d.dst, err)
+			return fmt.Errorf("cannot create directory %s: %w", d.dst, err)
 		}
 	}
 	rep := progress.OrNop(opts.Progress)
 	rep.Start("restore", int64(len(p.files)), p.bytes)
 	defer rep.Done()
 
-	jobs, kept, err := prepareFiles(repo, p, resume, rep)
+	jobs, err := prepareFiles(repo, p, rep)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := runJobs(ctx, repo, jobs, opts, rep); err != nil {
-		return 0, err
+		return err
 	}
 	// Directory modes and times last, deepest first: a read-only directory
 	// would refuse its files, and writing a file changes its directory's time.
 	for i := len(p.dirs) - 1; i >= 0; i-- {
 		d := p.dirs[i]
 		if err := os.Chmod(d.dst, d.mode.Perm()); err != nil {
-			return 0, fmt.Errorf("cannot set mode of %s: %w", d.dst, err)
+			return fmt.Errorf("cannot set mode of %s: %w", d.dst, err)
 		}
 		if !d.mtime.IsZero() {
 			if err := os.Chtimes(d.dst, d.mtime, d.mtime); err != nil {
-				return 0, fmt.Errorf("cannot set time of %s: %w", d.dst, err)
+				return fmt.Errorf("cannot set time of %s: %w", d.dst, err)
 			}
 		}
 	}
-	return kept, nil
+	return nil
 }
 
 // prepareFiles creates every file not kept from an earlier attempt, finishes
 // the empty ones, and groups the blobs to write by pack, packs in the order
 // the files first need them.
-func prepareFiles(repo *repository.Repository, p *plan, resume bool, rep progress.Reporter) ([]*packJob, int64, error) {
+func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) ([]*packJob, error) {
 	byPack := map[repository.ID]*packJob{}
 	var order []*packJob
-	var kept int64
-	buf := make([]byte, repo.Config().ChunkSize)
 	for i := range p.files {
 		f := &p.files[i]
 		path := f.dst
 		if f.generated {
 			if err := writeSynced(path, f.data); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			if err := finishFile(&fileState{path: path, node: &f.node}); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			rep.Advance(1, f.node.Size)
 			continue
 		}
-		if resume && matches(path, &f.node, buf) {
-			kept++
+		if f.done {
 			rep.Advance(1, f.node.Size)
 			continue
 		}
 		fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
-			return nil, 0, fmt.Errorf("cannot create %s: %w", path, err)
+			return nil, fmt.Errorf("cannot create %s: %w", path, err)
 		}
 		if err := fh.Close(); err != nil {
-			return nil, 0, fmt.Errorf("cannot create %s: %w", path, err)
+			return nil, fmt.Errorf("cannot create %s: %w", path, err)
 		}
 		fs := &fileState{path: path, node: &f.node}
 		fs.pending.Store(int64(len(f.node.Blobs)))
 		if len(f.node.Blobs) == 0 {
 			if err := finishFile(fs); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			rep.Advance(1, 0)
 			continue
@@ -116,7 +113,7 @@ func prepareFiles(repo *repository.Repository, p *plan, resume bool, rep progres
 		for _, id := range f.node.Blobs {
 			loc, ok := repo.Index().Lookup(id)
 			if !ok {
-				return nil, 0, fmt.Errorf("%w: blob %s of %s/%s is in no index", repository.ErrIntegrity, id.Short(), f.cat, f.rel)
+				return nil, fmt.Errorf("%w: blob %s of %s/%s is in no index", repository.ErrIntegrity, id.Short(), f.cat, f.rel)
 			}
 			j := byPack[loc.Pack]
 			if j == nil {
@@ -131,7 +128,7 @@ func prepareFiles(repo *repository.Repository, p *plan, resume bool, rep progres
 	for _, j := range order {
 		sort.Slice(j.targets, func(a, b int) bool { return j.targets[a].loc.Offset < j.targets[b].loc.Offset })
 	}
-	return order, kept, nil
+	return order, nil
 }
 
 // runJobs reads the packs with a few workers, each reusing its buffers.
