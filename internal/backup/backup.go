@@ -34,8 +34,13 @@ type Options struct {
 	ForceRehash bool
 	// SkipLockCheck is for snapshot directories, which hold no server locks.
 	SkipLockCheck bool
-	Tags          []string
-	ToolVersion   string
+	// SourceRead, when set, is called once the source directories are no
+	// longer needed (every file read, every directory stat'ed), before the
+	// last packs and the manifest are written: a live backup starts
+	// deleting its snapshot then.
+	SourceRead  func()
+	Tags        []string
+	ToolVersion string
 	// Source overrides the recorded source (live-node backups).
 	Source *repository.Source
 	// Workers reading files; 0 means GOMAXPROCS.
@@ -120,6 +125,9 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 	if err != nil {
 		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err
+	}
+	if opts.SourceRead != nil {
+		opts.SourceRead()
 	}
 	stats, err := saver.Flush(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
@@ -55,17 +56,35 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 		}
 		return nil, err
 	}
+	// The snapshot is deleted on every path unless kept: once the backup
+	// has read it (in parallel with the writing of the last packs and the
+	// manifest), else when RunLive returns. A failure here leaves disk
+	// used, never data lost, and the message names what to remove.
+	var (
+		removeOnce    sync.Once
+		removed       = make(chan struct{})
+		removeErr     error
+		removeSeconds float64
+	)
+	startRemoval := func() {
+		removeOnce.Do(func() {
+			go func() {
+				defer close(removed)
+				start := time.Now()
+				removeErr = snapshot.Remove(opts.Roots, made(taken))
+				removeSeconds = time.Since(start).Seconds()
+			}()
+		})
+	}
 	if !live.KeepSnapshot {
 		defer func() {
-			// On every path: a failure here leaves disk used, never data
-			// lost, and the message names what to remove.
-			removeStart := time.Now()
-			rerr := snapshot.Remove(opts.Roots, made(taken))
+			startRemoval()
+			<-removed
 			if res != nil {
-				res.SnapshotRemoveSeconds = time.Since(removeStart).Seconds()
+				res.SnapshotRemoveSeconds = removeSeconds
 			}
-			if rerr != nil && err == nil {
-				res, err = nil, fmt.Errorf("backup %s saved, but cannot remove the node's snapshot: %w", res.ID.Short(), rerr)
+			if removeErr != nil && err == nil {
+				res, err = nil, fmt.Errorf("backup %s saved, but cannot remove the node's snapshot: %w", res.ID.Short(), removeErr)
 			}
 		}()
 	}
@@ -95,6 +114,9 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	}
 	o := opts
 	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, plainGroups(live.Groups)
+	if !live.KeepSnapshot {
+		o.SourceRead = startRemoval
+	}
 	res, err = Run(ctx, repo, o)
 	if res != nil {
 		res.SnapshotSeconds = snapSeconds

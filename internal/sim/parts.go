@@ -292,8 +292,8 @@ func (s *Server) mergeShard(g *group, seg *segment, sh *shard, src []string) err
 		return err
 	}
 	for _, d := range append(partDirs, oldDirs...) {
-		if err := os.RemoveAll(d); err != nil {
-			return fmt.Errorf("cannot delete merged part: %w", err)
+		if err := s.removePart(d); err != nil {
+			return err
 		}
 	}
 	s.stats.merges.Add(1)

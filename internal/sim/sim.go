@@ -134,10 +134,15 @@ type Server struct {
 	now   func() time.Time
 
 	// mu guards the data directories and everything below it: a flush, a
-	// merge, a new segment, a Bluge step and a snapshot each hold it
-	// throughout, which is what makes a snapshot a consistent cut.
-	mu      sync.Mutex
-	groups  []*group
+	// merge, a new segment and a Bluge step each hold it throughout, and a
+	// snapshot holds it while it takes its consistent cut (part lists, .snp,
+	// copies); it links the pinned, immutable parts afterwards.
+	mu     sync.Mutex
+	groups []*group
+	// pins counts, per part directory, the snapshots that still have to
+	// link it; doomed lists merged parts whose deletion waits for them.
+	pins    map[string]int
+	doomed  []string
 	clock   time.Time
 	flushes int
 	rnd     *rand.ChaCha8
@@ -198,7 +203,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.check(); err != nil {
 		return nil, fmt.Errorf("cannot create simulator: %w", err)
 	}
-	s := &Server{cfg: cfg, roots: banyandb.Roots{Root: cfg.Root}, loc: cfg.Location, now: cfg.Now}
+	s := &Server{cfg: cfg, roots: banyandb.Roots{Root: cfg.Root}, loc: cfg.Location, now: cfg.Now, pins: map[string]int{}}
 	if s.loc == nil {
 		s.loc = time.UTC
 	}

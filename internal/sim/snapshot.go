@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -148,9 +149,16 @@ func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*
 	now := s.now()
 	name := fmt.Sprintf("%s-%08x", now.UTC().Format(snapshotNameLayout), s.seq.Add(1))
 
+	// Under the lock: the consistent cut. Each shard's live part list is
+	// read and its fresh .snp, the segment metadata links and the copies of
+	// the Bluge files are made; the part directories to link are listed
+	// and pinned, so that a merge finishing meanwhile does not delete them.
+	// Parts are immutable: they are linked after the lock is released, as a
+	// server links them from its reference-counted snapshot while flushes
+	// go on.
 	s.mu.Lock()
-	var done []banyandb.Catalog
-	for _, t := range targets {
+	lists := make([]*linkList, len(targets))
+	for i, t := range targets {
 		out := &databasev1.Snapshot{Catalog: toProtoCatalog(t.catalog), Name: name}
 		if t.catalog == banyandb.SchemaProperty {
 			out.Name = SchemaSnapshotPrefix + name
@@ -159,15 +167,31 @@ func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*
 		case failing[t.catalog]:
 			out.Name, out.Error = "", fmt.Sprintf("cannot snapshot %s: injected failure", t.catalog)
 		default:
-			if err := s.snapshotCatalog(t, name); err != nil {
-				out.Name, out.Error = "", err.Error()
-			} else {
-				done = append(done, t.catalog)
-				s.stats.snapshotsTaken.Add(1)
+			lists[i] = &linkList{doomed: s.doomed}
+			if err := s.snapshotCatalog(t, name, lists[i]); err != nil {
+				out.Name, out.Error, lists[i] = "", err.Error(), nil
 			}
 		}
 		resp.Snapshots = append(resp.Snapshots, out)
 	}
+	s.pin(lists, 1)
+	s.mu.Unlock()
+
+	var done []banyandb.Catalog
+	for i, t := range targets {
+		if lists[i] == nil {
+			continue
+		}
+		if err := lists[i].run(); err != nil {
+			_ = os.RemoveAll(filepath.Join(s.roots.SnapshotsDir(t.catalog), name))
+			resp.Snapshots[i].Name, resp.Snapshots[i].Error = "", fmt.Sprintf("cannot snapshot %s: %v", t.catalog, err)
+			continue
+		}
+		done = append(done, t.catalog)
+		s.stats.snapshotsTaken.Add(1)
+	}
+	s.mu.Lock()
+	s.pin(lists, -1)
 	s.mu.Unlock()
 
 	for _, c := range done {
@@ -191,7 +215,7 @@ func (s *Server) stopping() <-chan struct{} {
 
 // snapshotCatalog makes <root>/<catalog>/snapshots/<name> for one target. On
 // failure it removes what it made.
-func (s *Server) snapshotCatalog(t target, name string) error {
+func (s *Server) snapshotCatalog(t target, name string, links *linkList) error {
 	dst := filepath.Join(s.roots.SnapshotsDir(t.catalog), name)
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("cannot snapshot %s: %s exists", t.catalog, dst)
@@ -201,7 +225,7 @@ func (s *Server) snapshotCatalog(t target, name string) error {
 	}
 	var err error
 	if t.catalog.HasSegments() {
-		err = snapshotSegmentCatalog(s.roots.DataDir(t.catalog), dst, t)
+		err = snapshotSegmentCatalog(s.roots.DataDir(t.catalog), dst, t, links)
 	} else {
 		err = snapshotBlugeCatalog(s.roots.DataDir(t.catalog), filepath.Join(dst, "data"), t)
 	}
@@ -272,4 +296,71 @@ func firstField(name string) string {
 		}
 	}
 	return name
+}
+
+// linkList collects the part directories a snapshot hard-links once it has
+// released the server's lock.
+type linkList struct {
+	jobs [][2]string // source, destination
+	// doomed lists merged-away directories still on disk, waiting for an
+	// earlier snapshot to link them: they are not part of this one.
+	doomed []string
+}
+
+func (l *linkList) isDoomed(dir string) bool { return slices.Contains(l.doomed, dir) }
+
+func (l *linkList) add(src, dst string) { l.jobs = append(l.jobs, [2]string{src, dst}) }
+
+// run makes the links.
+func (l *linkList) run() error {
+	for _, j := range l.jobs {
+		if err := linkDir(j[0], j[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pin adds delta to the pin count of every source directory of the lists;
+// when counts drop to zero, the directories merges left to delete are
+// deleted. The caller holds s.mu.
+func (s *Server) pin(lists []*linkList, delta int) {
+	for _, l := range lists {
+		if l == nil {
+			continue
+		}
+		for _, j := range l.jobs {
+			if s.pins[j[0]] += delta; s.pins[j[0]] <= 0 {
+				delete(s.pins, j[0])
+			}
+		}
+	}
+	if delta > 0 {
+		return
+	}
+	kept := s.doomed[:0]
+	for _, d := range s.doomed {
+		if s.pins[d] > 0 {
+			kept = append(kept, d)
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			s.stats.noteError(fmt.Errorf("cannot delete merged part: %w", err))
+		}
+	}
+	s.doomed = kept
+}
+
+// removePart deletes a merged part directory, or, while a snapshot still
+// has to link it, leaves it to the snapshot to delete. The caller holds
+// s.mu.
+func (s *Server) removePart(dir string) error {
+	if s.pins[dir] > 0 {
+		s.doomed = append(s.doomed, dir)
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("cannot delete merged part: %w", err)
+	}
+	return nil
 }

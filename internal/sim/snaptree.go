@@ -17,7 +17,7 @@ const finalizeName = "finalize.json"
 // snapshotSegmentCatalog fills dst (<snapshots>/<name>) with the groups of a
 // measure, stream or trace data directory: <group>/seg-…/…. Groups without
 // a segment are skipped.
-func snapshotSegmentCatalog(dataDir, dst string, t target) error {
+func snapshotSegmentCatalog(dataDir, dst string, t target, links *linkList) error {
 	groups, err := os.ReadDir(dataDir)
 	if err != nil {
 		return fmt.Errorf("cannot list groups: %w", err)
@@ -26,7 +26,7 @@ func snapshotSegmentCatalog(dataDir, dst string, t target) error {
 		if !g.IsDir() || (t.groups != nil && !t.groups[g.Name()]) {
 			continue
 		}
-		if err := snapshotGroup(t.catalog, filepath.Join(dataDir, g.Name()), filepath.Join(dst, g.Name())); err != nil {
+		if err := snapshotGroup(t.catalog, filepath.Join(dataDir, g.Name()), filepath.Join(dst, g.Name()), links); err != nil {
 			return err
 		}
 	}
@@ -35,7 +35,7 @@ func snapshotSegmentCatalog(dataDir, dst string, t target) error {
 
 // snapshotGroup snapshots every segment (a seg-… directory with a metadata
 // file) of one group; the group's lock is left out.
-func snapshotGroup(c banyandb.Catalog, src, dst string) error {
+func snapshotGroup(c banyandb.Catalog, src, dst string, links *linkList) error {
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return fmt.Errorf("cannot list segments: %w", err)
@@ -48,7 +48,7 @@ func snapshotGroup(c banyandb.Catalog, src, dst string) error {
 		}
 	}
 	for _, seg := range segs {
-		if err := snapshotSegment(c, filepath.Join(src, seg), filepath.Join(dst, seg)); err != nil {
+		if err := snapshotSegment(c, filepath.Join(src, seg), filepath.Join(dst, seg), links); err != nil {
 			return err
 		}
 	}
@@ -57,7 +57,7 @@ func snapshotGroup(c banyandb.Catalog, src, dst string) error {
 
 // snapshotSegment hard-links the segment's metadata, copies its sidx/ Bluge
 // index and snapshots each shard; external-segment-temp/ is left out.
-func snapshotSegment(c banyandb.Catalog, src, dst string) error {
+func snapshotSegment(c banyandb.Catalog, src, dst string, links *linkList) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dst, err)
 	}
@@ -79,7 +79,7 @@ func snapshotSegment(c banyandb.Catalog, src, dst string) error {
 			continue
 		}
 		if _, ok := shardNumber(e.Name()); ok {
-			if err := snapshotShard(c, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			if err := snapshotShard(c, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), links); err != nil {
 				return err
 			}
 		}
@@ -87,12 +87,12 @@ func snapshotSegment(c banyandb.Catalog, src, dst string) error {
 	return nil
 }
 
-// snapshotShard hard-links the parts listed in the shard's newest .snp and
+// snapshotShard hard-links (through links) the parts listed in the shard's newest .snp and
 // writes a fresh .snp of the same name listing exactly them. Stream shards'
 // idx/ is copied; trace shards' sidx/<rule>/<part> are hard-linked and
 // finalize.json is copied. Everything else (older .snp, parts no longer
 // listed, failed-parts/, temporary files) is left out.
-func snapshotShard(c banyandb.Catalog, src, dst string) error {
+func snapshotShard(c banyandb.Catalog, src, dst string, links *linkList) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dst, err)
 	}
@@ -105,9 +105,7 @@ func snapshotShard(c banyandb.Catalog, src, dst string) error {
 			return fmt.Errorf("cannot snapshot part %s: listed in %s but has no %s",
 				filepath.Join(src, p), snpName, banyandb.PartMetadataFile)
 		}
-		if err := linkDir(filepath.Join(src, p), filepath.Join(dst, p)); err != nil {
-			return err
-		}
+		links.add(filepath.Join(src, p), filepath.Join(dst, p))
 	}
 	if snpName != "" {
 		b, err := json.Marshal(parts)
@@ -129,14 +127,14 @@ func snapshotShard(c banyandb.Catalog, src, dst string) error {
 				return err
 			}
 		}
-		return snapshotTraceIndex(filepath.Join(src, sidxName), filepath.Join(dst, sidxName))
+		return snapshotTraceIndex(filepath.Join(src, sidxName), filepath.Join(dst, sidxName), links)
 	}
 	return nil
 }
 
 // snapshotTraceIndex hard-links the complete parts (with manifest.json) of
 // every rule of a trace shard's sidx/.
-func snapshotTraceIndex(src, dst string) error {
+func snapshotTraceIndex(src, dst string, links *linkList) error {
 	rules, err := os.ReadDir(src)
 	if os.IsNotExist(err) {
 		return nil
@@ -157,12 +155,10 @@ func snapshotTraceIndex(src, dst string) error {
 		}
 		for _, p := range parts {
 			from := filepath.Join(src, r.Name(), p.Name())
-			if !p.IsDir() || !banyandb.IsPartName(p.Name()) || !isRegular(filepath.Join(from, banyandb.SidxManifestFile)) {
+			if !p.IsDir() || !banyandb.IsPartName(p.Name()) || !isRegular(filepath.Join(from, banyandb.SidxManifestFile)) || links.isDoomed(from) {
 				continue
 			}
-			if err := linkDir(from, filepath.Join(dst, r.Name(), p.Name())); err != nil {
-				return err
-			}
+			links.add(from, filepath.Join(dst, r.Name(), p.Name()))
 		}
 	}
 	return nil
