@@ -11,6 +11,11 @@ import (
 // indexEvery is how many packs a backup stores between index files.
 const indexEvery = 16
 
+// uploaders is how many packs are stored at once: two keep an object store
+// busy while one pack's request is being set up or acknowledged, and cost
+// one more staged file, not memory.
+const uploaders = 2
+
 // SaveStats counts what a Saver added to the repository.
 type SaveStats struct {
 	BlobsAdded int64 // new blobs stored
@@ -21,7 +26,7 @@ type SaveStats struct {
 
 // Saver stores blobs into new packs and index files. Its methods are safe
 // for concurrent use. Packs are staged in files (storage.StageFile) and
-// stored by one uploader while the next pack fills. Call Flush at the end;
+// stored by a few uploaders while the next pack fills. Call Flush at the end;
 // until then, blobs it stored are not guaranteed to be indexed.
 type Saver struct {
 	r       *Repository
@@ -41,7 +46,18 @@ func (r *Repository) NewSaver(ctx context.Context) *Saver {
 		r: r, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packFile),
 		uploads: make(chan *packFile), done: make(chan struct{}),
 	}
-	go s.uploader(ctx)
+	var wg sync.WaitGroup
+	for range uploaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.uploader(ctx)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 	return s
 }
 
@@ -140,7 +156,6 @@ func (s *Saver) errOrClosed() error {
 // uploader stores full packs one at a time, and an index file every
 // indexEvery packs. After an error it discards what it is sent.
 func (s *Saver) uploader(ctx context.Context) {
-	defer close(s.done)
 	for p := range s.uploads {
 		if err := s.storePack(ctx, p); err != nil {
 			s.mu.Lock()

@@ -12,12 +12,21 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"gocloud.dev/blob/azureblob"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/blobstore"
+)
+
+// Uploads go up in blocks of DefaultBlockSize, DefaultConcurrency at a
+// time; the uploader holds that many blocks in memory.
+const (
+	DefaultBlockSize   = 4 << 20
+	DefaultConcurrency = 4
 )
 
 // Options says how to reach and authenticate to the storage account. The
@@ -66,8 +75,11 @@ func Open(ctx context.Context, containerName, prefix string, o Options) (*blobst
 		return nil, fmt.Errorf("cannot open %s: %w", location, err)
 	}
 	// gocloud.dev's driver panics on some requests to a missing container:
-	// ask first, and say so plainly.
-	if _, err := client.GetProperties(ctx, nil); err != nil {
+	// ask first, and say so plainly. Listing is what a container SAS may
+	// do (it may not read the container's properties).
+	one := int32(1)
+	pager := client.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix, MaxResults: &one})
+	if _, err := pager.NextPage(ctx); err != nil {
 		sentinel := classify(err)
 		switch {
 		case errors.Is(sentinel, storage.ErrBucketNotFound):
@@ -86,12 +98,27 @@ func Open(ctx context.Context, containerName, prefix string, o Options) (*blobst
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", location, err)
 	}
+	if o.PartSize <= 0 {
+		o.PartSize = DefaultBlockSize
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
 	return blobstore.New(bkt, prefix, blobstore.Options{
 		Location:    location,
 		PartSize:    o.PartSize,
 		Concurrency: o.Concurrency,
 		Classify:    classify,
 		Describe:    shortError,
+		BeforeWrite: func(as func(any) bool) error {
+			// Every block carries a CRC64 of its bytes, which the
+			// service checks.
+			var uo *azblob.UploadStreamOptions
+			if as(&uo) {
+				uo.TransactionalValidation = azblobblob.TransferValidationTypeComputeCRC64()
+			}
+			return nil
+		},
 	}), nil
 }
 

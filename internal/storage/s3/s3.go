@@ -15,6 +15,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"gocloud.dev/blob/s3blob"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
@@ -55,6 +56,8 @@ func Open(ctx context.Context, bucket, prefix string, o Options) (*Backend, erro
 	loadOpts := []func(*config.LoadOptions) error{
 		// Retries are the retry wrapper's job: one policy for every store.
 		config.WithRetryMaxAttempts(1),
+		// A library prints nothing; errors say what went wrong.
+		config.WithLogger(logging.Nop{}),
 	}
 	if o.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.Region))
