@@ -94,7 +94,7 @@ The output lists every kept backup with the rules that keep it.`,
 	fl.IntVar(&p.Weekly, "keep-weekly", 0, "keep the newest backup of each of the N newest ISO weeks")
 	fl.IntVar(&p.Monthly, "keep-monthly", 0, "keep the newest backup of each of the N newest months")
 	fl.IntVar(&p.Yearly, "keep-yearly", 0, "keep the newest backup of each of the N newest years")
-	fl.Var(&p.Within, "keep-within", "keep backups less than this older than the newest (e.g. 30d, 2y5m7d3h)")
+	fl.Var(withinFlag{&p.Within}, "keep-within", "keep backups less than this older than the newest: y years, m months, d days, h hours (30d, 6m, 2y5m7d3h)")
 	fl.StringArrayVar(&f.tags, "keep-tag", nil, "keep backups having all these comma-separated tags (repeatable)")
 	fl.StringSliceVar(&f.groupBy, "group-by", []string{"host", "source"}, "judge backups in groups with the same: host, source, tags (empty: one group)")
 	fl.StringVar(&f.timeZone, "time-zone", "Local", "time zone of the hours, days, weeks, months and years (e.g. UTC)")
@@ -347,3 +347,17 @@ func shortSource(s string) string {
 	}
 	return "root " + common
 }
+
+// withinFlag is --keep-within: a retention.Duration whose zero value shows
+// no default in --help.
+type withinFlag struct{ d *retention.Duration }
+
+func (f withinFlag) String() string {
+	if f.d == nil || f.d.Zero() {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f withinFlag) Set(s string) error { return f.d.Set(s) }
+func (f withinFlag) Type() string       { return "duration" }

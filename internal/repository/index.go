@@ -135,5 +135,10 @@ func (r *Repository) saveIndex(ctx context.Context, packs []IndexPack) (int64, e
 	if err := r.be.Put(ctx, "index/"+id.String(), int64(len(data)), bytes.NewReader(data)); err != nil {
 		return 0, fmt.Errorf("cannot write index file: %w", err)
 	}
+	// The caller adds the packs; the file is recorded as loaded so that
+	// the next Lock does not reload the whole index for it.
+	r.index.mu.Lock()
+	r.index.files = append(r.index.files, id)
+	r.index.mu.Unlock()
 	return int64(len(data)), nil
 }

@@ -64,7 +64,7 @@ type prunePlan struct {
 // Prune deletes the data no backup needs. lock must be an exclusive lock
 // of r (so no backup runs meanwhile). Steps, ordered so that a crash at any
 // point leaves a readable, consistent repository (docs/repository-format.md,
-// "Prune"):
+// "Forget and prune"):
 //
 //  1. mark every blob reachable from the manifests (trees walked one at a
 //     time; memory: a set of blob ids);
@@ -79,7 +79,7 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 		return nil, err
 	}
 	rep := progress.OrNop(opts.Progress)
-	backups, err := r.Backups(ctx)
+	backups, err := r.manifestIDs(ctx)
 	if err != nil {
 		return nil, err
 	}

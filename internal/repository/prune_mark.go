@@ -19,14 +19,19 @@ const pruneTreeCache = 32 << 20
 // and data) they use. A tree met before is not walked again, so the work is
 // proportional to the distinct trees, not to the number of backups. It
 // fails with ErrIntegrity when a backup needs a blob no index names.
-func (r *Repository) markUsed(ctx context.Context, backups []Backup, rep progress.Reporter) (map[ID]struct{}, error) {
+// Manifests are read one at a time.
+func (r *Repository) markUsed(ctx context.Context, backups []ID, rep progress.Reporter) (map[ID]struct{}, error) {
 	rep.Start("mark", int64(len(backups)), 0)
 	defer rep.Done()
 	m := &marker{r: r, used: map[ID]struct{}{}, walked: map[ID]struct{}{},
 		cache: &treePackCache{r: r, budget: pruneTreeCache, packs: map[ID][]byte{}}}
-	for _, b := range backups {
-		if err := m.tree(ctx, b.Tree, ""); err != nil {
-			return nil, fmt.Errorf("%w; backup %s cannot be fully read: run `banyan-backup verify`; prune changed nothing", err, b.ID.Short())
+	for _, id := range backups {
+		man, err := r.LoadManifest(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("%w; prune changed nothing", err)
+		}
+		if err := m.tree(ctx, man.Tree, ""); err != nil {
+			return nil, fmt.Errorf("%w; backup %s cannot be fully read: run `banyan-backup verify`; prune changed nothing", err, id.Short())
 		}
 		rep.Advance(1, 0)
 	}
