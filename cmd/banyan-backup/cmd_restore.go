@@ -26,6 +26,7 @@ type restoreFlags struct {
 	dryRun      bool
 	verify      string
 	compat      compatFlags
+	limits      limitFlags
 }
 
 func newRestoreCmd(g *globals) *cobra.Command {
@@ -79,6 +80,7 @@ ID is a unique prefix of a backup id, or "latest".`,
 	f.BoolVar(&rf.dryRun, "dry-run", false, "print the plan and check the repository; write nothing")
 	f.StringVar(&rf.verify, "verify", "auto", "auto (full under 10 GiB), full (read and hash everything before writing) or quick (check presence; hash while writing)")
 	addCompatFlags(cmd, &rf.compat)
+	addLimitFlags(cmd, &rf.limits, false)
 	return cmd
 }
 
@@ -117,7 +119,12 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	case rf.overwrite:
 		opts.Existing = restore.Overwrite
 	}
-	repo, err := g.openRepo(cmd.Context())
+	lim, err := rf.limits.apply()
+	if err != nil {
+		return err
+	}
+	opts.Workers = lim.workers
+	repo, err := g.openLimitedRepo(cmd.Context(), lim)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var (
 		configPath, listen, logLevel string
 		check                        bool
+		grace                        time.Duration
 		lf                           limitFlags
 	)
 	cmd := &cobra.Command{
@@ -80,7 +81,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				listen = cfg.Listen
 			}
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
-				Workers: lim.workers, ToolVersion: version})
+				Workers: lim.workers, ToolVersion: version, OpenBackend: g.store.open})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", listen, err)
@@ -95,7 +96,10 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				logger.Info("job loaded", "job", j.Name, "schedule", j.Schedule, "node", j.Node, "repositories", j.Repositories, "retention", j.Retention)
 			}
 			logger.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid())
-			srv.Run(cmd.Context(), time.Duration(cfg.ShutdownGrace))
+			if !cmd.Flags().Changed("shutdown-grace") {
+				grace = time.Duration(cfg.ShutdownGrace)
+			}
+			srv.Run(cmd.Context(), grace)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = hs.Shutdown(ctx)
@@ -108,6 +112,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 	f.StringVar(&listen, "listen", "", "HTTP address for /metrics, /healthz and /api (default: the config's listen, else 127.0.0.1:9108)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&check, "check", false, "check the config file and exit")
+	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "after SIGTERM, how long running backups may go on before they are cancelled (when not given: the config's shutdown_grace)")
 	addLimitFlags(cmd, &lf, true)
 	return cmd
 }

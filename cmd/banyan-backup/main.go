@@ -91,7 +91,8 @@ func newRootCmd() *cobra.Command {
 		Long: `banyan-backup backs up BanyanDB data roots into a deduplicating repository:
 incremental forever, every blob checked by its BLAKE3 hash, restores verified.
 
-The repository is given with --repo PATH (or file:///PATH), or BANYAN_BACKUP_REPO.
+The repository is given with --repo (a path, s3://, gs:// or azure:// URL), or
+BANYAN_BACKUP_REPO.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository or data).`,
 		Version:       version,

@@ -303,3 +303,24 @@ func TestServeConfigErrors(t *testing.T) {
 		t.Fatalf("bad --limit-read: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// The limit flags are wired into backup and restore: limited runs store and
+// restore the same bytes (their rates are measured by bench/limit.sh).
+func TestLimitFlags(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	b := backupJSONOf(t, repo, root, "--limit-read", "64MiB", "--limit-upload", "64MiB", "--concurrency", "1", "--cpus", "1", "--nice", "5")
+	if b.BytesRead != b.BytesTotal || b.BytesTotal == 0 {
+		t.Fatalf("limited backup: %+v", b)
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	mustRun(t, "restore", b.ID, "--repo", repo, "--target", target, "--limit-download", "64MiB", "--concurrency", "2")
+	compareTrees(t, root, target)
+	for _, bad := range [][]string{{"--limit-upload", "lots"}, {"--nice", "40"}, {"--ionice", "fast"}, {"--concurrency", "-1"}} {
+		args := append([]string{"backup", "--repo", repo, "--root", root}, bad...)
+		if r := run(t, args...); r.code != 2 || !strings.Contains(r.stderr, bad[0]) {
+			t.Errorf("%v: exit %d, %q; want 2 naming %s", bad, r.code, r.stderr, bad[0])
+		}
+	}
+}

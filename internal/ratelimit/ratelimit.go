@@ -15,12 +15,15 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Burst bounds: the bucket holds a tenth of a second's worth of bytes,
-// at least minBurst and at most maxBurst. A small bucket keeps the rate even
-// over short spans; waits larger than the bucket are split into pieces.
+// The bucket holds one second's worth of bytes (at least minBurst, at most
+// maxBurst) and starts empty. So over any span of a run the bytes let
+// through never exceed the rate times the span plus one second's worth, and
+// a phase that passes no bytes (a scan, a node's snapshot call) of up to a
+// second is caught up afterwards: the run's average holds to the rate.
+// Waits larger than the bucket are split into pieces.
 const (
-	minBurst = 32 << 10
-	maxBurst = 4 << 20
+	minBurst = 64 << 10
+	maxBurst = 1 << 30
 )
 
 // Limiter lets through at most a fixed number of bytes per second. A nil
@@ -37,12 +40,11 @@ func New(bytesPerSecond int64) *Limiter {
 	if bytesPerSecond <= 0 {
 		return nil
 	}
-	burst := bytesPerSecond / 10
-	burst = max(burst, minBurst)
+	burst := max(bytesPerSecond, minBurst)
 	burst = min(burst, maxBurst)
 	l := rate.NewLimiter(rate.Limit(bytesPerSecond), int(burst))
-	// Start empty: a full bucket would let the first burst through at once
-	// and overshoot the rate of short runs.
+	// Start empty: a full bucket would let a second's worth through at
+	// once and overshoot the rate of short runs.
 	l.ReserveN(time.Now(), int(burst))
 	return &Limiter{l: l, burst: int(burst), bps: bytesPerSecond}
 }

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -113,4 +114,25 @@ func (f *Fake) Set(t time.Time) {
 		w.ch <- f.now
 	}
 	f.waiters = kept
+}
+
+// Loop calls fire at each fire time of s, as clock tells time, until ctx is
+// done. fire runs in Loop's goroutine: a long fire delays the next wait,
+// and fire times that passed meanwhile are skipped (a clock that jumps
+// past several fire times fires once). With a Fake clock, a test moves
+// time with Advance once WaitForWaiter says Loop is waiting.
+func Loop(ctx context.Context, clock Clock, s Schedule, fire func(at time.Time)) {
+	for {
+		now := clock.Now()
+		next := s.Next(now)
+		if next.IsZero() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-clock.After(next.Sub(now)):
+			fire(next)
+		}
+	}
 }

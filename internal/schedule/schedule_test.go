@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,28 @@ func TestFakeClock(t *testing.T) {
 	if now := f.Now(); !now.Equal(start.Add(2 * time.Hour)) {
 		t.Fatalf("now = %v", now)
 	}
+}
+
+// Loop on a fake clock fires at each schedule time, in order.
+func TestLoopOnFakeClock(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := NewFake(start)
+	set := Set{mustParse(t, "@hourly"), mustParse(t, "@daily")}
+	fired := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		Loop(ctx, clock, set, func(at time.Time) { fired <- at })
+		close(done)
+	}()
+	want := FireTimes(set, start, start.Add(72*time.Hour), 0)
+	for i, w := range want {
+		clock.WaitForWaiter(1)
+		clock.Set(w)
+		if got := <-fired; !got.Equal(w) {
+			t.Fatalf("fire %d at %v, want %v", i, got, w)
+		}
+	}
+	cancel()
+	<-done
 }

@@ -21,7 +21,7 @@ type progressReporter struct {
 func (r *progressReporter) begin(repo string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.p = Progress{Phase: "starting", Repository: repo}
+	r.p = Progress{Phase: "scan", Repository: repo}
 }
 
 // Start implements progress.Reporter.

@@ -22,7 +22,8 @@ type RunRecord struct {
 	Start   time.Time    `json:"start"`
 	End     time.Time    `json:"end,omitzero"`
 	Results []RepoResult `json:"results"`
-	OK      bool         `json:"ok"`
+	// OK is meaningful once End is set.
+	OK bool `json:"ok"`
 }
 
 // RepoResult is a run's outcome in one repository.

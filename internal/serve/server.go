@@ -134,26 +134,17 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) {
 
 // loop fires one job at each of its schedule's times.
 func (s *Server) loop(ctx context.Context, j *job) {
-	for {
-		now := s.clock.Now()
-		next := j.cfg.schedule.Next(now)
-		if next.IsZero() {
-			s.log.Warn("schedule never fires again", "job", j.cfg.Name)
-			return
-		}
-		j.mu.Lock()
-		j.next = next
-		j.mu.Unlock()
-		s.log.Debug("next run", "job", j.cfg.Name, "at", next)
-		select {
-		case <-ctx.Done():
-			return
-		case at := <-s.clock.After(next.Sub(now)):
-			// A clock that jumped past several fire times fires once.
-			_ = at
-			s.Trigger(j.cfg.Name, "schedule")
-		}
-	}
+	j.setNext(j.cfg.schedule.Next(s.clock.Now()))
+	schedule.Loop(ctx, s.clock, j.cfg.schedule, func(at time.Time) {
+		j.setNext(j.cfg.schedule.Next(at))
+		s.Trigger(j.cfg.Name, "schedule")
+	})
+}
+
+func (j *job) setNext(t time.Time) {
+	j.mu.Lock()
+	j.next = t
+	j.mu.Unlock()
 }
 
 // ErrUnknownJob is returned by Trigger for a name not in the config.
@@ -180,7 +171,7 @@ func (s *Server) Trigger(name, trigger string) (bool, error) {
 		return false, nil
 	}
 	j.busy = true
-	rec := &RunRecord{Job: name, Trigger: trigger, Start: s.clock.Now()}
+	rec := &RunRecord{Job: name, Trigger: trigger, Start: s.clock.Now(), Results: []RepoResult{}}
 	j.current = rec
 	s.running.Add(1)
 	j.mu.Unlock()
