@@ -57,28 +57,7 @@ setup_work /var/tmp/bblimit.XXXX
 ROOT=$WORK/root
 BIN=$WORK/bin
 LOGS=$WORK/logs
-SIM_PID=
 POLL_PID=
-
-SIM_RC=
-stop_sim() {
-	[[ -n $SIM_PID ]] || return 0
-	local pid=$SIM_PID i
-	SIM_PID=
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 150; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		SIM_RC=killed
-		return 0
-	fi
-	SIM_RC=0
-	wait "$pid" 2>/dev/null || SIM_RC=$?
-}
 
 cleanup() {
 	local rc=$?
@@ -89,7 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pct() { calc '%+.1f' "100 * ($1 / ($2) - 1)"; }
 BB=(env TZ=UTC "$BIN/banyan-backup")
 
 # ---------------------------------------------------------------- offline backups
@@ -144,28 +122,6 @@ run_rehash() {
 mibs() { calc '%.2f' "$1 / 1048576 / $2"; }
 
 # ---------------------------------------------------------------- simulator
-
-SIM_HTTP=
-SIM_GRPC=
-start_sim() {
-	local flags i
-	read -r -a flags <<<"$SIM_FLAGS"
-	"$BIN/banyand-sim" --root "$ROOT" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-		--seed "$1" "${flags[@]}" >"$LOGS/sim.out" 2>"$LOGS/sim.err" &
-	SIM_PID=$!
-	for ((i = 0; i < 300; i++)); do
-		if grep -qx ready "$LOGS/sim.out" 2>/dev/null; then break; fi
-		kill -0 "$SIM_PID" 2>/dev/null || {
-			cat "$LOGS/sim.err" >&2
-			SIM_PID=
-			die "banyand-sim exited before it was ready"
-		}
-		sleep 0.1
-	done
-	grep -qx ready "$LOGS/sim.out" || die "banyand-sim not ready after 30 s"
-	SIM_GRPC=$(awk '$1 == "grpc" { print $2 }' "$LOGS/sim.out")
-	SIM_HTTP=$(awk '$1 == "http" { print $2 }' "$LOGS/sim.out")
-}
 
 # stats_line prints "uptime flushes bytes_written" from /sim/stats.
 stats_line() {
@@ -272,7 +228,6 @@ RUN_SECS=$(calc "$EPOCHREALTIME - $RUN_START")
 
 # ---------------------------------------------------------------- report
 
-ge() { calc "($2) <= ($1) ? 1 : 0"; }
 # within A B F prints 1 when A is within B ± F·B ("<=" only: awk's print
 # would take ">" for a redirection).
 within() { calc "(($1) - ($2)) * (($1) - ($2)) <= ($3) * ($3) * ($2) * ($2) ? 1 : 0"; }

@@ -77,32 +77,9 @@ setup_work /var/tmp/bblive.XXXX
 ROOT=$WORK/root
 BIN=$WORK/bin
 LOGS=$WORK/logs
-SIM_PID=
 
 # ---------------------------------------------------------------- helpers
 # (log, die, calc, measure and the others are in bench/lib.sh)
-
-# stop_sim sends SIGTERM to the simulator this script started and waits up
-# to 15 s; it sets SIM_RC (its exit code, or "killed").
-SIM_RC=
-stop_sim() {
-	[[ -n $SIM_PID ]] || return 0
-	local pid=$SIM_PID i
-	SIM_PID=
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 150; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		SIM_RC=killed
-		return 0
-	fi
-	SIM_RC=0
-	wait "$pid" 2>/dev/null || SIM_RC=$?
-}
 
 # cleanup stops the simulator and removes what this script created, unless
 # BENCH_KEEP=1.
@@ -114,7 +91,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pct() { calc '%+.1f' "100 * ($1 / ($2) - 1)"; }
 median2() { calc "($1 + $2) / 2"; }
 min2() { calc "($1) < ($2) ? ($1) : ($2)"; }
 
@@ -155,31 +131,7 @@ secs_per_gib() { calc "${B_SECS[$1]} * 1073741824 / ${B_TOTAL[$1]}"; }
 
 # ---------------------------------------------------------------- simulator
 
-SIM_HTTP=
-SIM_GRPC=
 CLK_TCK=$(getconf CLK_TCK)
-
-# start_sim SEED starts banyand-sim on ROOT and waits for "ready".
-start_sim() {
-	local flags i
-	read -r -a flags <<<"$SIM_FLAGS"
-	"$BIN/banyand-sim" --root "$ROOT" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-		--seed "$1" "${flags[@]}" >"$LOGS/sim.out" 2>"$LOGS/sim.err" &
-	SIM_PID=$!
-	for ((i = 0; i < 300; i++)); do
-		if grep -qx ready "$LOGS/sim.out" 2>/dev/null; then break; fi
-		kill -0 "$SIM_PID" 2>/dev/null || {
-			cat "$LOGS/sim.err" >&2
-			SIM_PID=
-			die "banyand-sim exited before it was ready"
-		}
-		sleep 0.1
-	done
-	grep -qx ready "$LOGS/sim.out" || die "banyand-sim not ready after 30 s"
-	SIM_GRPC=$(awk '$1 == "grpc" { print $2 }' "$LOGS/sim.out")
-	SIM_HTTP=$(awk '$1 == "http" { print $2 }' "$LOGS/sim.out")
-	[[ -n $SIM_GRPC && -n $SIM_HTTP ]] || die "banyand-sim printed no addresses: $(head -c 300 "$LOGS/sim.out")"
-}
 
 # sample NAME saves /sim/stats as $LOGS/stats-NAME.json and the simulator's
 # CPU time (s) as $LOGS/cpu-NAME.
@@ -332,7 +284,6 @@ wrow() {
 }
 
 # ge A B prints 1 when A >= B (awk would take ">" after print for a redirection).
-ge() { calc "($2) <= ($1) ? 1 : 0"; }
 
 report() {
 	# Backup times: medians (of 2: their mean) and minimums.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,8 +15,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/sim"
 )
 
 // binary is the banyan-backup executable built once by TestMain.
@@ -217,4 +220,24 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// startSim starts the node simulator on root, on random ports, with a
+// steady write workload unless quiet, and stops it when the test ends.
+func startSim(t *testing.T, root string, quiet bool) *sim.Server {
+	t.Helper()
+	cfg := sim.DefaultConfig(root)
+	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	if !quiet {
+		cfg.Workload.FlushInterval, cfg.Workload.MergeEvery = 20*time.Millisecond, 4
+	}
+	srv, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop(context.Background()) })
+	return srv
 }

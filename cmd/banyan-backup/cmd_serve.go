@@ -81,7 +81,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				listen = cfg.Listen
 			}
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
-				Workers: lim.workers, ToolVersion: version, OpenBackend: g.store.open})
+				Workers: lim.workers, ToolVersion: version, OpenBackend: g.store.open, LockWait: serveLockWait(g.lockWait)})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", listen, err)
@@ -115,4 +115,14 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "after SIGTERM, how long running backups may go on before they are cancelled (when not given: the config's shutdown_grace)")
 	addLimitFlags(cmd, &lf, true)
 	return cmd
+}
+
+// serveLockWait is how long scheduled jobs wait for a repository lock:
+// --lock-wait, or by default 10 minutes, so that a prune run by hand delays
+// a scheduled backup instead of failing it.
+func serveLockWait(flag time.Duration) time.Duration {
+	if flag > 0 {
+		return flag
+	}
+	return 10 * time.Minute
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"path/filepath"
 	"strings"
@@ -9,22 +8,11 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
-	"github.com/banyan-backup/banyan-backup/internal/sim"
 )
 
 func TestLiveBackupCommand(t *testing.T) {
 	root := fixtureRoot(t, fixture.V011)
-	cfg := sim.DefaultConfig(root)
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Workload.FlushInterval, cfg.Workload.MergeEvery = 20*time.Millisecond, 4
-	srv, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop(context.Background())
+	srv := startSim(t, root, false)
 
 	repo := filepath.Join(t.TempDir(), "repo")
 	mustRun(t, "init", "--repo", repo)

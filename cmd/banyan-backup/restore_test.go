@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
-	"github.com/banyan-backup/banyan-backup/internal/sim"
 )
 
 // TestRestoreIntoRunningNodeRefused: a target whose group locks a running
@@ -22,16 +20,7 @@ func TestRestoreIntoRunningNodeRefused(t *testing.T) {
 	b := backupJSONOf(t, repo, src)
 
 	nodeRoot := fixtureRoot(t, fixture.V011)
-	cfg := sim.DefaultConfig(nodeRoot)
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop(context.Background())
+	startSim(t, nodeRoot, true)
 	before := listDataTrees(t, nodeRoot)
 
 	for _, extra := range [][]string{nil, {"--merge"}} {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
-	"github.com/banyan-backup/banyan-backup/internal/sim"
 )
 
 // serveProc is a running `banyan-backup serve`.
@@ -125,17 +123,7 @@ func metricValue(metrics, series string) float64 {
 // scrapes every metric the issue lists.
 func TestServeCommand(t *testing.T) {
 	root := fixtureRoot(t, fixture.V011)
-	cfg := sim.DefaultConfig(root)
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Workload.FlushInterval, cfg.Workload.MergeEvery = 20*time.Millisecond, 4
-	node, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer node.Stop(context.Background())
+	node := startSim(t, root, false)
 	repoA, repoB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	mustRun(t, "init", "--repo", repoA)
 	mustRun(t, "init", "--repo", repoB)

@@ -27,6 +27,9 @@ type Options struct {
 	Upload, Download, Read *ratelimit.Limiter
 	Workers                int
 	ToolVersion            string
+	// LockWait is how long a job waits for a repository lock another
+	// process holds (a prune, say) before the run fails.
+	LockWait time.Duration
 }
 
 // Server runs a config's jobs.
