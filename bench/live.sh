@@ -102,7 +102,7 @@ BB=(env TZ=UTC "$BIN/banyan-backup")
 # Each backup's results: ${B_SECS[name]} (wall time), B_DUR (its own
 # duration_seconds: scanning and storing, without connecting, the snapshot
 # call and the snapshot's removal), B_RSS, B_TOTAL, B_READ, B_ADDED, B_FILES.
-declare -A B_SECS B_DUR B_RSS B_TOTAL B_READ B_ADDED B_FILES
+declare -A B_SECS B_DUR B_RSS B_TOTAL B_READ B_ADDED B_FILES B_SNAP B_RM
 
 # backup NAME [ARGS...] backs ROOT up into a new repository, the page cache
 # dropped first, and records the results under NAME.
@@ -190,6 +190,8 @@ live() {
 	B_READ[$name]=$(json_field "$LOGS/$name.out" bytes_read)
 	B_ADDED[$name]=$(json_field "$LOGS/$name.out" bytes_added)
 	B_FILES[$name]=$(json_field "$LOGS/$name.out" files)
+	B_SNAP[$name]=$(json_field "$LOGS/$name.out" snapshot_seconds)
+	B_RM[$name]=$(json_field "$LOGS/$name.out" snapshot_remove_seconds)
 	log "$name: $(calc '%.2f' "$SECS") s, ${B_TOTAL[$name]} bytes, ${B_FILES[$name]} files; workload $(calc '%.1f' "${W_FPS[$name]}") flushes/s"
 	rm -rf -- "$repo"
 	kill -0 "$SIM_PID" 2>/dev/null || die "banyand-sim died"
@@ -349,6 +351,8 @@ report() {
 	printf '\nSeconds outside scan+store (start, connecting; live: the snapshot call, in which the node hard-links every file, and the removal of the snapshot): offline %.2f, %.2f; live %.2f, %.2f.\n' \
 		"$(calc "${B_SECS[off1]} - ${B_DUR[off1]}")" "$(calc "${B_SECS[off2]} - ${B_DUR[off2]}")" \
 		"$(calc "${B_SECS[live1]} - ${B_DUR[live1]}")" "$(calc "${B_SECS[live2]} - ${B_DUR[live2]}")"
+	printf 'Of which the node'"'"'s snapshot call: %.2f, %.2f s; the removal of the snapshot (overlapping the last writes): %.2f, %.2f s.\n' \
+		"${B_SNAP[live1]}" "${B_SNAP[live2]}" "${B_RM[live1]}" "${B_RM[live2]}"
 
 	printf '\nSimulator write rate (seconds by its own clock; MB = 10^6 bytes written, merges included):\n\n'
 	printf '| window | seconds | flushes | flushes/s | MB written | MB/s | merges | sim CPU %% |\n'
