@@ -81,7 +81,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				listen = cfg.Listen
 			}
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
-				Workers: lim.workers, ToolVersion: version, OpenBackend: g.store.open, LockWait: serveLockWait(g.lockWait)})
+				Workers: lim.workers, ToolVersion: version, OpenBackend: g.store.open, LockWait: serveLockWait(g.lockWait), CacheDir: g.cacheRoot()})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", listen, err)

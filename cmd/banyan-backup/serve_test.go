@@ -35,7 +35,7 @@ func startServe(t *testing.T, config string) *serveProc {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, "serve", "--config", path)
-	cmd.Env = append(os.Environ(), "TZ=UTC")
+	cmd.Env = append(os.Environ(), "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
 	pr, pw := io.Pipe()
 	p := &serveProc{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = io.MultiWriter(p.stderr, pw)

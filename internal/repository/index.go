@@ -3,6 +3,7 @@ package repository
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -106,12 +107,12 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 		if err != nil {
 			continue // not ours: ignored, like any foreign object
 		}
-		data, err := storage.ReadAll(ctx, r.be, name)
+		data, err := r.readObject(ctx, "index", id)
+		if errors.Is(err, ErrIntegrity) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("cannot read index file %s: %w", name, err)
-		}
-		if Hash(data) != id {
-			return fmt.Errorf("%w: index file %s does not match its hash", ErrIntegrity, id.Short())
 		}
 		f, err := r.codec.openIndex(data)
 		if err != nil {

@@ -121,6 +121,7 @@ func (r *Repository) indexFileIDs(ctx context.Context) ([]ID, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot list index files in %s: %w", r.be.Location(), err)
 	}
+	r.dropStale("index", ids)
 	return ids, nil
 }
 
@@ -132,15 +133,15 @@ func (r *Repository) eachIndexFile(ctx context.Context, fn func(ID, indexFile) e
 		return err
 	}
 	for _, id := range ids {
-		data, err := storage.ReadAll(ctx, r.be, "index/"+id.String())
-		if errors.Is(err, storage.ErrNotFound) {
+		data, err := r.readObject(ctx, "index", id)
+		if isNotFound(err) {
 			continue // replaced meanwhile by a prune (only possible without a lock)
+		}
+		if errors.Is(err, ErrIntegrity) {
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("cannot read index file %s: %w", id.Short(), err)
-		}
-		if Hash(data) != id {
-			return fmt.Errorf("%w: index file %s does not match its hash", ErrIntegrity, id.Short())
 		}
 		f, err := r.codec.openIndex(data)
 		if err != nil {

@@ -91,15 +91,15 @@ func (r *Repository) SaveManifest(ctx context.Context, m *Manifest) (ID, int64, 
 
 // LoadManifest reads and checks one manifest.
 func (r *Repository) LoadManifest(ctx context.Context, id ID) (*Manifest, error) {
-	data, err := storage.ReadAll(ctx, r.be, "manifests/"+id.String())
+	data, err := r.readObject(ctx, "manifests", id)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
+		if isNotFound(err) {
 			return nil, fmt.Errorf("%w: %s", ErrBackupNotFound, id.Short())
 		}
+		if errors.Is(err, ErrIntegrity) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
-	}
-	if Hash(data) != id {
-		return nil, fmt.Errorf("%w: manifest %s does not match its hash", ErrIntegrity, id.Short())
 	}
 	var m Manifest
 	if err := r.codec.openJSON(kindManifest, data, &m); err != nil {
@@ -123,6 +123,7 @@ func (r *Repository) manifestIDs(ctx context.Context) ([]ID, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot list manifests in %s: %w", r.be.Location(), err)
 	}
+	r.dropStale("manifests", ids)
 	return ids, nil
 }
 

@@ -34,6 +34,9 @@ type Options struct {
 	// OnLockWait, if set, is called each time Lock finds the repository
 	// locked and will retry, with the error naming the holder.
 	OnLockWait func(error)
+	// CacheDir, if set, keeps local copies of manifests and index files
+	// (cache.go); "" reads them from the backend every time.
+	CacheDir string
 }
 
 func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, error) {

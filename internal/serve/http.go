@@ -122,7 +122,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
-			repo, err := repository.Open(r.Context(), be, repository.Options{})
+			repo, err := repository.Open(r.Context(), be, s.repoOptions(rc.URL))
 			if err != nil {
 				be.Close()
 				return err

@@ -108,7 +108,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 			return &stageError{"config", err}
 		}
 		uploaded.Backend = be
-		repo, err := repository.Open(ctx, ratelimit.WrapBackend(uploaded, j.upload, j.download), repository.Options{Clock: s.clock.Now, LockWait: s.opts.LockWait})
+		repo, err := repository.Open(ctx, ratelimit.WrapBackend(uploaded, j.upload, j.download), s.repoOptions(rc.URL))
 		if err != nil {
 			be.Close()
 			return &stageError{"repository", err}

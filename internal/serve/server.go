@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
@@ -30,6 +31,18 @@ type Options struct {
 	// LockWait is how long a job waits for a repository lock another
 	// process holds (a prune, say) before the run fails.
 	LockWait time.Duration
+	// CacheDir caches the manifests and index files of object-store
+	// repositories (repository.Options.CacheDir); "" for none.
+	CacheDir string
+}
+
+// repoOptions are the repository options for the repository at url.
+func (s *Server) repoOptions(url string) repository.Options {
+	o := repository.Options{Clock: s.clock.Now, LockWait: s.opts.LockWait}
+	if backends.IsObjectStore(url) {
+		o.CacheDir = s.opts.CacheDir
+	}
+	return o
 }
 
 // Server runs a config's jobs.

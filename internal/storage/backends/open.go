@@ -129,3 +129,17 @@ func urlScheme(s string) (string, bool) {
 	}
 	return s[:i], true
 }
+
+// IsObjectStore reports whether repo names an object store (s3://, gs://,
+// azure://) rather than a local directory.
+func IsObjectStore(repo string) bool {
+	scheme, ok := urlScheme(repo)
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "s3", "gs", "azure":
+		return true
+	}
+	return false
+}
