@@ -1,21 +1,24 @@
-// Package gcs opens a repository in a Google Cloud Storage bucket through
-// gocloud.dev/blob and the Cloud Storage client.
+// Package gcs stores a repository in a Google Cloud Storage bucket through
+// the generated JSON API client (google.golang.org/api/storage/v1). It does
+// not use cloud.google.com/go/storage, whose gRPC, xDS and telemetry
+// dependencies would double the binary and its startup memory; see
+// docs/dependencies.md.
 package gcs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
-	"cloud.google.com/go/storage"
-	"gocloud.dev/blob/gcsblob"
-	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+	gcsapi "google.golang.org/api/storage/v1"
 
-	bstorage "github.com/banyan-backup/banyan-backup/internal/storage"
-	"github.com/banyan-backup/banyan-backup/internal/storage/blobstore"
+	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
+
+// DefaultPartSize is the size of the chunks an upload larger than one chunk
+// is sent in: a resumable upload holds one chunk in memory at a time.
+const DefaultPartSize = 8 << 20
 
 // Options configures the Cloud Storage client. Without CredentialsFile the
 // application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
@@ -32,12 +35,23 @@ type Options struct {
 	PartSize int
 }
 
+// Backend is a storage.Backend over a Cloud Storage bucket.
+type Backend struct {
+	svc      *gcsapi.Service
+	bucket   string
+	prefix   string // "" or ending in "/"
+	location string
+	partSize int
+}
+
 // Open returns the backend for gs://bucket/prefix and checks that the bucket
 // is there and the credentials may use it.
-func Open(ctx context.Context, bucket, prefix string, o Options) (*blobstore.Backend, error) {
+func Open(ctx context.Context, bucket, prefix string, o Options) (*Backend, error) {
 	location := "gs://" + bucket
+	prefix = strings.Trim(prefix, "/")
 	if prefix != "" {
 		location += "/" + prefix
+		prefix += "/"
 	}
 	var copts []option.ClientOption
 	if o.Endpoint != "" {
@@ -49,44 +63,44 @@ func Open(ctx context.Context, bucket, prefix string, o Options) (*blobstore.Bac
 	if o.CredentialsFile != "" {
 		copts = append(copts, option.WithAuthCredentialsFile(option.ServiceAccount, o.CredentialsFile))
 	}
-	// The client keeps the context for its token source: not the caller's,
+	// The service keeps the context for its token source: not the caller's,
 	// which may be only for opening.
-	client, err := storage.NewClient(context.WithoutCancel(ctx), copts...)
+	svc, err := gcsapi.NewService(context.WithoutCancel(ctx), copts...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", location, err)
+		return nil, fmt.Errorf("cannot open %s: %s", location, oneLine(err.Error()))
 	}
-	// Retries are the retry wrapper's job: one policy for every store.
-	client.SetRetry(storage.WithPolicy(storage.RetryNever))
-	bkt, err := gcsblob.OpenBucket(ctx, nil, bucket, &gcsblob.Options{Client: client})
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("cannot open %s: %w", location, err)
+	if o.PartSize <= 0 {
+		o.PartSize = DefaultPartSize
 	}
-	be := blobstore.New(bkt, prefix, blobstore.Options{
-		Location:    location,
-		PartSize:    o.PartSize,
-		Concurrency: 1,
-		Classify:    classify,
-		Close:       client.Close,
-	})
-	if err := be.Check(ctx); err != nil {
-		_ = be.Close()
+	b := &Backend{svc: svc, bucket: bucket, prefix: prefix, location: location, partSize: o.PartSize}
+	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	return be, nil
+	return b, nil
 }
 
-// classify maps Cloud Storage's HTTP errors.
-func classify(err error) error {
-	if errors.Is(err, storage.ErrBucketNotExist) {
-		return bstorage.ErrBucketNotFound
+// check fails unless the bucket exists and the credentials may list it: a
+// cheap request that turns wrong credentials and missing buckets into one
+// clear error before anything is written.
+func (b *Backend) check(ctx context.Context) error {
+	_, err := b.svc.Objects.List(b.bucket).Prefix(b.prefix).MaxResults(1).
+		Fields("nextPageToken", "items(name)").Context(ctx).Do()
+	if err == nil {
+		return nil
 	}
-	var ge *googleapi.Error
-	if errors.As(err, &ge) {
-		if ge.Code == 412 {
-			return bstorage.ErrExists
+	if code(err) == 404 {
+		return &opError{
+			msg:      "cannot open " + b.location + ": the bucket does not exist (create it first, or check its name and the endpoint)",
+			sentinel: storage.ErrBucketNotFound,
+			cause:    err,
 		}
-		return blobstore.HTTPStatus(ge.Code)
 	}
-	return nil
+	return b.fail(ctx, "open", "", err)
 }
+
+// Location implements storage.Backend.
+func (b *Backend) Location() string { return b.location }
+
+// Close implements storage.Backend. The client holds nothing that needs
+// releasing.
+func (b *Backend) Close() error { return nil }
