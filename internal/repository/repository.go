@@ -190,6 +190,15 @@ func (e *BlobError) Error() string {
 // Unwrap makes errors.Is(err, ErrIntegrity) true.
 func (e *BlobError) Unwrap() error { return ErrIntegrity }
 
+// DropTreeCache forgets the tree packs read so far: a caller done with
+// walking trees (a restore, once planned) gives their memory back. Trees
+// read later are fetched again.
+func (r *Repository) DropTreeCache() {
+	r.treeMu.Lock()
+	r.trees = make(map[ID][]byte)
+	r.treeMu.Unlock()
+}
+
 // treePack returns a whole tree pack, read once and kept.
 func (r *Repository) treePack(ctx context.Context, id ID) ([]byte, error) {
 	r.treeMu.Lock()

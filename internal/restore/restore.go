@@ -32,6 +32,7 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	defer lock.Unlock(ctx)
 
 	p, err := makePlan(ctx, repo, b, opts.Selection, opts.Refused)
+	repo.DropTreeCache() // the plan holds what the restore needs of the trees
 	if err != nil {
 		return nil, err
 	}

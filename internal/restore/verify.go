@@ -15,7 +15,7 @@ import (
 // blobUse is one blob the plan needs and the first file that needs it.
 type blobUse struct {
 	loc  repository.Location
-	file string
+	file *planFile
 }
 
 // packNeeds is what the plan reads of one pack.
@@ -52,7 +52,7 @@ func neededPacks(repo *repository.Repository, p *plan, b repository.Backup) ([]*
 				pn = &packNeeds{pack: loc.Pack}
 				byPack[loc.Pack] = pn
 			}
-			pn.blobs = append(pn.blobs, blobUse{loc: loc, file: string(f.cat) + "/" + f.rel})
+			pn.blobs = append(pn.blobs, blobUse{loc: loc, file: f})
 		}
 	}
 	if len(missing) > 0 {
@@ -86,7 +86,8 @@ func checkPacksPresent(ctx context.Context, repo *repository.Repository, packs [
 	}
 	var what []string
 	for _, id := range missing[:min(len(missing), 5)] {
-		what = append(what, fmt.Sprintf("pack %s (holding %s, blob %s)", id.Short(), byID[id].blobs[0].file, byID[id].blobs[0].loc.ID.Short()))
+		u := byID[id].blobs[0]
+		what = append(what, fmt.Sprintf("pack %s (holding %s/%s, blob %s)", id.Short(), u.file.cat, u.file.rel, u.loc.ID.Short()))
 	}
 	return fmt.Errorf("%w: backup %s needs %d packs that are missing or truncated in %s: %s; nothing was written; run `banyan-backup verify`",
 		repository.ErrIntegrity, b.ID.Short(), len(missing), repo.Location(), strings.Join(what, ", "))
@@ -139,5 +140,5 @@ func damaged(err error, pn *packNeeds, b repository.Backup) error {
 			}
 		}
 	}
-	return fmt.Errorf("backup %s: file %s (blob %s, pack %s): %w; nothing was written", b.ID.Short(), use.file, use.loc.ID.Short(), pn.pack.Short(), err)
+	return fmt.Errorf("backup %s: file %s/%s (blob %s, pack %s): %w; nothing was written", b.ID.Short(), use.file.cat, use.file.rel, use.loc.ID.Short(), pn.pack.Short(), err)
 }
