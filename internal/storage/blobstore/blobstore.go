@@ -80,10 +80,7 @@ func (b *Backend) Check(ctx context.Context) error {
 		return b.fail(ctx, "open", "", err)
 	}
 	if !ok {
-		return &opError{
-			msg:      "cannot open " + b.opts.Location + ": the bucket does not exist (create it first, or check its name and the endpoint)",
-			sentinel: storage.ErrBucketNotFound,
-		}
+		return storage.NewOpError("open", "", b.opts.Location, storage.ErrBucketNotFound, "", nil)
 	}
 	return nil
 }
@@ -113,7 +110,7 @@ func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io
 	// never completed, so a failed write leaves the old state.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	in := &exactReader{r: r, left: size, cancel: cancel}
+	in := storage.NewExactReader(r, size, cancel)
 	err := b.bucket.Upload(wctx, name, in, &blob.WriterOptions{
 		BufferSize:                  b.opts.PartSize,
 		MaxConcurrency:              b.opts.Concurrency,
@@ -122,13 +119,13 @@ func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io
 		IfNotExist:                  ifNotExist,
 		BeforeWrite:                 b.opts.BeforeWrite,
 	})
-	if in.err != nil {
-		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, b.opts.Location, in.err)
+	if in.Err() != nil {
+		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, b.opts.Location, in.Err())
 	}
 	if err != nil {
 		return b.fail(ctx, verb, name, err)
 	}
-	if in.left != 0 || !in.done {
+	if !in.Complete() {
 		// The uploader stopped reading early without an error.
 		return fmt.Errorf("cannot %s %s in %s: upload ended before the input", verb, name, b.opts.Location)
 	}
@@ -241,55 +238,3 @@ func (r *reader) Read(p []byte) (int, error) {
 }
 
 func (r *reader) Close() error { return r.r.Close() }
-
-// exactReader passes on exactly left bytes of r and fails, cancelling the
-// upload, when r ends early, holds more or fails itself.
-type exactReader struct {
-	r      io.Reader
-	left   int64
-	cancel context.CancelFunc
-	err    error // the input's failure
-	done   bool  // the input ended where it should
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	if e.done {
-		return 0, io.EOF
-	}
-	if e.left == 0 {
-		var one [1]byte
-		n, err := io.ReadFull(e.r, one[:])
-		switch {
-		case n > 0:
-			return 0, e.failed(errors.New("the input is longer than the object's size"))
-		case err == io.EOF:
-			e.done = true
-			return 0, io.EOF
-		default:
-			return 0, e.failed(err)
-		}
-	}
-	if int64(len(p)) > e.left {
-		p = p[:e.left]
-	}
-	n, err := e.r.Read(p)
-	e.left -= int64(n)
-	switch {
-	case err == io.EOF && e.left > 0:
-		return n, e.failed(fmt.Errorf("the input ended %d bytes short of the object's size", e.left))
-	case err == io.EOF:
-		e.done = true
-	case err != nil:
-		return n, e.failed(err)
-	}
-	return n, err
-}
-
-func (e *exactReader) failed(err error) error {
-	e.err = err
-	e.cancel()
-	return err
-}

@@ -14,26 +14,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
-// opError is a failed operation: one line naming the object, the store and
-// the cause, wrapping both the storage sentinel and the vendor's error.
-type opError struct {
-	msg      string
-	sentinel error
-	cause    error
-}
-
-func (e *opError) Error() string { return e.msg }
-
-func (e *opError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.sentinel, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
-
 // blobPrefix is how gocloud.dev starts its messages; the location we print
 // says the same more plainly.
 var blobPrefix = regexp.MustCompile(`^blob(?: \(key "[^"]*"\))? \(code=\w+\): `)
@@ -55,24 +35,7 @@ func (b *Backend) fail(ctx context.Context, verb, name string, err error) error 
 		text = b.opts.Describe(err)
 	}
 	cause := strings.Join(strings.Fields(blobPrefix.ReplaceAllString(text, "")), " ")
-	what := b.opts.Location
-	if name != "" {
-		what = name + " in " + what
-	}
-	msg := "cannot " + verb + " " + what + ": "
-	switch {
-	case sentinel == nil:
-		msg += cause
-	case errors.Is(sentinel, storage.ErrPermission):
-		msg += "access denied (check the credentials and their permissions): " + cause
-	case errors.Is(sentinel, storage.ErrBucketNotFound):
-		msg += "the bucket does not exist (create it first, or check its name and the endpoint): " + cause
-	case errors.Is(sentinel, storage.ErrTransient):
-		msg += cause
-	default:
-		msg += sentinel.Error() + ": " + cause
-	}
-	return &opError{msg: msg, sentinel: sentinel, cause: err}
+	return storage.NewOpError(verb, name, b.opts.Location, sentinel, cause, err)
 }
 
 // classify maps err to a storage sentinel, or nil for other errors.

@@ -13,26 +13,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage/blobstore"
 )
 
-// opError is a failed operation: one line naming the object, the store and
-// the cause, wrapping both the storage sentinel and the client's error.
-type opError struct {
-	msg      string
-	sentinel error
-	cause    error
-}
-
-func (e *opError) Error() string { return e.msg }
-
-func (e *opError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.sentinel, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
-
 // fail wraps the error of a call for verb on name (name "" for the bucket
 // itself): one line, wrapping the client's error and the storage sentinel it
 // maps to.
@@ -41,25 +21,7 @@ func (b *Backend) fail(ctx context.Context, verb, name string, err error) error 
 	if cerr := ctx.Err(); cerr != nil {
 		sentinel = cerr
 	}
-	cause := describe(err)
-	what := b.location
-	if name != "" {
-		what = name + " in " + what
-	}
-	msg := "cannot " + verb + " " + what + ": "
-	switch {
-	case sentinel == nil:
-		msg += cause
-	case errors.Is(sentinel, storage.ErrPermission):
-		msg += "access denied (check the credentials and their permissions): " + cause
-	case errors.Is(sentinel, storage.ErrBucketNotFound):
-		msg += "the bucket does not exist (create it first, or check its name and the endpoint): " + cause
-	case errors.Is(sentinel, storage.ErrTransient):
-		msg += cause
-	default:
-		msg += sentinel.Error() + ": " + cause
-	}
-	return &opError{msg: msg, sentinel: sentinel, cause: err}
+	return storage.NewOpError(verb, name, b.location, sentinel, describe(err), err)
 }
 
 // code is the HTTP status of a Cloud Storage error, or 0.

@@ -89,11 +89,7 @@ func (b *Backend) check(ctx context.Context) error {
 		return nil
 	}
 	if code(err) == 404 {
-		return &opError{
-			msg:      "cannot open " + b.location + ": the bucket does not exist (create it first, or check its name and the endpoint)",
-			sentinel: storage.ErrBucketNotFound,
-			cause:    err,
-		}
+		return storage.NewOpError("open", "", b.location, storage.ErrBucketNotFound, "", err)
 	}
 	return b.fail(ctx, "open", "", err)
 }

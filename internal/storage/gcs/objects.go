@@ -48,7 +48,7 @@ func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io
 	// before its last chunk, so a failed write leaves the old state.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	in := &exactReader{r: r, left: size, cancel: cancel}
+	in := storage.NewExactReader(r, size, cancel)
 	obj := &gcsapi.Object{
 		Name:        b.prefix + name,
 		ContentType: "application/octet-stream",
@@ -65,13 +65,13 @@ func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io
 		call = call.IfGenerationMatch(0)
 	}
 	_, err = call.Do()
-	if in.err != nil {
-		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, b.location, in.err)
+	if in.Err() != nil {
+		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, b.location, in.Err())
 	}
 	if err != nil {
 		return b.fail(ctx, verb, name, err)
 	}
-	if in.left != 0 || !in.done {
+	if !in.Complete() {
 		// The client stopped reading early without an error.
 		return fmt.Errorf("cannot %s %s in %s: upload ended before the input", verb, name, b.location)
 	}
@@ -154,11 +154,7 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(storage.Objec
 		page, err := call.Do()
 		if err != nil {
 			if code(err) == 404 {
-				return &opError{
-					msg:      "cannot list " + prefix + "* in " + b.location + ": the bucket does not exist (create it first, or check its name and the endpoint)",
-					sentinel: storage.ErrBucketNotFound,
-					cause:    err,
-				}
+				return storage.NewOpError("list", prefix+"*", b.location, storage.ErrBucketNotFound, "", err)
 			}
 			return b.fail(ctx, "list", prefix+"*", err)
 		}
