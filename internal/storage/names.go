@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,6 +45,22 @@ func CheckPrefix(prefix string) error {
 		return fmt.Errorf("%w: must not contain backslashes", ErrInvalidName)
 	case strings.ContainsRune(prefix, 0):
 		return fmt.Errorf("%w: must not contain NUL bytes", ErrInvalidName)
+	}
+	return nil
+}
+
+// CheckWrite checks the arguments of a Put or Create (verb "write" or
+// "create") before a backend starts it: a valid name, a size that is not
+// negative, a context not yet done.
+func CheckWrite(ctx context.Context, verb, name string, size int64) error {
+	if err := CheckName(name); err != nil {
+		return fmt.Errorf("cannot %s %q: %w", verb, name, err)
+	}
+	if size < 0 {
+		return fmt.Errorf("cannot %s %s: negative size %d", verb, name, size)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cannot %s %s: %w", verb, name, err)
 	}
 	return nil
 }

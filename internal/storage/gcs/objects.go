@@ -31,14 +31,8 @@ func (b *Backend) Create(ctx context.Context, name string, size int64, r io.Read
 }
 
 func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io.Reader, ifNotExist bool) error {
-	if err := storage.CheckName(name); err != nil {
-		return fmt.Errorf("cannot %s %q: %w", verb, name, err)
-	}
-	if size < 0 {
-		return fmt.Errorf("cannot %s %s: negative size %d", verb, name, size)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cannot %s %s: %w", verb, name, err)
+	if err := storage.CheckWrite(ctx, verb, name, size); err != nil {
+		return err
 	}
 	sum, err := checksum(r, size)
 	if err != nil {
