@@ -38,7 +38,13 @@ type Options struct {
 	// longer needed (every file read, every directory stat'ed), before the
 	// last packs and the manifest are written: a live backup starts
 	// deleting its snapshot then.
-	SourceRead  func()
+	SourceRead func()
+	// PartRead, when set, is called once every file of a part directory
+	// that this backup reads has been stored, with the directory relative
+	// to the catalog's data directory: a live backup deletes that part of
+	// its snapshot then. It is called from the reading workers and must
+	// not block.
+	PartRead    func(c banyandb.Catalog, dir string)
 	Tags        []string
 	ToolVersion string
 	// Source overrides the recorded source (live-node backups).

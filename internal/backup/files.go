@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sync/atomic"
 
@@ -70,6 +71,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	defer rep.Done()
 
 	var bytesRead atomic.Int64
+	partDone := partCounter(layout, todo, opts.PartRead)
 	chunk := repo.Config().ChunkSize
 	err := parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
 		buf := make([]byte, chunk)
@@ -82,6 +84,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 			}
 			nodes[i].Blobs = blobs
 			rep.Advance(1, n)
+			partDone(&layout.Files[i])
 			return nil
 		}
 	})
@@ -131,4 +134,34 @@ func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Root
 		return nil, total, fmt.Errorf("cannot back up %s: it changed size while being read (%d bytes, then %d): is a server writing to this root?", path, f.Size, total)
 	}
 	return blobs, total, nil
+}
+
+// partCounter returns the function to call after each stored file: it
+// calls partRead once the last file read from a part directory is stored.
+// Without partRead it does nothing.
+func partCounter(layout *banyandb.Layout, todo []int, partRead func(banyandb.Catalog, string)) func(*banyandb.File) {
+	if partRead == nil {
+		return func(*banyandb.File) {}
+	}
+	key := func(f *banyandb.File) string { return string(f.Catalog) + "/" + path.Dir(f.Path) }
+	left := map[string]*atomic.Int32{}
+	for _, i := range todo {
+		f := &layout.Files[i]
+		if f.Part == "" {
+			continue
+		}
+		k := key(f)
+		if left[k] == nil {
+			left[k] = &atomic.Int32{}
+		}
+		left[k].Add(1)
+	}
+	return func(f *banyandb.File) {
+		if f.Part == "" {
+			return
+		}
+		if left[key(f)].Add(-1) == 0 {
+			partRead(f.Catalog, path.Dir(f.Path))
+		}
+	}
 }

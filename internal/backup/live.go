@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -65,12 +66,17 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 		removed       = make(chan struct{})
 		removeErr     error
 		removeSeconds float64
+		early         *earlyRemover // part directories already read
 	)
+	if !live.KeepSnapshot {
+		early = startEarlyRemover()
+	}
 	startRemoval := func() {
 		removeOnce.Do(func() {
 			go func() {
 				defer close(removed)
 				start := time.Now()
+				early.stop()
 				removeErr = snapshot.Remove(opts.Roots, made(taken))
 				removeSeconds = time.Since(start).Seconds()
 			}()
@@ -116,6 +122,9 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, plainGroups(live.Groups)
 	if !live.KeepSnapshot {
 		o.SourceRead = startRemoval
+		o.PartRead = func(c banyandb.Catalog, dir string) {
+			early.add(filepath.Join(roots.Data[c], filepath.FromSlash(dir)))
+		}
 	}
 	res, err = Run(ctx, repo, o)
 	if res != nil {
