@@ -3,12 +3,10 @@ package repository
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/banyan-backup/banyan-backup/internal/progress"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
 // pruneTreeCache bounds the tree packs prune keeps in memory while it
@@ -131,15 +129,9 @@ func (c *treePackCache) pack(ctx context.Context, id ID) ([]byte, error) {
 		c.order = append(append(c.order[:i:i], c.order[i+1:]...), id)
 		return p, nil
 	}
-	p, err := storage.ReadAll(ctx, c.r.be, packName(id))
+	p, err := c.r.readTreePack(ctx, id)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, fmt.Errorf("%w: tree pack %s is missing", ErrIntegrity, id.Short())
-		}
-		return nil, fmt.Errorf("cannot read pack %s: %w", id.Short(), err)
-	}
-	if Hash(p) != id {
-		return nil, fmt.Errorf("%w: tree pack %s does not match its hash", ErrIntegrity, id.Short())
+		return nil, err
 	}
 	for len(c.order) > 0 && c.size+len(p) > c.budget {
 		old := c.order[0]

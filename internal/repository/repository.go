@@ -206,6 +206,16 @@ func (r *Repository) treePack(ctx context.Context, id ID) ([]byte, error) {
 	if p, ok := r.trees[id]; ok {
 		return p, nil
 	}
+	p, err := r.readTreePack(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.trees[id] = p
+	return p, nil
+}
+
+// readTreePack reads a whole tree pack and checks it against its id.
+func (r *Repository) readTreePack(ctx context.Context, id ID) ([]byte, error) {
 	p, err := storage.ReadAll(ctx, r.be, packName(id))
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -216,6 +226,5 @@ func (r *Repository) treePack(ctx context.Context, id ID) ([]byte, error) {
 	if Hash(p) != id {
 		return nil, fmt.Errorf("%w: tree pack %s does not match its hash", ErrIntegrity, id.Short())
 	}
-	r.trees[id] = p
 	return p, nil
 }

@@ -64,3 +64,18 @@ func CheckWrite(ctx context.Context, verb, name string, size int64) error {
 	}
 	return nil
 }
+
+// CheckRead checks the arguments of a Get before a backend starts it: a
+// valid name, an offset that is not negative, a context not yet done.
+func CheckRead(ctx context.Context, name string, offset int64) error {
+	if err := CheckName(name); err != nil {
+		return fmt.Errorf("cannot read %q: %w", name, err)
+	}
+	if offset < 0 {
+		return fmt.Errorf("cannot read %s: negative offset %d", name, offset)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	return nil
+}

@@ -113,29 +113,13 @@ func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io
 		IfNotExist:                  ifNotExist,
 		BeforeWrite:                 b.opts.BeforeWrite,
 	})
-	if in.Err() != nil {
-		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, b.opts.Location, in.Err())
-	}
-	if err != nil {
-		return b.fail(ctx, verb, name, err)
-	}
-	if !in.Complete() {
-		// The uploader stopped reading early without an error.
-		return fmt.Errorf("cannot %s %s in %s: upload ended before the input", verb, name, b.opts.Location)
-	}
-	return nil
+	return in.Finish(verb, name, b.opts.Location, err, func(err error) error { return b.fail(ctx, verb, name, err) })
 }
 
 // Get implements storage.Backend.
 func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
-	if err := storage.CheckName(name); err != nil {
-		return nil, fmt.Errorf("cannot read %q: %w", name, err)
-	}
-	if offset < 0 {
-		return nil, fmt.Errorf("cannot read %s: negative offset %d", name, offset)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", name, err)
+	if err := storage.CheckRead(ctx, name, offset); err != nil {
+		return nil, err
 	}
 	if length == 0 {
 		if _, err := b.Stat(ctx, name); err != nil {
@@ -154,7 +138,7 @@ func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (i
 		}
 		return nil, b.fail(ctx, "read", name, err)
 	}
-	return &reader{r: r, b: b, ctx: ctx, name: name}, nil
+	return &storage.FailReader{R: r, C: r, Fail: func(err error) error { return b.fail(ctx, "read", name, err) }}, nil
 }
 
 // Stat implements storage.Backend.
@@ -214,21 +198,3 @@ func (b *Backend) Close() error {
 	}
 	return nil
 }
-
-// reader classifies the errors of a ranged read.
-type reader struct {
-	r    *blob.Reader
-	b    *Backend
-	ctx  context.Context
-	name string
-}
-
-func (r *reader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = r.b.fail(r.ctx, "read", r.name, err)
-	}
-	return n, err
-}
-
-func (r *reader) Close() error { return r.r.Close() }

@@ -59,29 +59,13 @@ func (b *Backend) write(ctx context.Context, verb, name string, size int64, r io
 		call = call.IfGenerationMatch(0)
 	}
 	_, err = call.Do()
-	if in.Err() != nil {
-		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, b.location, in.Err())
-	}
-	if err != nil {
-		return b.fail(ctx, verb, name, err)
-	}
-	if !in.Complete() {
-		// The client stopped reading early without an error.
-		return fmt.Errorf("cannot %s %s in %s: upload ended before the input", verb, name, b.location)
-	}
-	return nil
+	return in.Finish(verb, name, b.location, err, func(err error) error { return b.fail(ctx, verb, name, err) })
 }
 
 // Get implements storage.Backend.
 func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
-	if err := storage.CheckName(name); err != nil {
-		return nil, fmt.Errorf("cannot read %q: %w", name, err)
-	}
-	if offset < 0 {
-		return nil, fmt.Errorf("cannot read %s: negative offset %d", name, offset)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", name, err)
+	if err := storage.CheckRead(ctx, name, offset); err != nil {
+		return nil, err
 	}
 	if length == 0 {
 		if _, err := b.Stat(ctx, name); err != nil {
@@ -118,7 +102,7 @@ func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (i
 	if length > 0 {
 		body = io.LimitReader(body, length)
 	}
-	return &reader{r: body, c: resp.Body, b: b, ctx: ctx, name: name}, nil
+	return &storage.FailReader{R: body, C: resp.Body, Fail: func(err error) error { return b.fail(ctx, "read", name, err) }}, nil
 }
 
 // Stat implements storage.Backend.
@@ -178,22 +162,3 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 	}
 	return nil
 }
-
-// reader classifies the errors of a ranged read.
-type reader struct {
-	r    io.Reader
-	c    io.Closer
-	b    *Backend
-	ctx  context.Context
-	name string
-}
-
-func (r *reader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = r.b.fail(r.ctx, "read", r.name, err)
-	}
-	return n, err
-}
-
-func (r *reader) Close() error { return r.c.Close() }

@@ -23,12 +23,6 @@ func NewExactReader(r io.Reader, size int64, cancel context.CancelFunc) *ExactRe
 	return &ExactReader{r: r, left: size, cancel: cancel}
 }
 
-// Err returns the input's failure, if any.
-func (e *ExactReader) Err() error { return e.err }
-
-// Complete reports whether the whole input was read, and no more.
-func (e *ExactReader) Complete() bool { return e.left == 0 && e.done }
-
 func (e *ExactReader) Read(p []byte) (int, error) {
 	if e.err != nil {
 		return 0, e.err
@@ -70,3 +64,38 @@ func (e *ExactReader) failed(err error) error {
 	e.cancel()
 	return err
 }
+
+// Finish turns the end of an upload of name into its error: the input's own
+// failure first, then the store's (given to fail, which words it), then an
+// upload that stopped reading before the input's end.
+func (e *ExactReader) Finish(verb, name, location string, uploadErr error, fail func(error) error) error {
+	if e.err != nil {
+		return fmt.Errorf("cannot %s %s in %s: %w", verb, name, location, e.err)
+	}
+	if uploadErr != nil {
+		return fail(uploadErr)
+	}
+	if e.left != 0 || !e.done {
+		return fmt.Errorf("cannot %s %s in %s: upload ended before the input", verb, name, location)
+	}
+	return nil
+}
+
+// FailReader passes on a download's reads and words its errors (io.EOF
+// aside) with fail, as the backend words every other error.
+type FailReader struct {
+	R    io.Reader
+	C    io.Closer
+	Fail func(error) error
+}
+
+func (r *FailReader) Read(p []byte) (int, error) {
+	n, err := r.R.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.Fail(err)
+	}
+	return n, err
+}
+
+// Close closes the download.
+func (r *FailReader) Close() error { return r.C.Close() }
