@@ -88,10 +88,18 @@ tree_files() { find "$1" -type f | wc -l; }
 # json_field FILE KEY prints a top-level number or string from a JSON file.
 json_field() {
 	local v
-	v=$(jq -r --arg k "$2" '.[$k] // empty' "$1" 2>/dev/null) ||
-		v=$(sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n 1)
+	v=$(json_opt "$1" "$2" "")
 	[[ -n $v ]] || die "no \"$2\" in $1: $(head -c 300 "$1")"
 	printf '%s\n' "$v"
+}
+
+# json_opt FILE KEY DEFAULT prints the field, or DEFAULT when the answer
+# has none (json_field dies instead).
+json_opt() {
+	local v
+	v=$(jq -r --arg k "$2" '.[$k] // empty' "$1" 2>/dev/null) ||
+		v=$(sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n 1)
+	printf '%s\n' "${v:-$3}"
 }
 
 # ---------------------------------------------------------------- build and generate

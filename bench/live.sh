@@ -104,6 +104,21 @@ BB=(env TZ=UTC "$BIN/banyan-backup")
 # call and the snapshot's removal), B_RSS, B_TOTAL, B_READ, B_ADDED, B_FILES.
 declare -A B_SECS B_DUR B_RSS B_TOTAL B_READ B_ADDED B_FILES B_SNAP B_RM
 
+# record NAME keeps the measured time and RSS of backup NAME and the
+# numbers of its --json answer.
+record() {
+	local name=$1 out=$LOGS/$1.out
+	B_SECS[$name]=$SECS
+	B_RSS[$name]=$RSS_KIB
+	B_DUR[$name]=$(json_field "$out" duration_seconds)
+	B_TOTAL[$name]=$(json_field "$out" bytes_total)
+	B_READ[$name]=$(json_field "$out" bytes_read)
+	B_ADDED[$name]=$(json_field "$out" bytes_added)
+	B_FILES[$name]=$(json_field "$out" files)
+	B_SNAP[$name]=$(json_opt "$out" snapshot_seconds 0) # live backups only
+	B_RM[$name]=$(json_opt "$out" snapshot_remove_seconds 0)
+}
+
 # backup NAME [ARGS...] backs ROOT up into a new repository, the page cache
 # dropped first, and records the results under NAME.
 backup() {
@@ -115,13 +130,7 @@ backup() {
 	}
 	drop_caches
 	measure "$name" 0 "${BB[@]}" backup --repo "$repo" --root "$ROOT" "$@" --json
-	B_SECS[$name]=$SECS
-	B_RSS[$name]=$RSS_KIB
-	B_DUR[$name]=$(json_field "$LOGS/$name.out" duration_seconds)
-	B_TOTAL[$name]=$(json_field "$LOGS/$name.out" bytes_total)
-	B_READ[$name]=$(json_field "$LOGS/$name.out" bytes_read)
-	B_ADDED[$name]=$(json_field "$LOGS/$name.out" bytes_added)
-	B_FILES[$name]=$(json_field "$LOGS/$name.out" files)
+	record "$name"
 	log "$name: $(calc '%.2f' "$SECS") s, ${B_TOTAL[$name]} bytes, ${B_FILES[$name]} files"
 	rm -rf -- "$repo"
 }
@@ -183,15 +192,7 @@ live() {
 	measure "$name" 0 "${BB[@]}" backup --repo "$repo" --root "$ROOT" --node "$SIM_GRPC" --json
 	sample "$name-b"
 	window "$name" "$name-a" "$name-b"
-	B_SECS[$name]=$SECS
-	B_RSS[$name]=$RSS_KIB
-	B_DUR[$name]=$(json_field "$LOGS/$name.out" duration_seconds)
-	B_TOTAL[$name]=$(json_field "$LOGS/$name.out" bytes_total)
-	B_READ[$name]=$(json_field "$LOGS/$name.out" bytes_read)
-	B_ADDED[$name]=$(json_field "$LOGS/$name.out" bytes_added)
-	B_FILES[$name]=$(json_field "$LOGS/$name.out" files)
-	B_SNAP[$name]=$(json_field "$LOGS/$name.out" snapshot_seconds)
-	B_RM[$name]=$(json_field "$LOGS/$name.out" snapshot_remove_seconds)
+	record "$name"
 	log "$name: $(calc '%.2f' "$SECS") s, ${B_TOTAL[$name]} bytes, ${B_FILES[$name]} files; workload $(calc '%.1f' "${W_FPS[$name]}") flushes/s"
 	rm -rf -- "$repo"
 	kill -0 "$SIM_PID" 2>/dev/null || die "banyand-sim died"
