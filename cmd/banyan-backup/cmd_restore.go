@@ -133,7 +133,7 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if err != nil {
 		return err
 	}
-	if opts.Refused, err = rf.compat.refused(cmd.Context(), b, roots, loc, cats, rf.noSchema); err != nil {
+	if opts.Refused, err = rf.compat.refused(cmd.Context(), b, roots, loc, opts.Selection); err != nil {
 		return err
 	}
 	res, err := restore.Run(cmd.Context(), repo, b, opts)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +9,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/compat"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
 
 // compatFlags say which BanyanDB release a restore is for.
@@ -29,7 +29,7 @@ func addCompatFlags(cmd *cobra.Command, cf *compatFlags) {
 // with the reason, to be left out. When nothing usable would remain (every
 // data catalog refused, or the schema refused), the whole restore is
 // refused with an error naming both releases and what to do.
-func (cf *compatFlags) refused(ctx context.Context, b repository.Backup, roots banyandb.Roots, loc *time.Location, sel []banyandb.Catalog, noSchema bool) (map[banyandb.Catalog]string, error) {
+func (cf *compatFlags) refused(ctx context.Context, b repository.Backup, roots banyandb.Roots, loc *time.Location, sel restore.Selection) (map[banyandb.Catalog]string, error) {
 	var t compat.Target
 	if cf.targetVersion != "" {
 		var err error
@@ -48,42 +48,12 @@ func (cf *compatFlags) refused(ctx context.Context, b repository.Backup, roots b
 		}
 	}
 	in := compat.FromManifest(b.Manifest)
-	var chosen []banyandb.Catalog
+	chosen := in.Catalogs[:0]
 	for _, c := range in.Catalogs {
-		if wanted(c, sel, noSchema) {
+		if sel.IncludesCatalog(c) {
 			chosen = append(chosen, c)
 		}
 	}
 	in.Catalogs = chosen
-	ds := compat.Decide(in, t, compat.Options{AllowIncompatible: cf.allowIncompatible})
-	refused := map[banyandb.Catalog]string{}
-	data, schemaRefused := 0, false
-	for _, d := range ds {
-		if !d.Allowed {
-			refused[d.Catalog] = strings.TrimSpace(d.Reason + " (" + d.Hint + ")")
-			schemaRefused = schemaRefused || d.Catalog == banyandb.SchemaProperty
-		} else if d.Catalog != banyandb.SchemaProperty {
-			data++
-		}
-	}
-	if len(refused) > 0 && (data == 0 || schemaRefused) {
-		return nil, compat.Err(ds, t)
-	}
-	return refused, nil
-}
-
-// wanted reports whether a restore of the selected catalogs includes c.
-func wanted(c banyandb.Catalog, sel []banyandb.Catalog, noSchema bool) bool {
-	if c == banyandb.SchemaProperty {
-		return !noSchema
-	}
-	if len(sel) == 0 {
-		return true
-	}
-	for _, s := range sel {
-		if s == c {
-			return true
-		}
-	}
-	return false
+	return compat.Refusals(compat.Decide(in, t, compat.Options{AllowIncompatible: cf.allowIncompatible}), t)
 }

@@ -117,6 +117,28 @@ func Decide(in Input, t Target, opts Options) []Decision {
 	return out
 }
 
+// Refusals turns decisions into the catalogs a restore leaves out, with
+// the reason and what to do. When nothing usable would remain (every data
+// catalog refused, or the schema refused: the data needs it), it returns
+// Err's error instead, refusing the whole restore.
+func Refusals(ds []Decision, t Target) (map[banyandb.Catalog]string, error) {
+	refused := map[banyandb.Catalog]string{}
+	data, schemaRefused := 0, false
+	for _, d := range ds {
+		switch {
+		case !d.Allowed:
+			refused[d.Catalog] = strings.TrimSpace(d.Reason + " (" + d.Hint + ")")
+			schemaRefused = schemaRefused || d.Catalog == banyandb.SchemaProperty
+		case d.Catalog != banyandb.SchemaProperty:
+			data++
+		}
+	}
+	if len(refused) > 0 && (data == 0 || schemaRefused) {
+		return nil, Err(ds, t)
+	}
+	return refused, nil
+}
+
 // Err returns nil when every decision allows its catalog, else an error
 // wrapping ErrIncompatible that names each refused catalog with its reason
 // and hint.

@@ -106,7 +106,8 @@ type Selection struct {
 	NoSchema    bool
 }
 
-func (s Selection) catalog(c banyandb.Catalog) bool {
+// IncludesCatalog reports whether the selection restores catalog c.
+func (s Selection) IncludesCatalog(c banyandb.Catalog) bool {
 	if c == banyandb.SchemaProperty {
 		return !s.NoSchema
 	}

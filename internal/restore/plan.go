@@ -89,7 +89,7 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 		cat := banyandb.Catalog(elems[0])
 		depth := len(elems)
 		if depth == 1 {
-			if !cat.Valid() || !sel.catalog(cat) || refused[cat] != "" {
+			if !cat.Valid() || !sel.IncludesCatalog(cat) || refused[cat] != "" {
 				return repository.SkipDir
 			}
 		}
