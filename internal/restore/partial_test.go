@@ -254,8 +254,16 @@ func TestNonEmptyTargetRefusedMergedOrOverwritten(t *testing.T) {
 	if _, err := restore.Run(context.Background(), repo, b, opts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restore.Run(context.Background(), repo, b, opts); !errors.Is(err, restore.ErrTargetNotEmpty) {
-		t.Fatalf("restore into a full target: %v, want ErrTargetNotEmpty", err)
+	before := relFiles(t, target)
+	_, err := restore.Run(context.Background(), repo, b, opts)
+	if !errors.Is(err, restore.ErrTargetNotEmpty) || !strings.Contains(err.Error(), "--merge") || !strings.Contains(err.Error(), target) {
+		t.Fatalf("restore into a full target: %v, want ErrTargetNotEmpty naming the target and --merge", err)
+	}
+	if after := relFiles(t, target); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("a refused restore changed the target: %d files, was %d", len(after), len(before))
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(target), ".target.banyan-restore")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused restore left a staging directory: %v", err)
 	}
 
 	seg := filepath.Join(target, "measure", "data", "bk_measure", "seg-20261120")
