@@ -111,6 +111,14 @@ type backupJSON struct {
 	// snapshot, outside duration_seconds.
 	SnapshotSeconds       float64 `json:"snapshot_seconds,omitempty"`
 	SnapshotRemoveSeconds float64 `json:"snapshot_remove_seconds,omitempty"`
+	// Live backups only: live part files read while the node took its
+	// snapshot, and how many of them the snapshot held (the others a
+	// merge replaced meanwhile: read for nothing). The used ones count in
+	// files_read and bytes_read.
+	PrereadFiles     int64 `json:"preread_files,omitempty"`
+	PrereadBytes     int64 `json:"preread_bytes,omitempty"`
+	PrereadFilesUsed int64 `json:"preread_files_used,omitempty"`
+	PrereadBytesUsed int64 `json:"preread_bytes_used,omitempty"`
 	// Packs an interrupted backup stored without indexing them, adopted
 	// instead of uploaded again.
 	PacksRecovered int   `json:"packs_recovered,omitempty"`
@@ -182,6 +190,8 @@ complete on its own.`,
 			out := toBackupJSON(res.ID, res.Manifest)
 			out.SnapshotSeconds, out.SnapshotRemoveSeconds = res.SnapshotSeconds, res.SnapshotRemoveSeconds
 			out.PacksRecovered, out.BytesRecovered = res.Recovered.Packs, res.Recovered.Bytes
+			pre := res.Preread
+			out.PrereadFiles, out.PrereadBytes, out.PrereadFilesUsed, out.PrereadBytesUsed = pre.Files, pre.Bytes, pre.FilesUsed, pre.BytesUsed
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
@@ -196,6 +206,10 @@ complete on its own.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; kept\n", out.SnapshotSeconds)
 			case node.addr != "":
 				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; removed in %.2fs\n", out.SnapshotSeconds, out.SnapshotRemoveSeconds)
+			}
+			if out.PrereadFiles > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "read %d live part files (%s) while the node took its snapshot; %d of them (%s) were in it\n",
+					out.PrereadFiles, humanBytes(out.PrereadBytes), out.PrereadFilesUsed, humanBytes(out.PrereadBytesUsed))
 			}
 			return nil
 		},

@@ -67,6 +67,9 @@ type Result struct {
 	// Recovered counts the packs an interrupted backup had stored without
 	// indexing them, which this one adopted instead of uploading again.
 	Recovered repository.Recovered
+	// Preread counts what a live backup read from the live files while the
+	// node took its snapshot, and how much of it the snapshot held.
+	Preread PrereadStats
 }
 
 // Run takes one backup. On error or cancellation no manifest is written, so
@@ -74,44 +77,105 @@ type Result struct {
 // the next run.
 func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Result, error) {
 	start := time.Now()
-	rep := progress.OrNop(opts.Progress)
 	if !opts.SkipLockCheck {
 		if err := banyandb.CheckNotLocked(opts.Roots, opts.Catalogs); err != nil {
 			return nil, err
 		}
 	}
+	s, err := begin(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end(ctx)
+	// The parent's trees load while the scan starts: the scan needs them
+	// only at its first part directory, and both wait on the disk.
+	s.startParent(ctx, opts, sourceOf(opts))
+	return s.backup(ctx, opts, start)
+}
+
+// session is one backup's hold on the repository: its lock, the packs it
+// adopted from an interrupted run, its saver, and its parent. A live
+// backup opens it before asking the node for a snapshot, so that what does
+// not need the snapshot overlaps the node's work.
+type session struct {
+	repo      *repository.Repository
+	lock      *repository.Lock
+	recovered repository.Recovered
+	saver     *repository.Saver
+	flushed   bool
+
+	parent    *repository.Backup
+	prev      *previous
+	parentErr error
+	loaded    chan struct{}
+
+	// pre holds what a live backup read while the node took its snapshot.
+	pre *preread
+}
+
+// begin locks the repository and adopts the packs an interrupted backup
+// left unindexed.
+func begin(ctx context.Context, repo *repository.Repository) (*session, error) {
 	lock, err := repo.Lock(ctx, "backup", false)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock(ctx)
 	recovered, err := repo.RecoverPacks(ctx)
 	if err != nil {
+		_ = lock.Unlock(ctx)
 		return nil, err
 	}
+	return &session{repo: repo, lock: lock, recovered: recovered}, nil
+}
 
-	// The parent's trees load while the scan starts: the scan needs them
-	// only at its first part directory, and both wait on the disk.
-	src := sourceOf(opts)
-	var (
-		parent    *repository.Backup
-		prev      *previous
-		parentErr error
-		loaded    = make(chan struct{})
-	)
+// end stops a saver that was not flushed (indexing the packs it stored, so
+// that the next backup reuses them) and releases the lock. Nothing may be
+// saving any more.
+func (s *session) end(ctx context.Context) {
+	if s.saver != nil && !s.flushed {
+		s.saver.Abort(context.WithoutCancel(ctx))
+	}
+	_ = s.lock.Unlock(ctx)
+}
+
+// newSaver starts the session's saver once.
+func (s *session) newSaver(ctx context.Context) *repository.Saver {
+	if s.saver == nil {
+		s.saver = s.repo.NewSaver(ctx)
+	}
+	return s.saver
+}
+
+// startParent finds and indexes the parent backup in the background;
+// waitParent returns it.
+func (s *session) startParent(ctx context.Context, opts Options, src repository.Source) {
+	s.loaded = make(chan struct{})
 	go func() {
-		defer close(loaded)
-		parent, prev, parentErr = loadParent(ctx, repo, opts, src)
+		defer close(s.loaded)
+		s.parent, s.prev, s.parentErr = loadParent(ctx, s.repo, opts, src)
 	}()
+}
+
+func (s *session) waitParent() (*repository.Backup, *previous, error) {
+	<-s.loaded
+	return s.parent, s.prev, s.parentErr
+}
+
+// backup scans the roots, stores what the parent lacks and writes the
+// manifest. start is when the backup began, for its recorded duration.
+func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*Result, error) {
+	repo := s.repo
+	rep := progress.OrNop(opts.Progress)
+	src := sourceOf(opts)
 	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location}
 	if !opts.ForceRehash {
 		scan.ReusePart = func(c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
-			<-loaded
-			return parentErr == nil && prev.reusesPart(repo, c, rel, mtime, inode)
+			_, prev, err := s.waitParent()
+			return err == nil && prev.reusesPart(repo, c, rel, mtime, inode)
 		}
 	}
 	layout, err := banyandb.Scan(ctx, opts.Roots, scan)
-	<-loaded
+	parent, prev, parentErr := s.waitParent()
 	if parentErr != nil {
 		return nil, parentErr
 	}
@@ -121,20 +185,19 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 	if opts.Source == nil {
 		src.Roots = rootsOf(opts.Roots, layout)
 	}
-	saver := repo.NewSaver(ctx)
-	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, opts, rep)
+	saver := s.newSaver(ctx)
+	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, s.pre, opts, rep)
 	if err != nil {
-		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	root, err := buildTrees(ctx, saver, opts.Roots, layout, files, prev)
 	if err != nil {
-		saver.Abort(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	if opts.SourceRead != nil {
 		opts.SourceRead()
 	}
+	s.flushed = true
 	stats, err := saver.Flush(ctx)
 	if err != nil {
 		return nil, err
@@ -160,7 +223,7 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 		return nil, err
 	}
 	m.Summary.BytesAdded += n
-	return &Result{ID: id, Manifest: m, Recovered: recovered}, nil
+	return &Result{ID: id, Manifest: m, Recovered: s.recovered, Preread: s.pre.stats()}, nil
 }
 
 // sourceOf is the recorded source; for a data root, the data directories
@@ -203,6 +266,10 @@ type previous struct {
 	parts map[string]*repository.Node
 }
 
+func newPrevious() *previous {
+	return &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}}
+}
+
 // reusesPart accepts a part directory the parent recorded with the same
 // inode and modification time, whose subtree the repository still has.
 func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
@@ -237,7 +304,7 @@ func (p *previous) file(ctx context.Context, repo *repository.Repository, treePa
 
 // loadParent finds the parent backup and indexes what it recorded.
 func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source) (*repository.Backup, *previous, error) {
-	prev := &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}}
+	prev := newPrevious()
 	var parent *repository.Backup
 	if opts.Parent != "" {
 		b, err := repo.FindBackup(ctx, opts.Parent)

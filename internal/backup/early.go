@@ -3,6 +3,8 @@ package backup
 import (
 	"os"
 	"sync"
+
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 )
 
 // earlyRemover deletes, in the background, the part directories of a live
@@ -17,9 +19,12 @@ type earlyRemover struct {
 }
 
 func startEarlyRemover() *earlyRemover {
-	r := &earlyRemover{queue: make(chan string, 1024), done: make(chan struct{})}
+	r := &earlyRemover{queue: make(chan string, 16384), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
+		// The backup's reading comes first: this deletes in the CPU
+		// time it leaves idle. The thread is discarded after.
+		ratelimit.BackgroundThread()
 		for dir := range r.queue {
 			_ = os.RemoveAll(dir) // what fails here, the final removal reports
 		}

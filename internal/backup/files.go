@@ -36,7 +36,7 @@ func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository
 // storeFiles returns one node per layout file, reading only files the
 // parent lacks or that changed, and storing their new blobs.
 func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
-	prev *previous, opts Options, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
+	prev *previous, pre *preread, opts Options, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
 	nodes := make([]repository.Node, len(layout.Files))
 	var sum repository.Summary
 	for _, d := range layout.Dirs {
@@ -61,6 +61,13 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		if !opts.ForceRehash && unchanged(f, p, repo) {
 			nodes[i].Blobs = p.Blobs
 			sum.FilesUnchanged++
+			continue
+		}
+		if blobs, ok := pre.lookup(f); ok {
+			// Read while the node took its snapshot: the same inode.
+			nodes[i].Blobs = blobs
+			sum.FilesRead++
+			sum.BytesRead += f.Size
 			continue
 		}
 		todo = append(todo, i)
@@ -91,8 +98,8 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	if err != nil {
 		return nil, sum, err
 	}
-	sum.FilesRead = int64(len(todo))
-	sum.BytesRead = bytesRead.Load()
+	sum.FilesRead += int64(len(todo))
+	sum.BytesRead += bytesRead.Load()
 	return nodes, sum, nil
 }
 
@@ -105,15 +112,31 @@ func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Root
 		return nil, 0, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	defer fh.Close()
+	blobs, total, err := saveChunks(ctx, saver, limit.Reader(ctx, fh), path, buf, scratch, ctx.Err)
+	if err != nil {
+		return nil, total, err
+	}
+	if total != f.Size {
+		return nil, total, fmt.Errorf("cannot back up %s: it changed size while being read (%d bytes, then %d): is a server writing to this root?", path, f.Size, total)
+	}
+	return blobs, total, nil
+}
+
+// saveChunks reads r (the file at path) to its end in chunks of len(buf)
+// and saves each chunk as a data blob. Before each chunk it asks stop
+// whether to give up, and returns stop's error if so. Save is called with
+// ctx, which must stay valid: a Save cancelled half-way loses its pack.
+func saveChunks(ctx context.Context, saver *repository.Saver, r io.Reader, path string, buf []byte, scratch *repository.Scratch,
+	stop func() error) ([]repository.ID, int64, error) {
 	var (
 		blobs []repository.ID
 		total int64
 	)
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := stop(); err != nil {
 			return nil, total, err
 		}
-		n, err := io.ReadFull(limit.Reader(ctx, fh), buf)
+		n, err := io.ReadFull(r, buf)
 		if n > 0 {
 			total += int64(n)
 			data := buf[:n]
@@ -124,21 +147,19 @@ func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Root
 			blobs = append(blobs, id)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			break
+			return blobs, total, nil
 		}
 		if err != nil {
 			return nil, total, fmt.Errorf("cannot read %s: %w", path, err)
 		}
 	}
-	if total != f.Size {
-		return nil, total, fmt.Errorf("cannot back up %s: it changed size while being read (%d bytes, then %d): is a server writing to this root?", path, f.Size, total)
-	}
-	return blobs, total, nil
 }
 
 // partCounter returns the function to call after each stored file: it
 // calls partRead once the last file read from a part directory is stored.
-// Without partRead it does nothing.
+// A part directory none of whose files is read (each was unchanged, or
+// read while the node took its snapshot) is reported at once. Without
+// partRead it does nothing.
 func partCounter(layout *banyandb.Layout, todo []int, partRead func(banyandb.Catalog, string)) func(*banyandb.File) {
 	if partRead == nil {
 		return func(*banyandb.File) {}
@@ -155,6 +176,14 @@ func partCounter(layout *banyandb.Layout, todo []int, partRead func(banyandb.Cat
 			left[k] = &atomic.Int32{}
 		}
 		left[k].Add(1)
+	}
+	unread := map[string]bool{}
+	for i := range layout.Files {
+		f := &layout.Files[i]
+		if k := key(f); f.Part != "" && left[k] == nil && !unread[k] {
+			unread[k] = true
+			partRead(f.Catalog, path.Dir(f.Path))
+		}
 	}
 	return func(f *banyandb.File) {
 		if f.Part == "" {

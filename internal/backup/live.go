@@ -33,6 +33,10 @@ var ErrSnapshotFailed = errors.New("node failed to take a snapshot")
 // place of the data directories, and deletes the snapshot directories it
 // asked for, whatever happens, unless told to keep them. Nothing else under
 // the roots is touched. The manifest records the node and its API version.
+//
+// While the node takes the snapshot, the repository is locked, the parent
+// found, and the live part files read (preread.go): the node's linking and
+// the backup's reading overlap.
 func RunLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (res *Result, err error) {
 	client, err := snapshot.Dial(ctx, live.Node)
 	if err != nil {
@@ -47,9 +51,31 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	if err != nil {
 		return nil, err
 	}
+	src := repository.Source{Type: "node", Node: live.Node.Node, APIVersion: version.Version, Roots: map[string]string{}}
+	if version.Revision != "" {
+		src.APIVersion += " (" + version.Revision + ")"
+	}
+	s, err := begin(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end(ctx)
+	// The parent is picked by the catalogs asked for; the snapshot may
+	// bring fewer (empty groups are skipped), checked below.
+	asked := opts
+	asked.Groups = plainGroups(live.Groups)
+	guess := src
+	for _, c := range requestedCatalogs(opts.Catalogs) {
+		guess.Roots[string(c)] = opts.Roots.DataDir(c)
+	}
+	s.startParent(ctx, asked, guess)
+	s.pre = startPreread(ctx, s, asked)
+
 	snapStart := time.Now()
 	taken, err := client.Snapshot(ctx, req)
 	snapSeconds := time.Since(snapStart).Seconds()
+	preErr := s.pre.stop()
+	start := time.Now()
 	if err != nil {
 		// The answer may have named snapshots before it went wrong.
 		if !live.KeepSnapshot {
@@ -99,11 +125,10 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 			return nil, fmt.Errorf("%w: %s: %s: the server answered: %s", ErrSnapshotFailed, live.Node.Node, t.Catalog, t.Error)
 		}
 	}
-
-	src := repository.Source{Type: "node", Node: live.Node.Node, APIVersion: version.Version, Roots: map[string]string{}}
-	if version.Revision != "" {
-		src.APIVersion += " (" + version.Revision + ")"
+	if preErr != nil {
+		return nil, preErr
 	}
+
 	roots := opts.Roots
 	roots.Data = map[banyandb.Catalog]string{}
 	var cats []banyandb.Catalog
@@ -118,19 +143,30 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	if len(cats) == 0 {
 		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", live.Node.Node)
 	}
+	if parent, _, err := s.waitParent(); err == nil && parent != nil && !sameRoots(parent.Source.Roots, src.Roots) {
+		s.parent, s.prev = nil, newPrevious()
+	}
 	o := opts
-	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, plainGroups(live.Groups)
+	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, asked.Groups
 	if !live.KeepSnapshot {
 		o.SourceRead = startRemoval
 		o.PartRead = func(c banyandb.Catalog, dir string) {
 			early.add(filepath.Join(roots.Data[c], filepath.FromSlash(dir)))
 		}
 	}
-	res, err = Run(ctx, repo, o)
+	res, err = s.backup(ctx, o, start)
 	if res != nil {
 		res.SnapshotSeconds = snapSeconds
 	}
 	return res, err
+}
+
+// requestedCatalogs is the catalogs asked for (none: all).
+func requestedCatalogs(cats []banyandb.Catalog) []banyandb.Catalog {
+	if len(cats) == 0 {
+		return banyandb.AllCatalogs()
+	}
+	return cats
 }
 
 // plainGroups drops the catalog of "catalog/group" selections: the scan of

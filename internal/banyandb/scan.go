@@ -416,7 +416,7 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 		f.Size = info.Size()
 		f.Mode = info.Mode()
 		f.ModTime = info.ModTime()
-		f.Inode, f.Dev, f.Nlink = statIDs(info)
+		f.Inode, f.Dev, f.Nlink = StatIDs(info)
 		s.layout.Files = append(s.layout.Files, f)
 		return nil
 	})
@@ -425,7 +425,7 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 // addDir records a directory and notes it when it is a segment or a part;
 // it reports whether it is a part.
 func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) bool {
-	ino, _, _ := statIDs(info)
+	ino, _, _ := StatIDs(info)
 	s.layout.Dirs = append(s.layout.Dirs, Dir{Catalog: c, Path: rel, Mode: info.Mode(), ModTime: info.ModTime(), Inode: ino})
 	if !c.HasSegments() {
 		return false

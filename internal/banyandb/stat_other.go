@@ -4,7 +4,7 @@ package banyandb
 
 import "io/fs"
 
-// statIDs returns zero ids and one link where the platform has no Stat_t.
-func statIDs(fs.FileInfo) (inode, dev, nlink uint64) {
+// StatIDs returns zero ids and one link where the platform has no Stat_t.
+func StatIDs(fs.FileInfo) (inode, dev, nlink uint64) {
 	return 0, 0, 1
 }

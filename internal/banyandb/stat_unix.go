@@ -7,8 +7,8 @@ import (
 	"syscall"
 )
 
-// statIDs returns the inode, device and link count of an Lstat result.
-func statIDs(info fs.FileInfo) (inode, dev, nlink uint64) {
+// StatIDs returns the inode, device and link count of an Lstat result.
+func StatIDs(info fs.FileInfo) (inode, dev, nlink uint64) {
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if !ok {
 		return 0, 0, 1

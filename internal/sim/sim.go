@@ -8,9 +8,10 @@
 // runs a workload that changes the data the way BanyanDB does: flushes write
 // new immutable parts and a new .snp, merges replace parts, new segments are
 // opened as the simulated clock moves on, and Bluge indexes gain and lose
-// files. Snapshots are taken under the same mutex as every change, so each
-// one is a consistent cut, with hard links for parts and segment metadata and
-// copies for .snp and Bluge files, laid out like a real server's snapshots.
+// files. Each shard's part of a snapshot is taken under the same mutex as
+// every change, so that its .snp lists exactly its parts, with hard links for
+// parts and segment metadata and copies for .snp and Bluge files, laid out
+// like a real server's snapshots.
 //
 // Faults can be switched on (flags, Config.Faults, or POST /sim/faults): a slow
 // snapshot, a catalog whose snapshot fails, and a connection closed without
@@ -135,8 +136,10 @@ type Server struct {
 
 	// mu guards the data directories and everything below it: a flush, a
 	// merge, a new segment and a Bluge step each hold it throughout, and a
-	// snapshot holds it while it takes its consistent cut (part lists, .snp,
-	// copies); it links the pinned, immutable parts afterwards.
+	// snapshot holds it while it takes each shard's (and segment's) part of
+	// its cut (part list, .snp, copies), one after the other; it links the
+	// pinned, immutable parts afterwards. The workload never writes the
+	// property catalogs, whose snapshot copies need no lock.
 	mu     sync.Mutex
 	groups []*group
 	// pins counts, per part directory, the snapshots that still have to

@@ -116,8 +116,8 @@ func toProtoCatalog(c banyandb.Catalog) commonv1.Catalog {
 
 // Snapshot takes a snapshot as a server answers SnapshotService/Snapshot:
 // one directory <root>/<catalog>/snapshots/<name> per catalog covered (see
-// planSnapshot), all under the data mutex so that together they are one
-// consistent cut of the data, then removes stale snapshots. A catalog whose
+// planSnapshot), each shard cut under the data mutex so that its .snp lists
+// exactly the parts it holds, then removes stale snapshots. A catalog whose
 // snapshot fails (or is named in Faults.ErrorCatalog) gets an error in the
 // answer and no directory.
 //
@@ -149,14 +149,14 @@ func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*
 	now := s.now()
 	name := fmt.Sprintf("%s-%08x", now.UTC().Format(snapshotNameLayout), s.seq.Add(1))
 
-	// Under the lock: the consistent cut. Each shard's live part list is
-	// read and its fresh .snp, the segment metadata links and the copies of
-	// the Bluge files are made; the part directories to link are listed
-	// and pinned, so that a merge finishing meanwhile does not delete them.
-	// Parts are immutable: they are linked after the lock is released, as a
-	// server links them from its reference-counted snapshot while flushes
-	// go on.
-	s.mu.Lock()
+	// The cut is taken shard by shard, each under the lock: a shard's
+	// newest part list, its fresh .snp and the copies of its Bluge files
+	// are consistent, and its part directories are pinned, so that a merge
+	// finishing meanwhile does not delete them. The lock is released
+	// between shards every cutSlice, and flushes and merges go on, as on a
+	// server, which snapshots each shard's table on its own. Parts are immutable: they
+	// are linked once the whole cut is taken, as a server links them from
+	// its reference-counted snapshot.
 	lists := make([]*linkList, len(targets))
 	for i, t := range targets {
 		out := &databasev1.Snapshot{Catalog: toProtoCatalog(t.catalog), Name: name}
@@ -167,15 +167,18 @@ func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*
 		case failing[t.catalog]:
 			out.Name, out.Error = "", fmt.Sprintf("cannot snapshot %s: injected failure", t.catalog)
 		default:
-			lists[i] = &linkList{doomed: s.doomed}
-			if err := s.snapshotCatalog(t, name, lists[i]); err != nil {
+			lists[i] = &linkList{srv: s}
+			err := s.snapshotCatalog(t, name, lists[i])
+			lists[i].release()
+			if err != nil {
+				s.mu.Lock()
+				s.pin(lists[i:i+1], -1)
+				s.mu.Unlock()
 				out.Name, out.Error, lists[i] = "", err.Error(), nil
 			}
 		}
 		resp.Snapshots = append(resp.Snapshots, out)
 	}
-	s.pin(lists, 1)
-	s.mu.Unlock()
 
 	var done []banyandb.Catalog
 	for i, t := range targets {
@@ -298,13 +301,49 @@ func firstField(name string) string {
 	return name
 }
 
-// linkList collects the part directories a snapshot hard-links once it has
-// released the server's lock.
+// cutSlice is how long a snapshot holds the lock at most before it lets
+// the workload's waiting flush or merge run.
+const cutSlice = 20 * time.Millisecond
+
+// linkList collects the part directories a snapshot hard-links once its
+// cut is taken.
 type linkList struct {
-	jobs [][2]string // source, destination
+	srv    *Server     // whose lock cut takes; nil in tests
+	jobs   [][2]string // source, destination
+	pinned int         // jobs[:pinned] are pinned
 	// doomed lists merged-away directories still on disk, waiting for an
 	// earlier snapshot to link them: they are not part of this one.
 	doomed []string
+	held   time.Time // when the lock was taken; zero when not held
+}
+
+// cut runs fn, one shard's or segment's part of the cut, under the server's
+// lock, and pins the part directories it added. The lock is kept for the
+// next part until it has been held for cutSlice; release lets it go.
+func (l *linkList) cut(fn func() error) error {
+	if l.srv == nil {
+		return fn()
+	}
+	if l.held.IsZero() {
+		l.srv.mu.Lock()
+		l.held = time.Now()
+		l.doomed = l.srv.doomed
+	}
+	err := fn()
+	l.srv.pinJobs(l.jobs[l.pinned:], 1)
+	l.pinned = len(l.jobs)
+	if time.Since(l.held) >= cutSlice {
+		l.release()
+	}
+	return err
+}
+
+// release unlocks the server if cut holds its lock.
+func (l *linkList) release() {
+	if l != nil && l.srv != nil && !l.held.IsZero() {
+		l.held = time.Time{}
+		l.srv.mu.Unlock()
+	}
 }
 
 func (l *linkList) isDoomed(dir string) bool { return slices.Contains(l.doomed, dir) }
@@ -326,13 +365,8 @@ func (l *linkList) run() error {
 // deleted. The caller holds s.mu.
 func (s *Server) pin(lists []*linkList, delta int) {
 	for _, l := range lists {
-		if l == nil {
-			continue
-		}
-		for _, j := range l.jobs {
-			if s.pins[j[0]] += delta; s.pins[j[0]] <= 0 {
-				delete(s.pins, j[0])
-			}
+		if l != nil {
+			s.pinJobs(l.jobs, delta)
 		}
 	}
 	if delta > 0 {
@@ -349,6 +383,16 @@ func (s *Server) pin(lists []*linkList, delta int) {
 		}
 	}
 	s.doomed = kept
+}
+
+// pinJobs adds delta to the pin count of the jobs' source directories. The
+// caller holds s.mu.
+func (s *Server) pinJobs(jobs [][2]string, delta int) {
+	for _, j := range jobs {
+		if s.pins[j[0]] += delta; s.pins[j[0]] <= 0 {
+			delete(s.pins, j[0])
+		}
+	}
 }
 
 // removePart deletes a merged part directory, or, while a snapshot still

@@ -56,32 +56,37 @@ func snapshotGroup(c banyandb.Catalog, src, dst string, links *linkList) error {
 }
 
 // snapshotSegment hard-links the segment's metadata, copies its sidx/ Bluge
-// index and snapshots each shard; external-segment-temp/ is left out.
+// index and snapshots each shard; external-segment-temp/ is left out. The
+// segment's own files and each shard are cut under the server's lock.
 func snapshotSegment(c banyandb.Catalog, src, dst string, links *linkList) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dst, err)
 	}
-	if err := os.Link(filepath.Join(src, segmentMetaName), filepath.Join(dst, segmentMetaName)); err != nil {
-		return fmt.Errorf("cannot link segment metadata: %w", err)
+	err := links.cut(func() error {
+		if err := os.Link(filepath.Join(src, segmentMetaName), filepath.Join(dst, segmentMetaName)); err != nil {
+			return fmt.Errorf("cannot link segment metadata: %w", err)
+		}
+		if isDir(filepath.Join(src, sidxName)) {
+			return copyBlugeDir(filepath.Join(src, sidxName), filepath.Join(dst, sidxName))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return fmt.Errorf("cannot list segment: %w", err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() {
+		if _, ok := shardNumber(e.Name()); !ok || !e.IsDir() {
 			continue
 		}
-		if e.Name() == sidxName {
-			if err := copyBlugeDir(filepath.Join(src, sidxName), filepath.Join(dst, sidxName)); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, ok := shardNumber(e.Name()); ok {
-			if err := snapshotShard(c, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), links); err != nil {
-				return err
-			}
+		err := links.cut(func() error {
+			return snapshotShard(c, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), links)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

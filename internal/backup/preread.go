@@ -1,0 +1,268 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+)
+
+// A live backup reads the node's live part files while the node takes its
+// snapshot. The snapshot's part files are hard links to those same files
+// (FACTS §5): a snapshot file with the device, inode, size and modification
+// time of a file read here has the content read here, and is not read
+// again. Parts are immutable once their metadata.json is written, so only
+// complete parts are read; a part that a merge deletes meanwhile is skipped,
+// or was read for nothing (its blobs stay unreferenced until a prune).
+//
+// The node's snapshot call is mostly the linking of every part file; this
+// overlaps the backup's reading with it instead of following it.
+
+// errPrereadStopped ends a file's reading when the snapshot is taken.
+var errPrereadStopped = errors.New("preread stopped")
+
+// PrereadStats counts a live backup's reading during the snapshot call.
+type PrereadStats struct {
+	// Files and Bytes were read in full while the node took its snapshot.
+	Files, Bytes int64
+	// FilesUsed and BytesUsed of them were in the snapshot, and not read
+	// again.
+	FilesUsed, BytesUsed int64
+}
+
+// fileID names an inode.
+type fileID struct{ dev, ino uint64 }
+
+// prereadFile is a live file read in full, as it was while read.
+type prereadFile struct {
+	size  int64
+	mtime time.Time
+	mode  fs.FileMode
+	blobs []repository.ID
+}
+
+// prereadJob is a live file to read.
+type prereadJob struct {
+	path string
+	id   fileID
+	file prereadFile
+}
+
+// preread reads live part files in the background until stopped.
+type preread struct {
+	stopping atomic.Bool
+	stopCh   chan struct{}
+	done     chan struct{}
+
+	mu     sync.Mutex
+	files  map[fileID]prereadFile
+	counts PrereadStats
+	err    error // a failure to save, which the backup would meet too
+}
+
+// startPreread starts reading the live part files of the catalogs and
+// groups opts selects, under opts.Roots (the live data directories), in
+// the order they lie on disk (oldest segments first). Files the parent
+// backup has unchanged are not read. It saves through the session's saver.
+func startPreread(ctx context.Context, s *session, opts Options) *preread {
+	p := &preread{stopCh: make(chan struct{}), done: make(chan struct{}), files: map[fileID]prereadFile{}}
+	saver := s.newSaver(ctx)
+	jobs := make(chan prereadJob)
+	var wg sync.WaitGroup
+	chunk := s.repo.Config().ChunkSize
+	for range workers(opts) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The node's snapshot comes first: this reads in the CPU
+			// time the node leaves idle. The thread is discarded after.
+			ratelimit.BackgroundThread()
+			buf := make([]byte, chunk)
+			scratch := &repository.Scratch{}
+			for j := range jobs {
+				p.read(ctx, saver, j, buf, scratch, opts)
+			}
+		}()
+	}
+	go func() {
+		defer close(p.done)
+		defer wg.Wait()
+		defer close(jobs)
+		_, prev, err := s.waitParent()
+		if err != nil {
+			return // the backup reports it
+		}
+		for _, c := range requestedCatalogs(opts.Catalogs) {
+			if !p.walk(ctx, s.repo, c, opts.Roots.DataDir(c), opts.Groups, prev, opts.ForceRehash, jobs) {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// stop ends the reading (a file half read is dropped) and waits for it.
+// The error is a failure to save a blob.
+func (p *preread) stop() error {
+	if p == nil {
+		return nil
+	}
+	if !p.stopping.Swap(true) {
+		close(p.stopCh)
+	}
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// lookup returns the blobs of f if the same inode, unchanged, was read.
+func (p *preread) lookup(f *banyandb.File) ([]repository.ID, bool) {
+	if p == nil || f.Part == "" {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.files[fileID{f.Dev, f.Inode}]
+	if !ok || r.size != f.Size || !r.mtime.Equal(f.ModTime) || r.mode != f.Mode {
+		return nil, false
+	}
+	p.counts.FilesUsed++
+	p.counts.BytesUsed += f.Size
+	return r.blobs, true
+}
+
+// stats returns the counts so far (zero without a preread).
+func (p *preread) stats() PrereadStats {
+	if p == nil {
+		return PrereadStats{}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts
+}
+
+// walk sends the files of the complete parts below one catalog's live data
+// directory. It reports false once stopped. What vanishes under it (a
+// merge deletes parts) is skipped.
+func (p *preread) walk(ctx context.Context, repo *repository.Repository, c banyandb.Catalog, dataDir string, groups []string,
+	prev *previous, force bool, jobs chan<- prereadJob) bool {
+	partDir := "" // the complete part directory being walked
+	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if p.stopping.Load() || ctx.Err() != nil {
+			return filepath.SkipAll
+		}
+		if err != nil || path == dataDir {
+			return nil // vanished, or unreadable: the backup proper decides
+		}
+		name := d.Name()
+		if d.IsDir() {
+			switch {
+			case strings.HasSuffix(name, ".tmp"):
+				return filepath.SkipDir
+			case filepath.Dir(path) == dataDir && len(groups) > 0 && c != banyandb.SchemaProperty && !slices.Contains(groups, name):
+				return filepath.SkipDir
+			case banyandb.IsPartName(name):
+				if !exists(filepath.Join(path, banyandb.PartMetadataFile)) && !exists(filepath.Join(path, banyandb.SidxManifestFile)) {
+					return filepath.SkipDir // unfinished: the snapshot leaves it out
+				}
+				partDir = path
+			}
+			return nil
+		}
+		if filepath.Dir(path) != partDir || !d.Type().IsRegular() || strings.HasSuffix(name, ".tmp") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		ino, dev, _ := banyandb.StatIDs(info)
+		f := banyandb.File{Size: info.Size(), ModTime: info.ModTime(), Mode: info.Mode(), Inode: ino, Dev: dev}
+		if !force {
+			rel, err := filepath.Rel(dataDir, path)
+			if err != nil {
+				return nil
+			}
+			if n, err := prev.file(ctx, repo, nodePath(c, filepath.ToSlash(rel))); err == nil && unchanged(&f, n, repo) {
+				return nil // the parent has it
+			}
+		}
+		select {
+		case jobs <- prereadJob{path: path, id: fileID{dev, ino}, file: prereadFile{size: f.Size, mtime: f.ModTime, mode: f.Mode}}:
+			return nil
+		case <-p.stopCh:
+			return filepath.SkipAll
+		}
+	})
+	return err == nil && !p.stopping.Load()
+}
+
+// read reads one live file and records its blobs if it did not change
+// while read.
+func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJob, buf []byte, scratch *repository.Scratch, opts Options) {
+	if p.stopping.Load() {
+		return
+	}
+	fh, err := os.Open(j.path)
+	if err != nil {
+		return
+	}
+	defer fh.Close()
+	stop := func() error {
+		if p.stopping.Load() {
+			return errPrereadStopped
+		}
+		return ctx.Err()
+	}
+	r := &readErrors{r: opts.ReadLimit.Reader(ctx, fh)}
+	blobs, total, err := saveChunks(ctx, saver, r, j.path, buf, scratch, stop)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		// A file that cannot be read is the backup proper's to judge; a
+		// blob that cannot be saved fails the backup.
+		if r.err == nil && !errors.Is(err, errPrereadStopped) && ctx.Err() == nil && p.err == nil {
+			p.err = err
+		}
+		return
+	}
+	after, err := fh.Stat()
+	if err != nil || total != j.file.size || after.Size() != j.file.size || !after.ModTime().Equal(j.file.mtime) {
+		return // changed while read: the backup proper reads the snapshot's copy
+	}
+	j.file.blobs = blobs
+	p.files[j.id] = j.file
+	p.counts.Files++
+	p.counts.Bytes += total
+}
+
+// readErrors remembers the error of its reader other than io.EOF.
+type readErrors struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrors) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -1,0 +1,92 @@
+package backup
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
+)
+
+// writeTestFile writes a file with a fixed modification time.
+func writeTestFile(t *testing.T, path, content string, mtime time.Time) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The preread reads only complete parts, and a file that changed after it
+// was read (same inode, other bytes and time) is not taken from it.
+func TestPrereadTakesOnlyUnchangedFilesOfCompleteParts(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	shard := filepath.Join(root, "measure", "data", "g", "seg-20261123", "shard-0")
+	mtime := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	done := filepath.Join(shard, "0000000000000001")
+	writeTestFile(t, filepath.Join(done, "primary.bin"), "primary bytes", mtime)
+	writeTestFile(t, filepath.Join(done, "timestamps.bin"), "timestamp bytes", mtime)
+	writeTestFile(t, filepath.Join(done, banyandb.PartMetadataFile), `{"totalCount":1}`, mtime)
+	unfinished := filepath.Join(shard, "0000000000000002")
+	writeTestFile(t, filepath.Join(unfinished, "primary.bin"), "being written", mtime)
+
+	repo, err := repository.Init(ctx, mem.New("t"), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	s, err := begin(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.end(ctx)
+	opts := Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Measure}}
+	s.startParent(ctx, opts, sourceOf(opts))
+	p := startPreread(ctx, s, opts)
+	<-p.done // the whole root is read
+	if err := p.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.stats(); st.Files != 3 || st.Bytes != int64(len("primary bytes")+len("timestamp bytes")+len(`{"totalCount":1}`)) {
+		t.Errorf("preread %+v, want the 3 files of the complete part", st)
+	}
+
+	// Rewritten in place with as many bytes: a new modification time.
+	writeTestFile(t, filepath.Join(done, "timestamps.bin"), "TIMESTAMP BYTES", mtime.Add(time.Second))
+	l, err := banyandb.Scan(ctx, opts.Roots, banyandb.ScanOptions{Catalogs: opts.Catalogs, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for i := range l.Files {
+		f := &l.Files[i]
+		blobs, ok := p.lookup(f)
+		got[filepath.Base(filepath.Dir(f.Path))+"/"+filepath.Base(f.Path)] = ok
+		if ok {
+			raw, _ := os.ReadFile(filepath.Join(opts.Roots.DataDir(f.Catalog), f.Path))
+			if len(blobs) != 1 || blobs[0] != repository.Hash(raw) {
+				t.Errorf("%s: preread blobs %v do not hold its bytes", f.Path, blobs)
+			}
+		}
+	}
+	want := map[string]bool{
+		"0000000000000001/primary.bin": true, "0000000000000001/metadata.json": true,
+		"0000000000000001/timestamps.bin": false, // changed since read
+		"0000000000000002/primary.bin":    false, // unfinished part: not read
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("lookup %s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
