@@ -30,6 +30,9 @@
 #   7. Cross-check: an offline backup of the root as the workload left it.
 # Then it prints a Markdown table and PASS/MISS lines.
 #
+# While the node takes its snapshot, a live backup already reads the node's
+# live parts (preread); the report gives how much of that the snapshot held.
+#
 # Fairness: the workload keeps writing, so each live backup reads a larger
 # data set than the offline ones; the report gives each backup's bytes_total
 # and files and compares seconds per GiB as well as raw seconds. Neither offline nor
@@ -102,7 +105,7 @@ BB=(env TZ=UTC "$BIN/banyan-backup")
 # Each backup's results: ${B_SECS[name]} (wall time), B_DUR (its own
 # duration_seconds: scanning and storing, without connecting, the snapshot
 # call and the snapshot's removal), B_RSS, B_TOTAL, B_READ, B_ADDED, B_FILES.
-declare -A B_SECS B_DUR B_RSS B_TOTAL B_READ B_ADDED B_FILES B_SNAP B_RM
+declare -A B_SECS B_DUR B_RSS B_TOTAL B_READ B_ADDED B_FILES B_SNAP B_RM B_PRE B_PREUSED
 
 # record NAME keeps the measured time and RSS of backup NAME and the
 # numbers of its --json answer.
@@ -117,6 +120,8 @@ record() {
 	B_FILES[$name]=$(json_field "$out" files)
 	B_SNAP[$name]=$(json_opt "$out" snapshot_seconds 0) # live backups only
 	B_RM[$name]=$(json_opt "$out" snapshot_remove_seconds 0)
+	B_PRE[$name]=$(json_opt "$out" preread_bytes 0)
+	B_PREUSED[$name]=$(json_opt "$out" preread_bytes_used 0)
 }
 
 # backup NAME [ARGS...] backs ROOT up into a new repository, the page cache
@@ -354,6 +359,8 @@ report() {
 		"$(calc "${B_SECS[live1]} - ${B_DUR[live1]}")" "$(calc "${B_SECS[live2]} - ${B_DUR[live2]}")"
 	printf 'Of which the node'"'"'s snapshot call: %.2f, %.2f s; the removal of the snapshot (overlapping the last writes): %.2f, %.2f s.\n' \
 		"${B_SNAP[live1]}" "${B_SNAP[live2]}" "${B_RM[live1]}" "${B_RM[live2]}"
+	printf 'During the snapshot call the live backups read %.1f and %.1f MiB of the node'"'"'s live parts, of which %.1f and %.1f MiB were in the snapshot and not read again.\n' \
+		"$(mib "${B_PRE[live1]}")" "$(mib "${B_PRE[live2]}")" "$(mib "${B_PREUSED[live1]}")" "$(mib "${B_PREUSED[live2]}")"
 
 	printf '\nSimulator write rate (seconds by its own clock; MB = 10^6 bytes written, merges included):\n\n'
 	printf '| window | seconds | flushes | flushes/s | MB written | MB/s | merges | sim CPU %% |\n'
