@@ -65,6 +65,7 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	asked := opts
 	asked.Groups = plainGroups(live.Groups)
 	guess := src
+	guess.Roots = map[string]string{}
 	for _, c := range requestedCatalogs(opts.Catalogs) {
 		guess.Roots[string(c)] = opts.Roots.DataDir(c)
 	}

@@ -66,6 +66,25 @@ func snapshotDirs(t *testing.T, root string) []string {
 	return out
 }
 
+// takenRoots returns the data directories of the snapshots the node took
+// since before (the entries of snapshotDirs then).
+func takenRoots(t *testing.T, root string, before []string) banyandb.Roots {
+	t.Helper()
+	taken := banyandb.Roots{Data: map[banyandb.Catalog]string{}}
+	for _, d := range snapshotDirs(t, root) {
+		if slices.Contains(before, d) {
+			continue
+		}
+		c, name, _ := strings.Cut(d, "/")
+		dir := filepath.Join(root, c, "snapshots", name)
+		if c == string(banyandb.Property) || c == string(banyandb.SchemaProperty) {
+			dir = filepath.Join(dir, "data")
+		}
+		taken.Data[banyandb.Catalog(c)] = dir
+	}
+	return taken
+}
+
 func liveOpts(addr string) backup.LiveOptions {
 	return backup.LiveOptions{Node: snapshot.Options{Node: addr, ConnectTimeout: 3 * time.Second, CallTimeout: 30 * time.Second}}
 }
@@ -89,18 +108,7 @@ func TestLiveBackupRestoresTheSnapshottedData(t *testing.T) {
 					t.Fatal(err)
 				}
 				// The snapshot the node took is what the backup must hold.
-				taken := banyandb.Roots{Data: map[banyandb.Catalog]string{}}
-				for _, d := range snapshotDirs(t, root) {
-					if slices.Contains(before, d) {
-						continue
-					}
-					c, name, _ := strings.Cut(d, "/")
-					dir := filepath.Join(root, c, "snapshots", name)
-					if c == string(banyandb.Property) || c == string(banyandb.SchemaProperty) {
-						dir = filepath.Join(dir, "data")
-					}
-					taken.Data[banyandb.Catalog(c)] = dir
-				}
+				taken := takenRoots(t, root, before)
 				if len(taken.Data) != 5 {
 					t.Fatalf("the node took snapshots of %v, want all five catalogs", taken.Data)
 				}
@@ -239,6 +247,16 @@ func TestLiveBackupOfOneGroup(t *testing.T) {
 	res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The recorded roots are those of the catalogs the node took.
+	var recorded []string
+	for c := range res.Manifest.Source.Roots {
+		recorded = append(recorded, c)
+	}
+	slices.Sort(recorded)
+	cats := slices.Sorted(slices.Values(res.Manifest.Catalogs))
+	if !slices.Equal(recorded, cats) {
+		t.Errorf("a backup of group bk_measure records roots of %v and catalogs %v", recorded, cats)
 	}
 	var groups []string
 	err = repo.Walk(ctx, res.Manifest.Tree, func(p string, n *repository.Node) error {

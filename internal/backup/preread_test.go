@@ -3,8 +3,6 @@ package backup_test
 import (
 	"context"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,25 +13,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 	"github.com/banyan-backup/banyan-backup/internal/sim"
 )
-
-// takenRoots returns the data directories of the snapshots the node took
-// since before (the entries of snapshotDirs then).
-func takenRoots(t *testing.T, root string, before []string) banyandb.Roots {
-	t.Helper()
-	taken := banyandb.Roots{Data: map[banyandb.Catalog]string{}}
-	for _, d := range snapshotDirs(t, root) {
-		if slices.Contains(before, d) {
-			continue
-		}
-		c, name, _ := strings.Cut(d, "/")
-		dir := filepath.Join(root, c, "snapshots", name)
-		if c == string(banyandb.Property) || c == string(banyandb.SchemaProperty) {
-			dir = filepath.Join(dir, "data")
-		}
-		taken.Data[banyandb.Catalog(c)] = dir
-	}
-	return taken
-}
 
 // partFiles counts the files inside part directories of a layout.
 func partFiles(t *testing.T, roots banyandb.Roots) int64 {
