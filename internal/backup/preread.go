@@ -159,7 +159,11 @@ func (p *preread) stats() PrereadStats {
 func (p *preread) walk(ctx context.Context, repo *repository.Repository, c banyandb.Catalog, dataDir string, groups []string,
 	prev *previous, force bool, jobs chan<- prereadJob) bool {
 	partDir := "" // the complete part directory being walked
-	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+	dataDir, err := filepath.EvalSymlinks(dataDir)
+	if err != nil {
+		return true // no such catalog here
+	}
+	err = filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
 		if p.stopping.Load() || ctx.Err() != nil {
 			return filepath.SkipAll
 		}
@@ -239,8 +243,12 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 		return
 	}
 	after, err := fh.Stat()
-	if err != nil || total != j.file.size || after.Size() != j.file.size || !after.ModTime().Equal(j.file.mtime) {
-		return // changed while read: the backup proper reads the snapshot's copy
+	if err != nil {
+		return
+	}
+	if ino, dev, _ := banyandb.StatIDs(after); (fileID{dev, ino}) != j.id ||
+		total != j.file.size || after.Size() != j.file.size || !after.ModTime().Equal(j.file.mtime) {
+		return // replaced or changed while read: the backup proper reads the snapshot's link
 	}
 	j.file.blobs = blobs
 	p.files[j.id] = j.file
