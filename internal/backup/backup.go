@@ -132,6 +132,7 @@ func begin(ctx context.Context, repo *repository.Repository) (*session, error) {
 // that the next backup reuses them) and releases the lock. Nothing may be
 // saving any more.
 func (s *session) end(ctx context.Context) {
+	_ = s.pre.wait() // no Save may run when the saver stops
 	if s.saver != nil && !s.flushed {
 		s.saver.Abort(context.WithoutCancel(ctx))
 	}
@@ -196,6 +197,9 @@ func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*R
 	}
 	if opts.SourceRead != nil {
 		opts.SourceRead()
+	}
+	if err := s.pre.wait(); err != nil {
+		return nil, err
 	}
 	s.flushed = true
 	stats, err := saver.Flush(ctx)

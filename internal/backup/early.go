@@ -3,8 +3,6 @@ package backup
 import (
 	"os"
 	"sync"
-
-	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 )
 
 // earlyRemover deletes, in the background, the part directories of a live
@@ -22,9 +20,6 @@ func startEarlyRemover() *earlyRemover {
 	r := &earlyRemover{queue: make(chan string, 16384), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		// The backup's reading comes first: this deletes in the CPU
-		// time it leaves idle. The thread is discarded after.
-		ratelimit.BackgroundThread()
 		for dir := range r.queue {
 			_ = os.RemoveAll(dir) // what fails here, the final removal reports
 		}

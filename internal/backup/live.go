@@ -75,7 +75,7 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	snapStart := time.Now()
 	taken, err := client.Snapshot(ctx, req)
 	snapSeconds := time.Since(snapStart).Seconds()
-	preErr := s.pre.stop()
+	s.pre.stop()
 	start := time.Now()
 	if err != nil {
 		// The answer may have named snapshots before it went wrong.
@@ -125,9 +125,6 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 		if t.Error != "" {
 			return nil, fmt.Errorf("%w: %s: %s: the server answered: %s", ErrSnapshotFailed, live.Node.Node, t.Catalog, t.Error)
 		}
-	}
-	if preErr != nil {
-		return nil, preErr
 	}
 
 	roots := opts.Roots

@@ -63,7 +63,8 @@ type prereadJob struct {
 type preread struct {
 	stopping atomic.Bool
 	stopCh   chan struct{}
-	done     chan struct{}
+	walked   chan struct{} // the walk has ended: it no longer reads the parent
+	done     chan struct{} // and no worker saves any more
 
 	mu     sync.Mutex
 	files  map[fileID]prereadFile
@@ -76,7 +77,7 @@ type preread struct {
 // the order they lie on disk (oldest segments first). Files the parent
 // backup has unchanged are not read. It saves through the session's saver.
 func startPreread(ctx context.Context, s *session, opts Options) *preread {
-	p := &preread{stopCh: make(chan struct{}), done: make(chan struct{}), files: map[fileID]prereadFile{}}
+	p := &preread{stopCh: make(chan struct{}), walked: make(chan struct{}), done: make(chan struct{}), files: map[fileID]prereadFile{}}
 	saver := s.newSaver(ctx)
 	jobs := make(chan prereadJob)
 	var wg sync.WaitGroup
@@ -99,6 +100,7 @@ func startPreread(ctx context.Context, s *session, opts Options) *preread {
 		defer close(p.done)
 		defer wg.Wait()
 		defer close(jobs)
+		defer close(p.walked)
 		_, prev, err := s.waitParent()
 		if err != nil {
 			return // the backup reports it
@@ -112,15 +114,28 @@ func startPreread(ctx context.Context, s *session, opts Options) *preread {
 	return p
 }
 
-// stop ends the reading (a file half read is dropped) and waits for it.
-// The error is a failure to save a blob.
-func (p *preread) stop() error {
+// stop ends the reading: a file half read is dropped, and nothing read
+// from now on is recorded. It waits for the walk, which shares the parent
+// with the backup proper, but not for the workers: they run at the weakest
+// priority and may take long to notice on a busy machine, so nothing that
+// must be quick waits for them; wait does, before the saver is flushed.
+func (p *preread) stop() {
 	if p == nil {
-		return nil
+		return
 	}
 	if !p.stopping.Swap(true) {
 		close(p.stopCh)
 	}
+	<-p.walked
+}
+
+// wait stops the reading and waits until no worker saves any more. The
+// error is a failure to save a blob, which fails the backup.
+func (p *preread) wait() error {
+	if p == nil {
+		return nil
+	}
+	p.stop()
 	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -249,6 +264,9 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 	if ino, dev, _ := banyandb.StatIDs(after); (fileID{dev, ino}) != j.id ||
 		total != j.file.size || after.Size() != j.file.size || !after.ModTime().Equal(j.file.mtime) {
 		return // replaced or changed while read: the backup proper reads the snapshot's link
+	}
+	if p.stopping.Load() {
+		return // the backup proper may have looked this file up already
 	}
 	j.file.blobs = blobs
 	p.files[j.id] = j.file

@@ -54,7 +54,7 @@ func TestPrereadTakesOnlyUnchangedFilesOfCompleteParts(t *testing.T) {
 	s.startParent(ctx, opts, sourceOf(opts))
 	p := startPreread(ctx, s, opts)
 	<-p.done // the whole root is read
-	if err := p.stop(); err != nil {
+	if err := p.wait(); err != nil {
 		t.Fatal(err)
 	}
 	if st := p.stats(); st.Files != 3 || st.Bytes != int64(len("primary bytes")+len("timestamp bytes")+len(`{"totalCount":1}`)) {
