@@ -26,8 +26,10 @@ import (
 // complete parts are read; a part that a merge deletes meanwhile is skipped,
 // or was read for nothing (its blobs stay unreferenced until a prune).
 //
-// The node's snapshot call is mostly the linking of every part file; this
-// overlaps the backup's reading with it instead of following it.
+// The node's snapshot call creates a directory tree, a part list per shard
+// and copies of the index files, and hard-links every part file: seconds on
+// a large root. This overlaps the backup's reading with it instead of
+// following it.
 
 // errPrereadStopped ends a file's reading when the snapshot is taken.
 var errPrereadStopped = errors.New("preread stopped")
