@@ -236,15 +236,19 @@ func sourceOf(opts Options) repository.Source {
 	if opts.Source != nil {
 		return *opts.Source
 	}
-	cats := opts.Catalogs
-	if len(cats) == 0 {
-		cats = banyandb.AllCatalogs()
-	}
 	src := repository.Source{Type: "root", Roots: map[string]string{}}
-	for _, c := range cats {
+	for _, c := range requestedCatalogs(opts.Catalogs) {
 		src.Roots[string(c)] = opts.Roots.DataDir(c)
 	}
 	return src
+}
+
+// requestedCatalogs is the catalogs asked for (none: all).
+func requestedCatalogs(cats []banyandb.Catalog) []banyandb.Catalog {
+	if len(cats) == 0 {
+		return banyandb.AllCatalogs()
+	}
+	return cats
 }
 
 func rootsOf(roots banyandb.Roots, layout *banyandb.Layout) map[string]string {

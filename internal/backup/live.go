@@ -65,10 +65,7 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	asked := opts
 	asked.Groups = plainGroups(live.Groups)
 	guess := src
-	guess.Roots = map[string]string{}
-	for _, c := range requestedCatalogs(opts.Catalogs) {
-		guess.Roots[string(c)] = opts.Roots.DataDir(c)
-	}
+	guess.Roots = sourceOf(Options{Roots: opts.Roots, Catalogs: opts.Catalogs}).Roots // a new map: src.Roots is filled below
 	s.startParent(ctx, asked, guess)
 	s.pre = startPreread(ctx, s, asked)
 
@@ -157,14 +154,6 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 		res.SnapshotSeconds = snapSeconds
 	}
 	return res, err
-}
-
-// requestedCatalogs is the catalogs asked for (none: all).
-func requestedCatalogs(cats []banyandb.Catalog) []banyandb.Catalog {
-	if len(cats) == 0 {
-		return banyandb.AllCatalogs()
-	}
-	return cats
 }
 
 // plainGroups drops the catalog of "catalog/group" selections: the scan of
