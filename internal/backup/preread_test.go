@@ -2,7 +2,10 @@ package backup_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 	"github.com/banyan-backup/banyan-backup/internal/sim"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
 // partFiles counts the files inside part directories of a layout.
@@ -101,5 +105,55 @@ func TestLiveBackupWithPrereadUnderMerges(t *testing.T) {
 	}
 	if st := srv.Stats(); st.Merges == 0 || used == 0 {
 		t.Errorf("merges %d, preread files used %d: want both", st.Merges, used)
+	}
+}
+
+// A snapshot that fails after the backup has read and stored live parts
+// fails the backup naming the catalog, lists nothing and leaves no
+// snapshot directory; the repository verifies, and the next backup reuses
+// the packs the failed one stored instead of storing them again.
+func TestFailedLiveBackupAfterPrereadLeavesTheRepositoryUsable(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{})
+	if err := srv.SetFaults(sim.Faults{SlowSnapshot: sim.Duration(time.Second), ErrorCatalog: "stream"}); err != nil {
+		t.Fatal(err)
+	}
+	// Small packs: the failed backup stores some before the answer comes.
+	dir := filepath.Join(t.TempDir(), "repo")
+	repo, err := repository.Init(ctx, local.New(dir), repository.InitOptions{PackSize: 16 << 10}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(repo.Close)
+	before := snapshotDirs(t, root)
+	opts := backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}
+	_, err = backup.RunLive(ctx, repo, opts, liveOpts(srv.GRPCAddr()))
+	if !errors.Is(err, backup.ErrSnapshotFailed) || !strings.Contains(err.Error(), "stream") {
+		t.Fatalf("error = %v, want ErrSnapshotFailed naming stream", err)
+	}
+	if backups, _ := repo.Backups(ctx); len(backups) != 0 {
+		t.Errorf("a failed live backup is listed")
+	}
+	if after := snapshotDirs(t, root); !slices.Equal(before, after) {
+		t.Errorf("snapshot directories left: before %v, after %v", before, after)
+	}
+	v, err := repo.Verify(ctx, repository.VerifyOptions{ReadData: true})
+	if err != nil || len(v.Problems) > 0 {
+		t.Fatalf("verify after a failed live backup: %v %v", err, v.Problems)
+	}
+	if countFiles(t, filepath.Join(dir, "data")) == 0 {
+		t.Fatal("the failed backup stored nothing while the node was slow: the test tests nothing")
+	}
+
+	if err := srv.SetFaults(sim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := backup.RunLive(ctx, repo, opts, liveOpts(srv.GRPCAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without reuse every file would add at least one blob.
+	if sum := res.Manifest.Summary; sum.BlobsAdded >= sum.Files {
+		t.Errorf("the next backup added %d blobs for %d files: it did not reuse the failed one's packs", sum.BlobsAdded, sum.Files)
 	}
 }
