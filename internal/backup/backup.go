@@ -104,6 +104,7 @@ type session struct {
 	saver     *repository.Saver
 	flushed   bool
 
+	parentMu  sync.Mutex // parent and prev: a live backup's preread reads them while dropParent may run
 	parent    *repository.Backup
 	prev      *previous
 	parentErr error
@@ -132,6 +133,7 @@ func begin(ctx context.Context, repo *repository.Repository) (*session, error) {
 // that the next backup reuses them) and releases the lock. Nothing may be
 // saving any more.
 func (s *session) end(ctx context.Context) {
+	s.pre.abort()
 	_ = s.pre.wait() // no Save may run when the saver stops
 	if s.saver != nil && !s.flushed {
 		s.saver.Abort(context.WithoutCancel(ctx))
@@ -153,13 +155,25 @@ func (s *session) startParent(ctx context.Context, opts Options, src repository.
 	s.loaded = make(chan struct{})
 	go func() {
 		defer close(s.loaded)
-		s.parent, s.prev, s.parentErr = loadParent(ctx, s.repo, opts, src)
+		parent, prev, err := loadParent(ctx, s.repo, opts, src)
+		s.parentMu.Lock()
+		defer s.parentMu.Unlock()
+		s.parent, s.prev, s.parentErr = parent, prev, err
 	}()
 }
 
 func (s *session) waitParent() (*repository.Backup, *previous, error) {
 	<-s.loaded
+	s.parentMu.Lock()
+	defer s.parentMu.Unlock()
 	return s.parent, s.prev, s.parentErr
+}
+
+// dropParent makes the backup a full one (after waitParent).
+func (s *session) dropParent() {
+	s.parentMu.Lock()
+	defer s.parentMu.Unlock()
+	s.parent, s.prev = nil, newPrevious()
 }
 
 // backup scans the roots, stores what the parent lacks and writes the
@@ -176,6 +190,9 @@ func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*R
 		}
 	}
 	layout, err := banyandb.Scan(ctx, opts.Roots, scan)
+	// A live backup's preread hands over here: from now on the backup
+	// proper reads what it has not (lookup waits for the files in hand).
+	s.pre.stop()
 	parent, prev, parentErr := s.waitParent()
 	if parentErr != nil {
 		return nil, parentErr
@@ -269,7 +286,10 @@ func workers(opts Options) int {
 // previous is what the parent backup recorded, by path in the root tree:
 // its files outside part directories, and its part directories (whose
 // contents are not loaded: parts are immutable).
+// A live backup's preread (through file) and scan (reusesPart) use it at
+// once, under mu; after the preread stops, the backup proper alone does.
 type previous struct {
+	mu    sync.Mutex
 	files map[string]*repository.Node
 	parts map[string]*repository.Node
 }
@@ -281,6 +301,8 @@ func newPrevious() *previous {
 // reusesPart accepts a part directory the parent recorded with the same
 // inode and modification time, whose subtree the repository still has.
 func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	n := p.parts[nodePath(c, rel)]
 	return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
 }
@@ -289,6 +311,8 @@ func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, r
 // that could not be reused as a whole (its directory changed) is looked up
 // in that part's subtree, loaded on first need.
 func (p *previous) file(ctx context.Context, repo *repository.Repository, treePath string) (*repository.Node, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if n, ok := p.files[treePath]; ok {
 		return n, nil
 	}

@@ -72,9 +72,9 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	snapStart := time.Now()
 	taken, err := client.Snapshot(ctx, req)
 	snapSeconds := time.Since(snapStart).Seconds()
-	s.pre.stop()
 	start := time.Now()
 	if err != nil {
+		s.pre.abort()
 		// The answer may have named snapshots before it went wrong.
 		if !live.KeepSnapshot {
 			_ = snapshot.Remove(opts.Roots, taken)
@@ -139,7 +139,7 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", live.Node.Node)
 	}
 	if parent, _, err := s.waitParent(); err == nil && parent != nil && !sameRoots(parent.Source.Roots, src.Roots) {
-		s.parent, s.prev = nil, newPrevious()
+		s.dropParent()
 	}
 	o := opts
 	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, asked.Groups

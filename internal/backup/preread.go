@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
-	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -29,10 +28,20 @@ import (
 // The node's snapshot call creates a directory tree, a part list per shard
 // and copies of the index files, and hard-links every part file: seconds on
 // a large root. This overlaps the backup's reading with it instead of
-// following it.
+// following it, and goes on while the backup lists the snapshot, so that
+// reading never pauses: the backup proper takes over from the preread
+// (stop) only when it knows what the snapshot holds.
+//
+// The walk runs up to walkAhead files ahead of the reading. Its directory
+// reads and stats are the ones the node's snapshot needs too (it lists and
+// links the same parts), so the node finds them cached instead of waiting
+// behind the backup's data reads.
 
-// errPrereadStopped ends a file's reading when the snapshot is taken.
-var errPrereadStopped = errors.New("preread stopped")
+// walkAhead is how many files the walk may list before they are read.
+const walkAhead = 1 << 15
+
+// errPrereadAborted ends a file's reading when the backup fails.
+var errPrereadAborted = errors.New("preread aborted")
 
 // PrereadStats counts a live backup's reading during the snapshot call.
 type PrereadStats struct {
@@ -54,6 +63,14 @@ type prereadFile struct {
 	blobs []repository.ID
 }
 
+// prereadEntry is a live file a worker took: read is closed when the
+// worker is done with it, and ok tells whether file holds what was read.
+type prereadEntry struct {
+	file prereadFile
+	read chan struct{}
+	ok   bool
+}
+
 // prereadJob is a live file to read.
 type prereadJob struct {
 	path string
@@ -64,12 +81,13 @@ type prereadJob struct {
 // preread reads live part files in the background until stopped.
 type preread struct {
 	stopping atomic.Bool
+	aborting atomic.Bool
 	stopCh   chan struct{}
 	walked   chan struct{} // the walk has ended: it no longer reads the parent
 	done     chan struct{} // and no worker saves any more
 
 	mu     sync.Mutex
-	files  map[fileID]prereadFile
+	files  map[fileID]*prereadEntry
 	counts PrereadStats
 	err    error // a failure to save, which the backup would meet too
 }
@@ -79,18 +97,15 @@ type preread struct {
 // the order they lie on disk (oldest segments first). Files the parent
 // backup has unchanged are not read. It saves through the session's saver.
 func startPreread(ctx context.Context, s *session, opts Options) *preread {
-	p := &preread{stopCh: make(chan struct{}), walked: make(chan struct{}), done: make(chan struct{}), files: map[fileID]prereadFile{}}
+	p := &preread{stopCh: make(chan struct{}), walked: make(chan struct{}), done: make(chan struct{}), files: map[fileID]*prereadEntry{}}
 	saver := s.newSaver(ctx)
-	jobs := make(chan prereadJob)
+	jobs := make(chan prereadJob, walkAhead)
 	var wg sync.WaitGroup
 	chunk := s.repo.Config().ChunkSize
 	for range workers(opts) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// The node's snapshot comes first: this reads in the CPU
-			// time the node leaves idle. The thread is discarded after.
-			ratelimit.BackgroundThread()
 			buf := make([]byte, chunk)
 			scratch := &repository.Scratch{}
 			for j := range jobs {
@@ -116,11 +131,9 @@ func startPreread(ctx context.Context, s *session, opts Options) *preread {
 	return p
 }
 
-// stop ends the reading: a file half read is dropped, and nothing read
-// from now on is recorded. It waits for the walk, which shares the parent
-// with the backup proper, but not for the workers: they run at the weakest
-// priority and may take long to notice on a busy machine, so nothing that
-// must be quick waits for them; wait does, before the saver is flushed.
+// stop ends the walk and the taking of files: the files the workers hold
+// are read to their end (lookup waits for them), no other is. It waits
+// for the walk, which shares the parent with the backup proper.
 func (p *preread) stop() {
 	if p == nil {
 		return
@@ -129,6 +142,15 @@ func (p *preread) stop() {
 		close(p.stopCh)
 	}
 	<-p.walked
+}
+
+// abort stops, and drops the files being read: for a failed backup.
+func (p *preread) abort() {
+	if p == nil {
+		return
+	}
+	p.aborting.Store(true)
+	p.stop()
 }
 
 // wait stops the reading and waits until no worker saves any more. The
@@ -145,14 +167,22 @@ func (p *preread) wait() error {
 }
 
 // lookup returns the blobs of f if the same inode, unchanged, was read.
+// Called after stop, it waits for a file a worker is still reading.
 func (p *preread) lookup(f *banyandb.File) ([]repository.ID, bool) {
 	if p == nil || f.Part == "" {
 		return nil, false
 	}
 	p.mu.Lock()
+	e := p.files[fileID{f.Dev, f.Inode}]
+	p.mu.Unlock()
+	if e == nil {
+		return nil, false
+	}
+	<-e.read
+	p.mu.Lock()
 	defer p.mu.Unlock()
-	r, ok := p.files[fileID{f.Dev, f.Inode}]
-	if !ok || r.size != f.Size || !r.mtime.Equal(f.ModTime) || r.mode != f.Mode {
+	r := e.file
+	if !e.ok || r.size != f.Size || !r.mtime.Equal(f.ModTime) || r.mode != f.Mode {
 		return nil, false
 	}
 	p.counts.FilesUsed++
@@ -233,17 +263,25 @@ func (p *preread) walk(ctx context.Context, repo *repository.Repository, c banya
 // read reads one live file and records its blobs if it did not change
 // while read.
 func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJob, buf []byte, scratch *repository.Scratch, opts Options) {
-	if p.stopping.Load() {
+	// Take the file, unless stopped or taken already (hard links).
+	p.mu.Lock()
+	if p.stopping.Load() || p.files[j.id] != nil {
+		p.mu.Unlock()
 		return
 	}
+	e := &prereadEntry{file: j.file, read: make(chan struct{})}
+	p.files[j.id] = e
+	p.mu.Unlock()
+	defer close(e.read)
+
 	fh, err := os.Open(j.path)
 	if err != nil {
 		return
 	}
 	defer fh.Close()
 	stop := func() error {
-		if p.stopping.Load() {
-			return errPrereadStopped
+		if p.aborting.Load() {
+			return errPrereadAborted
 		}
 		return ctx.Err()
 	}
@@ -254,7 +292,7 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 	if err != nil {
 		// A file that cannot be read is the backup proper's to judge; a
 		// blob that cannot be saved fails the backup.
-		if r.err == nil && !errors.Is(err, errPrereadStopped) && ctx.Err() == nil && p.err == nil {
+		if r.err == nil && !errors.Is(err, errPrereadAborted) && ctx.Err() == nil && p.err == nil {
 			p.err = err
 		}
 		return
@@ -267,11 +305,7 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 		total != j.file.size || after.Size() != j.file.size || !after.ModTime().Equal(j.file.mtime) {
 		return // replaced or changed while read: the backup proper reads the snapshot's link
 	}
-	if p.stopping.Load() {
-		return // the backup proper may have looked this file up already
-	}
-	j.file.blobs = blobs
-	p.files[j.id] = j.file
+	e.file.blobs, e.ok = blobs, true
 	p.counts.Files++
 	p.counts.Bytes += total
 }

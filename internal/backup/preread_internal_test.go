@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
@@ -88,5 +90,74 @@ func TestPrereadTakesOnlyUnchangedFilesOfCompleteParts(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("lookup %s = %v, want %v (all: %v)", k, got[k], v, got)
 		}
+	}
+}
+
+// A file a worker holds when the backup proper takes over (stop) is read to
+// its end, and lookup waits for it rather than have it read twice.
+func TestPrereadLookupWaitsForTheFileInHand(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	part := filepath.Join(root, "measure", "data", "g", "seg-20261123", "shard-0", "0000000000000001")
+	mtime := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	big := strings.Repeat("p", 96<<10)
+	writeTestFile(t, filepath.Join(part, "primary.bin"), big, mtime)
+	writeTestFile(t, filepath.Join(part, banyandb.PartMetadataFile), `{"totalCount":1}`, mtime)
+
+	repo, err := repository.Init(ctx, mem.New("t"), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	s, err := begin(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.end(ctx)
+	// 32 KiB/s: primary.bin takes about three seconds to read.
+	opts := Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Measure},
+		Workers: 1, ReadLimit: ratelimit.New(32 << 10)}
+	s.startParent(ctx, opts, sourceOf(opts))
+	p := startPreread(ctx, s, opts)
+	inHand := func() *prereadEntry {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, e := range p.files {
+			if e.file.size == int64(len(big)) {
+				return e
+			}
+		}
+		return nil
+	}
+	var e *prereadEntry
+	for e = inHand(); e == nil; e = inHand() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.stop()
+	select {
+	case <-e.read:
+		t.Fatal("primary.bin was read before the preread stopped: the test proves nothing")
+	default:
+	}
+
+	l, err := banyandb.Scan(ctx, opts.Roots, banyandb.ScanOptions{Catalogs: opts.Catalogs, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range l.Files {
+		f := &l.Files[i]
+		if filepath.Base(f.Path) != "primary.bin" {
+			continue
+		}
+		blobs, ok := p.lookup(f)
+		if !ok || len(blobs) != 1 || blobs[0] != repository.Hash([]byte(big)) {
+			t.Errorf("primary.bin: lookup = %v, %v; want the blob of its bytes, read to the end after stop", blobs, ok)
+		}
+	}
+	if err := p.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.stats(); st.Files != 2 || st.Bytes != int64(len(big)+len(`{"totalCount":1}`)) {
+		t.Errorf("preread %+v, want both files of the part read", st)
 	}
 }

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -36,16 +35,4 @@ func setPriority(nice *int, io *IOClass) error {
 		}
 	}
 	return nil
-}
-
-// lowestNice is the weakest CPU priority.
-const lowestNice = 19
-
-// BackgroundThread locks the calling goroutine to its OS thread and gives
-// that thread the weakest CPU priority, so that the work it does takes only
-// CPU time others leave idle. The goroutine must end without unlocking:
-// Go then discards the thread rather than reuse it at that priority.
-func BackgroundThread() {
-	runtime.LockOSThread()
-	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), lowestNice) // best effort: at worst it runs at normal priority
 }
