@@ -208,7 +208,7 @@ complete on its own.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; removed in %.2fs\n", out.SnapshotSeconds, out.SnapshotRemoveSeconds)
 			}
 			if out.PrereadFiles > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "read %d live part files (%s) while the node took its snapshot; %d of them (%s) were in it\n",
+				fmt.Fprintf(cmd.OutOrStdout(), "read %d live part files (%s) while the node took its snapshot and it was listed; %d of them (%s) were in it\n",
 					out.PrereadFiles, humanBytes(out.PrereadBytes), out.PrereadFilesUsed, humanBytes(out.PrereadBytesUsed))
 			}
 			return nil

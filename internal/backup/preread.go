@@ -35,7 +35,10 @@ import (
 // The walk runs up to walkAhead files ahead of the reading. Its directory
 // reads and stats are the ones the node's snapshot needs too (it lists and
 // links the same parts), so the node finds them cached instead of waiting
-// behind the backup's data reads.
+// behind the backup's data reads. The workers run at normal priority: at
+// the weakest one the node's snapshot took as long (it waits for the disk,
+// not the CPU), less was read meanwhile, and on a saturated CPU the backup
+// waited long for them.
 
 // walkAhead is how many files the walk may list before they are read.
 const walkAhead = 1 << 15
@@ -43,7 +46,8 @@ const walkAhead = 1 << 15
 // errPrereadAborted ends a file's reading when the backup fails.
 var errPrereadAborted = errors.New("preread aborted")
 
-// PrereadStats counts a live backup's reading during the snapshot call.
+// PrereadStats counts a live backup's reading of the live parts, during the
+// snapshot call and the listing of the snapshot.
 type PrereadStats struct {
 	// Files and Bytes were read in full while the node took its snapshot.
 	Files, Bytes int64
