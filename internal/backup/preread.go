@@ -67,12 +67,12 @@ type prereadFile struct {
 	blobs []repository.ID
 }
 
-// prereadEntry is a live file a worker took: read is closed when the
-// worker is done with it, and ok tells whether file holds what was read.
+// prereadEntry is a live file a worker took: reading until the worker is
+// done with it, then ok tells whether file holds what was read.
 type prereadEntry struct {
-	file prereadFile
-	read chan struct{}
-	ok   bool
+	file    prereadFile
+	reading bool
+	ok      bool
 }
 
 // prereadJob is a live file to read.
@@ -91,6 +91,7 @@ type preread struct {
 	done     chan struct{} // and no worker saves any more
 
 	mu     sync.Mutex
+	cond   *sync.Cond // on mu: a worker is done with a file
 	files  map[fileID]*prereadEntry
 	counts PrereadStats
 	err    error // a failure to save, which the backup would meet too
@@ -102,6 +103,7 @@ type preread struct {
 // backup has unchanged are not read. It saves through the session's saver.
 func startPreread(ctx context.Context, s *session, opts Options) *preread {
 	p := &preread{stopCh: make(chan struct{}), walked: make(chan struct{}), done: make(chan struct{}), files: map[fileID]*prereadEntry{}}
+	p.cond = sync.NewCond(&p.mu)
 	saver := s.newSaver(ctx)
 	jobs := make(chan prereadJob, walkAhead)
 	var wg sync.WaitGroup
@@ -177,14 +179,14 @@ func (p *preread) lookup(f *banyandb.File) ([]repository.ID, bool) {
 		return nil, false
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	e := p.files[fileID{f.Dev, f.Inode}]
-	p.mu.Unlock()
+	for e != nil && e.reading {
+		p.cond.Wait()
+	}
 	if e == nil {
 		return nil, false
 	}
-	<-e.read
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	r := e.file
 	if !e.ok || r.size != f.Size || !r.mtime.Equal(f.ModTime) || r.mode != f.Mode {
 		return nil, false
@@ -273,14 +275,34 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 		p.mu.Unlock()
 		return
 	}
-	e := &prereadEntry{file: j.file, read: make(chan struct{})}
+	e := &prereadEntry{file: j.file, reading: true}
 	p.files[j.id] = e
 	p.mu.Unlock()
-	defer close(e.read)
 
+	blobs, total, ok, saveErr := p.readFile(ctx, saver, j, buf, scratch, opts)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.reading = false
+	p.cond.Broadcast()
+	if saveErr != nil && p.err == nil {
+		p.err = saveErr
+	}
+	if ok {
+		e.file.blobs, e.ok = blobs, true
+		p.counts.Files++
+		p.counts.Bytes += total
+	}
+}
+
+// readFile reads and saves one live file. ok means that it was read to its
+// end and did not change meanwhile. saveErr is a failure to save a blob,
+// which fails the backup; a file that cannot be read is the backup
+// proper's to judge.
+func (p *preread) readFile(ctx context.Context, saver *repository.Saver, j prereadJob, buf []byte, scratch *repository.Scratch,
+	opts Options) (blobs []repository.ID, total int64, ok bool, saveErr error) {
 	fh, err := os.Open(j.path)
 	if err != nil {
-		return
+		return nil, 0, false, nil
 	}
 	defer fh.Close()
 	stop := func() error {
@@ -290,28 +312,22 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 		return ctx.Err()
 	}
 	r := &readErrors{r: opts.ReadLimit.Reader(ctx, fh)}
-	blobs, total, err := saveChunks(ctx, saver, r, j.path, buf, scratch, stop)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	blobs, total, err = saveChunks(ctx, saver, r, j.path, buf, scratch, stop)
 	if err != nil {
-		// A file that cannot be read is the backup proper's to judge; a
-		// blob that cannot be saved fails the backup.
-		if r.err == nil && !errors.Is(err, errPrereadAborted) && ctx.Err() == nil && p.err == nil {
-			p.err = err
+		if r.err == nil && !errors.Is(err, errPrereadAborted) && ctx.Err() == nil {
+			return nil, total, false, err
 		}
-		return
+		return nil, total, false, nil
 	}
 	after, err := fh.Stat()
 	if err != nil {
-		return
+		return nil, total, false, nil
 	}
 	if ino, dev, _ := banyandb.StatIDs(after); (fileID{dev, ino}) != j.id ||
 		total != j.file.size || after.Size() != j.file.size || !after.ModTime().Equal(j.file.mtime) {
-		return // replaced or changed while read: the backup proper reads the snapshot's link
+		return nil, total, false, nil // replaced or changed while read: the backup proper reads the snapshot's link
 	}
-	e.file.blobs, e.ok = blobs, true
-	p.counts.Files++
-	p.counts.Bytes += total
+	return blobs, total, true, nil
 }
 
 // readErrors remembers the error of its reader other than io.EOF.
