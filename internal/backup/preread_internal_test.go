@@ -28,6 +28,23 @@ func writeTestFile(t *testing.T, path, content string, mtime time.Time) {
 	}
 }
 
+// testSession begins a backup session on a new in-memory repository, ended
+// when the test ends.
+func testSession(ctx context.Context, t *testing.T) *session {
+	t.Helper()
+	repo, err := repository.Init(ctx, mem.New("t"), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(repo.Close)
+	s, err := begin(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.end(ctx) })
+	return s
+}
+
 // The preread reads only complete parts, and a file that changed after it
 // was read (same inode, other bytes and time) is not taken from it.
 func TestPrereadTakesOnlyUnchangedFilesOfCompleteParts(t *testing.T) {
@@ -42,16 +59,7 @@ func TestPrereadTakesOnlyUnchangedFilesOfCompleteParts(t *testing.T) {
 	unfinished := filepath.Join(shard, "0000000000000002")
 	writeTestFile(t, filepath.Join(unfinished, "primary.bin"), "being written", mtime)
 
-	repo, err := repository.Init(ctx, mem.New("t"), repository.InitOptions{}, repository.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
-	s, err := begin(ctx, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.end(ctx)
+	s := testSession(ctx, t)
 	opts := Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Measure}}
 	s.startParent(ctx, opts, sourceOf(opts))
 	p := startPreread(ctx, s, opts)
@@ -104,16 +112,7 @@ func TestPrereadLookupWaitsForTheFileInHand(t *testing.T) {
 	writeTestFile(t, filepath.Join(part, "primary.bin"), big, mtime)
 	writeTestFile(t, filepath.Join(part, banyandb.PartMetadataFile), `{"totalCount":1}`, mtime)
 
-	repo, err := repository.Init(ctx, mem.New("t"), repository.InitOptions{}, repository.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
-	s, err := begin(ctx, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.end(ctx)
+	s := testSession(ctx, t)
 	// 32 KiB/s: primary.bin takes about three seconds to read.
 	opts := Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Measure},
 		Workers: 1, ReadLimit: ratelimit.New(32 << 10)}
