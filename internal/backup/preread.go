@@ -49,7 +49,8 @@ var errPrereadAborted = errors.New("preread aborted")
 // PrereadStats counts a live backup's reading of the live parts, during the
 // snapshot call and the listing of the snapshot.
 type PrereadStats struct {
-	// Files and Bytes were read in full while the node took its snapshot.
+	// Files and Bytes were read in full before the backup proper took
+	// over.
 	Files, Bytes int64
 	// FilesUsed and BytesUsed of them were in the snapshot, and not read
 	// again.
