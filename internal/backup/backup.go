@@ -1,13 +1,14 @@
-// Package backup takes a backup of a BanyanDB data root into a repository:
-// it scans the root, reuses unchanged files from the parent backup, stores
-// the new blobs, builds the trees and writes the manifest last.
+// Package backup takes a backup of a BanyanDB data root, or of a running
+// node's snapshot, into a repository, in two steps: Upload scans the root,
+// reuses unchanged files from the parent backup, stores the new blobs and
+// trees and their index; Commit writes the manifest last. Run does both.
 package backup
 
 import (
 	"context"
-	"fmt"
+	"errors"
+
 	"os"
-	"path"
 	"runtime"
 	"sync"
 	"time"
@@ -32,29 +33,33 @@ type Options struct {
 	Parent string
 	// ForceRehash reads every file even when the parent has it unchanged.
 	ForceRehash bool
-	// SkipLockCheck is for snapshot directories, which hold no server locks.
-	SkipLockCheck bool
-	// SourceRead, when set, is called once the source directories are no
-	// longer needed (every file read, every directory stat'ed), before the
-	// last packs and the manifest are written: a live backup starts
-	// deleting its snapshot then.
-	SourceRead func()
-	// PartRead, when set, is called once every file of a part directory
-	// that this backup reads has been stored, with the directory relative
-	// to the catalog's data directory: a live backup deletes that part of
-	// its snapshot then. It is called from the reading workers and must
-	// not block.
-	PartRead    func(c banyandb.Catalog, dir string)
 	Tags        []string
 	ToolVersion string
-	// Source overrides the recorded source (live-node backups).
-	Source *repository.Source
 	// Workers reading files; 0 means GOMAXPROCS.
 	Workers int
 	// ReadLimit caps the bytes per second read from the source files, over
 	// the whole backup and all workers; nil means no limit.
 	ReadLimit *ratelimit.Limiter
 	Progress  progress.Reporter
+}
+
+// sourceHooks are what a live backup adds to the backup of its snapshot
+// directories; an offline backup has none.
+type sourceHooks struct {
+	// skipLockCheck: snapshot directories hold no server locks.
+	skipLockCheck bool
+	// source overrides the recorded source (the node).
+	source *repository.Source
+	// sourceRead is called once the source directories are no longer
+	// needed (every file read, every directory stat'ed), before the last
+	// packs are stored: a live backup starts deleting its snapshot then.
+	sourceRead func()
+	// partRead is called once every file of a part directory that this
+	// backup reads has been stored, with the directory relative to the
+	// catalog's data directory: a live backup deletes that part of its
+	// snapshot then. It is called from the reading workers and must not
+	// block.
+	partRead func(c banyandb.Catalog, dir string)
 }
 
 // Result is a finished backup.
@@ -64,7 +69,7 @@ type Result struct {
 	// SnapshotSeconds and SnapshotRemoveSeconds time a live backup's
 	// snapshot call (the node's work) and the deletion of the snapshot.
 	SnapshotSeconds, SnapshotRemoveSeconds float64
-	// Recovered counts the packs an interrupted backup had stored without
+	// Recovered counts the packs a killed backup had stored without
 	// indexing them, which this one adopted instead of uploading again.
 	Recovered repository.Recovered
 	// Preread counts what a live backup read from the live files while the
@@ -72,12 +77,30 @@ type Result struct {
 	Preread PrereadStats
 }
 
-// Run takes one backup. On error or cancellation no manifest is written, so
-// the backup does not exist; packs already stored and indexed are reused by
-// the next run.
+// Run takes one backup: Upload, then Commit. On error or cancellation no
+// manifest is written, so the backup does not exist; packs already stored
+// and indexed are reused by the next run.
 func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Result, error) {
+	up, err := Upload(ctx, repo, opts)
+	if err != nil {
+		return nil, err
+	}
+	return up.Commit(ctx)
+}
+
+// Upload stores a backup of a stopped node's data root: it scans the
+// roots, stores every blob and tree the repository lacks, and writes their
+// index files, but no manifest: the backup does not exist until the
+// returned upload is committed. The upload holds a shared lock on the
+// repository until Commit or Release, so that no prune deletes what it
+// stored meanwhile. On error nothing is held.
+func Upload(ctx context.Context, repo *repository.Repository, opts Options) (*Uploaded, error) {
+	return upload(ctx, repo, opts, sourceHooks{})
+}
+
+func upload(ctx context.Context, repo *repository.Repository, opts Options, hooks sourceHooks) (*Uploaded, error) {
 	start := time.Now()
-	if !opts.SkipLockCheck {
+	if !hooks.skipLockCheck {
 		if err := banyandb.CheckNotLocked(opts.Roots, opts.Catalogs); err != nil {
 			return nil, err
 		}
@@ -86,17 +109,84 @@ func Run(ctx context.Context, repo *repository.Repository, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	defer s.end(ctx)
 	// The parent's trees load while the scan starts: the scan needs them
 	// only at its first part directory, and both wait on the disk.
-	s.startParent(ctx, opts, sourceOf(opts))
-	return s.backup(ctx, opts, start)
+	s.startParent(ctx, opts, sourceOf(opts, hooks))
+	up, err := s.upload(ctx, opts, hooks, start)
+	if err != nil {
+		s.end(ctx)
+		return nil, err
+	}
+	return up, nil
+}
+
+// Uploaded is a backup whose files, trees and index files are stored and
+// whose manifest is not written yet. It holds the repository's shared lock
+// until Commit or Release.
+type Uploaded struct {
+	s        *session
+	manifest *repository.Manifest
+	result   Result
+	// afterCommit turns a committed result into the caller's (a live
+	// backup whose snapshot could not be removed reports it then).
+	afterCommit func(*Result) (*Result, error)
+	mu          sync.Mutex
+	closed      bool
+}
+
+// Manifest is the manifest Commit writes (its time, tree, segments and
+// summary are final). The caller must not change it.
+func (u *Uploaded) Manifest() *repository.Manifest { return u.manifest }
+
+// Commit writes the manifest, making the backup exist, and releases the
+// lock. It first checks that the lock still stands: if another process
+// judged it stale and removed it, a prune may have deleted what the upload
+// stored, so nothing is committed (repository.ErrLockLost).
+func (u *Uploaded) Commit(ctx context.Context) (*Result, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return nil, errors.New("cannot commit backup: it was committed or released already")
+	}
+	u.closed = true
+	defer u.s.end(ctx)
+	if err := u.s.lock.Check(ctx); err != nil {
+		return nil, err
+	}
+	m := u.manifest
+	id, n, err := u.s.repo.SaveManifest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	// The manifest's own size is part of what the repository grew by, but
+	// it cannot contain itself: it is added to the returned copy.
+	committed := *m
+	committed.Summary.BytesAdded += n
+	res := u.result
+	res.ID, res.Manifest = id, &committed
+	if u.afterCommit != nil {
+		return u.afterCommit(&res)
+	}
+	return &res, nil
+}
+
+// Release gives the lock up without committing: the backup does not
+// exist, and its stored packs (indexed) are reused by the next backup or
+// deleted by a prune. It does nothing after Commit, and may be called
+// more than once.
+func (u *Uploaded) Release(ctx context.Context) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.closed {
+		u.closed = true
+		u.s.end(ctx)
+	}
 }
 
 // session is one backup's hold on the repository: its lock, the packs it
-// adopted from an interrupted run, its saver, and its parent. A live
-// backup opens it before asking the node for a snapshot, so that what does
-// not need the snapshot overlaps the node's work.
+// adopted from a killed run, its saver, and its parent. A live backup
+// opens it before asking the node for a snapshot, so that what does not
+// need the snapshot overlaps the node's work.
 type session struct {
 	repo      *repository.Repository
 	lock      *repository.Lock
@@ -114,14 +204,15 @@ type session struct {
 	pre *preread
 }
 
-// begin locks the repository and adopts the packs an interrupted backup
-// left unindexed.
+// begin locks the repository and adopts the packs that killed backups
+// left unindexed (only those their stale locks name: never the packs of a
+// backup still running).
 func begin(ctx context.Context, repo *repository.Repository) (*session, error) {
 	lock, err := repo.Lock(ctx, "backup", false)
 	if err != nil {
 		return nil, err
 	}
-	recovered, err := repo.RecoverPacks(ctx)
+	recovered, err := repo.AdoptPacks(ctx, lock)
 	if err != nil {
 		_ = lock.Unlock(ctx)
 		return nil, err
@@ -141,10 +232,11 @@ func (s *session) end(ctx context.Context) {
 	_ = s.lock.Unlock(ctx)
 }
 
-// newSaver starts the session's saver once.
+// newSaver starts the session's saver once; its packs are recorded in the
+// session's lock until indexed.
 func (s *session) newSaver(ctx context.Context) *repository.Saver {
 	if s.saver == nil {
-		s.saver = s.repo.NewSaver(ctx)
+		s.saver = s.lock.NewSaver(ctx)
 	}
 	return s.saver
 }
@@ -176,12 +268,13 @@ func (s *session) dropParent() {
 	s.parent, s.prev = nil, newPrevious()
 }
 
-// backup scans the roots, stores what the parent lacks and writes the
-// manifest. start is when the backup began, for its recorded duration.
-func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*Result, error) {
+// upload scans the roots, stores what the parent lacks and flushes the
+// index, and returns the upload holding the session. start is when the
+// backup began, for its recorded duration.
+func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, start time.Time) (*Uploaded, error) {
 	repo := s.repo
 	rep := progress.OrNop(opts.Progress)
-	src := sourceOf(opts)
+	src := sourceOf(opts, hooks)
 	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location}
 	if !opts.ForceRehash {
 		scan.ReusePart = func(c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
@@ -200,11 +293,11 @@ func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*R
 	if err != nil {
 		return nil, err
 	}
-	if opts.Source == nil {
+	if hooks.source == nil {
 		src.Roots = rootsOf(opts.Roots, layout)
 	}
 	saver := s.newSaver(ctx)
-	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, s.pre, opts, rep)
+	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, s.pre, opts, hooks.partRead, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -212,8 +305,8 @@ func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*R
 	if err != nil {
 		return nil, err
 	}
-	if opts.SourceRead != nil {
-		opts.SourceRead()
+	if hooks.sourceRead != nil {
+		hooks.sourceRead()
 	}
 	if err := s.pre.wait(); err != nil {
 		return nil, err
@@ -237,21 +330,14 @@ func (s *session) backup(ctx context.Context, opts Options, start time.Time) (*R
 	sum.BlobsAdded, sum.PacksAdded, sum.BytesAdded = stats.BlobsAdded, stats.PacksAdded, stats.BytesAdded
 	sum.DurationSeconds = time.Since(start).Seconds()
 	m.Summary = sum
-	// The manifest's own size is part of what the repository grew by, but
-	// it cannot contain itself: it is added to the returned copy.
-	id, n, err := repo.SaveManifest(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	m.Summary.BytesAdded += n
-	return &Result{ID: id, Manifest: m, Recovered: s.recovered, Preread: s.pre.stats()}, nil
+	return &Uploaded{s: s, manifest: m, result: Result{Recovered: s.recovered, Preread: s.pre.stats()}}, nil
 }
 
 // sourceOf is the recorded source; for a data root, the data directories
 // of the catalogs asked for (rootsOf narrows them to those found).
-func sourceOf(opts Options) repository.Source {
-	if opts.Source != nil {
-		return *opts.Source
+func sourceOf(opts Options, hooks sourceHooks) repository.Source {
+	if hooks.source != nil {
+		return *hooks.source
 	}
 	src := repository.Source{Type: "root", Roots: map[string]string{}}
 	for _, c := range requestedCatalogs(opts.Catalogs) {
@@ -281,152 +367,6 @@ func workers(opts Options) int {
 		return opts.Workers
 	}
 	return runtime.GOMAXPROCS(0)
-}
-
-// previous is what the parent backup recorded, by path in the root tree:
-// its files outside part directories, and its part directories (whose
-// contents are not loaded: parts are immutable).
-// A live backup's preread (through file) and scan (reusesPart) use it at
-// once, under mu; after the preread stops, the backup proper alone does.
-type previous struct {
-	mu    sync.Mutex
-	files map[string]*repository.Node
-	parts map[string]*repository.Node
-}
-
-func newPrevious() *previous {
-	return &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}}
-}
-
-// reusesPart accepts a part directory the parent recorded with the same
-// inode and modification time, whose subtree the repository still has.
-func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := p.parts[nodePath(c, rel)]
-	return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
-}
-
-// file returns the parent's node for a file. A file inside a part directory
-// that could not be reused as a whole (its directory changed) is looked up
-// in that part's subtree, loaded on first need.
-func (p *previous) file(ctx context.Context, repo *repository.Repository, treePath string) (*repository.Node, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n, ok := p.files[treePath]; ok {
-		return n, nil
-	}
-	dir := path.Dir(treePath)
-	part, ok := p.parts[dir]
-	if !ok || part.Subtree == nil {
-		return nil, nil
-	}
-	delete(p.parts, dir)
-	t, err := repo.LoadTree(ctx, *part.Subtree)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read parent backup: %w", err)
-	}
-	for i := range t.Entries {
-		if n := &t.Entries[i]; n.Type == repository.NodeFile {
-			p.files[dir+"/"+n.Name] = n
-		}
-	}
-	return p.files[treePath], nil
-}
-
-// loadParent finds the parent backup and indexes what it recorded.
-func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source) (*repository.Backup, *previous, error) {
-	prev := newPrevious()
-	var parent *repository.Backup
-	if opts.Parent != "" {
-		b, err := repo.FindBackup(ctx, opts.Parent)
-		if err != nil {
-			return nil, nil, fmt.Errorf("cannot use parent: %w", err)
-		}
-		parent = &b
-	} else {
-		backups, err := repo.Backups(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i := len(backups) - 1; i >= 0; i-- {
-			if sameRoots(backups[i].Source.Roots, src.Roots) {
-				parent = &backups[i]
-				break
-			}
-		}
-	}
-	if parent == nil {
-		return nil, prev, nil
-	}
-	l := &parentLoader{repo: repo, prev: prev, force: opts.ForceRehash, sem: make(chan struct{}, workers(opts))}
-	l.load(ctx, parent.Tree, "")
-	l.wg.Wait()
-	if l.err != nil {
-		return nil, nil, fmt.Errorf("cannot read parent backup %s: %w", parent.ID.Short(), l.err)
-	}
-	return parent, prev, nil
-}
-
-// parentLoader decodes the parent's trees on several goroutines; part
-// directories are recorded, not descended into.
-type parentLoader struct {
-	repo  *repository.Repository
-	prev  *previous
-	force bool
-	sem   chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	err   error
-}
-
-func (l *parentLoader) load(ctx context.Context, id repository.ID, prefix string) {
-	t, err := l.repo.LoadTree(ctx, id)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err != nil || l.err != nil {
-		if l.err == nil {
-			l.err = err
-		}
-		return
-	}
-	for i := range t.Entries {
-		n := &t.Entries[i]
-		p := n.Name
-		if prefix != "" {
-			p = prefix + "/" + n.Name
-		}
-		switch {
-		case n.Type == repository.NodeFile:
-			l.prev.files[p] = n
-		case n.Subtree == nil:
-		case banyandb.IsPartName(n.Name) && !l.force:
-			l.prev.parts[p] = n
-		default:
-			l.wg.Add(1)
-			go func(id repository.ID) {
-				defer l.wg.Done()
-				l.sem <- struct{}{}
-				defer func() { <-l.sem }()
-				l.load(ctx, id, p)
-			}(*n.Subtree)
-		}
-	}
-}
-
-// sameRoots reports whether a backup of roots a can be the parent of one
-// of roots b: every catalog of b that a had is at the same place.
-func sameRoots(a, b map[string]string) bool {
-	shared := 0
-	for k, v := range b {
-		if av, ok := a[k]; ok {
-			if av != v {
-				return false
-			}
-			shared++
-		}
-	}
-	return shared > 0
 }
 
 func segmentRecords(l *banyandb.Layout) []repository.SegmentRecord {

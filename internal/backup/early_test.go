@@ -38,12 +38,13 @@ func TestPartReadNamesEachReadPartOnce(t *testing.T) {
 	}
 	var mu sync.Mutex
 	got := map[string]int{}
-	opts := backup.Options{Roots: banyandb.Roots{Root: root}, PartRead: func(c banyandb.Catalog, dir string) {
+	opts := backup.Options{Roots: banyandb.Roots{Root: root}}
+	partRead := func(c banyandb.Catalog, dir string) {
 		mu.Lock()
 		got[string(c)+"/"+dir]++
 		mu.Unlock()
-	}}
-	if _, err := backup.Run(ctx, repo, opts); err != nil {
+	}
+	if _, err := backup.RunWithPartRead(ctx, repo, opts, partRead); err != nil {
 		t.Fatal(err)
 	}
 	var extra, twice []string
@@ -63,7 +64,7 @@ func TestPartReadNamesEachReadPartOnce(t *testing.T) {
 
 	// The next backup reads no unchanged part: PartRead is not called.
 	got = map[string]int{}
-	if _, err := backup.Run(ctx, repo, opts); err != nil {
+	if _, err := backup.RunWithPartRead(ctx, repo, opts, partRead); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 0 {

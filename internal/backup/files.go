@@ -36,7 +36,7 @@ func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository
 // storeFiles returns one node per layout file, reading only files the
 // parent lacks or that changed, and storing their new blobs.
 func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
-	prev *previous, pre *preread, opts Options, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
+	prev *previous, pre *preread, opts Options, partRead func(banyandb.Catalog, string), rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
 	nodes := make([]repository.Node, len(layout.Files))
 	var sum repository.Summary
 	for _, d := range layout.Dirs {
@@ -78,7 +78,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	defer rep.Done()
 
 	var bytesRead atomic.Int64
-	partDone := partCounter(layout, todo, opts.PartRead)
+	partDone := partCounter(layout, todo, partRead)
 	chunk := repo.Config().ChunkSize
 	err := parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
 		buf := make([]byte, chunk)

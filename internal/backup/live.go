@@ -28,25 +28,72 @@ type LiveOptions struct {
 // catalog's snapshot: that is a failed backup, never an empty one.
 var ErrSnapshotFailed = errors.New("node failed to take a snapshot")
 
-// RunLive backs up a running node: it asks the node for a snapshot (hard
-// links of the live parts, FACTS §5), backs up the snapshot directories in
-// place of the data directories, and deletes the snapshot directories it
-// asked for, whatever happens, unless told to keep them. Nothing else under
-// the roots is touched. The manifest records the node and its API version.
+// RunLive backs up a running node: UploadLive, then Commit.
+func RunLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (*Result, error) {
+	up, err := UploadLive(ctx, repo, opts, live)
+	if err != nil {
+		return nil, err
+	}
+	return up.Commit(ctx)
+}
+
+// UploadLive uploads a backup of a running node, as Upload does for a
+// stopped one: it asks the node for a snapshot (hard links of the live
+// parts; docs/banyandb.md, "The snapshot API"), backs up the snapshot
+// directories in place of the data directories, and deletes the snapshot
+// directories it asked for before returning, whatever happens, unless told
+// to keep them. Nothing else under the roots is touched. The manifest
+// records the node and its API version.
 //
 // While the node takes the snapshot, the repository is locked, the parent
 // found, and the live part files read (preread.go): the node's linking and
 // the backup's reading overlap.
-func RunLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (res *Result, err error) {
+func UploadLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (*Uploaded, error) {
+	n, err := dialNode(ctx, opts, live)
+	if err != nil {
+		return nil, err
+	}
+	defer n.client.Close()
+	s, err := begin(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	up, err := n.upload(ctx, s)
+	if err != nil {
+		s.end(ctx)
+		return nil, err
+	}
+	return up, nil
+}
+
+// liveNode is a live backup's connection to its node and what it asks.
+type liveNode struct {
+	opts   Options
+	live   LiveOptions
+	client snapshot.Client
+	req    []snapshot.Group
+	wanted func(snapshot.Taken) bool
+	src    repository.Source // the node; Roots filled from the snapshot
+}
+
+func dialNode(ctx context.Context, opts Options, live LiveOptions) (*liveNode, error) {
 	client, err := snapshot.Dial(ctx, live.Node)
 	if err != nil {
 		return nil, err
 	}
-	defer client.Close()
 	version, err := client.APIVersion(ctx)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var n *liveNode
+		n, err = newLiveNode(client, opts, live, version)
+		if err == nil {
+			return n, nil
+		}
 	}
+	client.Close()
+	return nil, err
+}
+
+func newLiveNode(client snapshot.Client, opts Options, live LiveOptions, version snapshot.Version) (*liveNode, error) {
 	req, wanted, err := snapshot.Request(opts.Catalogs, live.Groups)
 	if err != nil {
 		return nil, err
@@ -55,105 +102,133 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 	if version.Revision != "" {
 		src.APIVersion += " (" + version.Revision + ")"
 	}
-	s, err := begin(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	defer s.end(ctx)
+	return &liveNode{opts: opts, live: live, client: client, req: req, wanted: wanted, src: src}, nil
+}
+
+// upload takes the snapshot and backs it up under the session s.
+func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
+	opts := n.opts
 	// The parent is picked by the catalogs asked for; the snapshot may
 	// bring fewer (empty groups are skipped), checked below.
 	asked := opts
-	asked.Groups = plainGroups(live.Groups)
-	guess := src
-	guess.Roots = sourceOf(Options{Roots: opts.Roots, Catalogs: opts.Catalogs}).Roots // a new map: src.Roots is filled below
+	asked.Groups = plainGroups(n.live.Groups)
+	guess := n.src
+	guess.Roots = sourceOf(Options{Roots: opts.Roots, Catalogs: opts.Catalogs}, sourceHooks{}).Roots // a new map: src.Roots is filled later
 	s.startParent(ctx, asked, guess)
 	s.pre = startPreread(ctx, s, asked)
 
 	snapStart := time.Now()
-	taken, err := client.Snapshot(ctx, req)
+	taken, err := n.client.Snapshot(ctx, n.req)
 	snapSeconds := time.Since(snapStart).Seconds()
 	start := time.Now()
 	if err != nil {
 		s.pre.abort()
 		// The answer may have named snapshots before it went wrong.
-		if !live.KeepSnapshot {
+		if !n.live.KeepSnapshot {
 			_ = snapshot.Remove(opts.Roots, taken)
 		}
 		return nil, err
 	}
 	// The snapshot is deleted on every path unless kept: once the backup
-	// has read it (in parallel with the writing of the last packs and the
-	// manifest), else when RunLive returns. A failure here leaves disk
-	// used, never data lost, and the message names what to remove.
-	var (
-		removeOnce    sync.Once
-		removed       = make(chan struct{})
-		removeErr     error
-		removeSeconds float64
-		early         *earlyRemover // part directories already read
-	)
-	if !live.KeepSnapshot {
-		early = startEarlyRemover()
+	// has read it (in parallel with the storing of the last packs), else
+	// when the upload fails. A failure to delete leaves disk used, never
+	// data lost, and the message names what to remove.
+	var rm *snapshotRemoval
+	if !n.live.KeepSnapshot {
+		rm = startSnapshotRemoval(opts.Roots, made(taken))
 	}
-	startRemoval := func() {
-		removeOnce.Do(func() {
-			go func() {
-				defer close(removed)
-				start := time.Now()
-				early.stop()
-				removeErr = snapshot.Remove(opts.Roots, made(taken))
-				removeSeconds = time.Since(start).Seconds()
-			}()
-		})
+	up, err := n.uploadSnapshot(ctx, s, asked, taken, rm, start)
+	removeSeconds, removeErr := rm.wait()
+	if err != nil {
+		return nil, err
 	}
-	if !live.KeepSnapshot {
-		defer func() {
-			startRemoval()
-			<-removed
-			if res != nil {
-				res.SnapshotRemoveSeconds = removeSeconds
-			}
-			if removeErr != nil && err == nil {
-				res, err = nil, fmt.Errorf("backup %s saved, but cannot remove the node's snapshot: %w", res.ID.Short(), removeErr)
-			}
-		}()
-	}
-	for _, t := range taken {
-		if t.Error != "" {
-			return nil, fmt.Errorf("%w: %s: %s: the server answered: %s", ErrSnapshotFailed, live.Node.Node, t.Catalog, t.Error)
+	up.result.SnapshotSeconds, up.result.SnapshotRemoveSeconds = snapSeconds, removeSeconds
+	if removeErr != nil {
+		up.afterCommit = func(res *Result) (*Result, error) {
+			return nil, fmt.Errorf("backup %s saved, but cannot remove the node's snapshot: %w", res.ID.Short(), removeErr)
 		}
 	}
+	return up, nil
+}
 
-	roots := opts.Roots
+// uploadSnapshot backs up the snapshot directories the node made.
+func (n *liveNode) uploadSnapshot(ctx context.Context, s *session, asked Options, taken []snapshot.Taken,
+	rm *snapshotRemoval, start time.Time) (*Uploaded, error) {
+	for _, t := range taken {
+		if t.Error != "" {
+			return nil, fmt.Errorf("%w: %s: %s: the server answered: %s", ErrSnapshotFailed, n.live.Node.Node, t.Catalog, t.Error)
+		}
+	}
+	src := n.src
+	roots := asked.Roots
 	roots.Data = map[banyandb.Catalog]string{}
 	var cats []banyandb.Catalog
 	for _, t := range taken {
-		if !wanted(t) {
+		if !n.wanted(t) {
 			continue
 		}
-		roots.Data[t.Catalog] = snapshot.Dir(opts.Roots, t)
-		src.Roots[string(t.Catalog)] = opts.Roots.DataDir(t.Catalog)
+		roots.Data[t.Catalog] = snapshot.Dir(asked.Roots, t)
+		src.Roots[string(t.Catalog)] = asked.Roots.DataDir(t.Catalog)
 		cats = append(cats, t.Catalog)
 	}
 	if len(cats) == 0 {
-		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", live.Node.Node)
+		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", n.live.Node.Node)
 	}
 	if parent, _, err := s.waitParent(); err == nil && parent != nil && !sameRoots(parent.Source.Roots, src.Roots) {
 		s.dropParent()
 	}
-	o := opts
-	o.Roots, o.Catalogs, o.Source, o.SkipLockCheck, o.Groups = roots, cats, &src, true, asked.Groups
-	if !live.KeepSnapshot {
-		o.SourceRead = startRemoval
-		o.PartRead = func(c banyandb.Catalog, dir string) {
-			early.add(filepath.Join(roots.Data[c], filepath.FromSlash(dir)))
+	o := asked
+	o.Roots, o.Catalogs = roots, cats
+	hooks := sourceHooks{skipLockCheck: true, source: &src}
+	if rm != nil {
+		hooks.sourceRead = rm.start
+		hooks.partRead = func(c banyandb.Catalog, dir string) {
+			rm.early.add(filepath.Join(roots.Data[c], filepath.FromSlash(dir)))
 		}
 	}
-	res, err = s.backup(ctx, o, start)
-	if res != nil {
-		res.SnapshotSeconds = snapSeconds
+	return s.upload(ctx, o, hooks, start)
+}
+
+// snapshotRemoval deletes a live backup's snapshot: part directories as
+// soon as they are read (early), the rest once the backup has read the
+// snapshot (start) or has failed (wait). A nil removal (the snapshot is
+// kept) does nothing.
+type snapshotRemoval struct {
+	roots   banyandb.Roots
+	taken   []snapshot.Taken
+	early   *earlyRemover
+	once    sync.Once
+	done    chan struct{}
+	err     error
+	seconds float64
+}
+
+func startSnapshotRemoval(roots banyandb.Roots, taken []snapshot.Taken) *snapshotRemoval {
+	return &snapshotRemoval{roots: roots, taken: taken, early: startEarlyRemover(), done: make(chan struct{})}
+}
+
+// start begins the final removal in the background, once.
+func (r *snapshotRemoval) start() {
+	r.once.Do(func() {
+		go func() {
+			defer close(r.done)
+			start := time.Now()
+			r.early.stop()
+			r.err = snapshot.Remove(r.roots, r.taken)
+			r.seconds = time.Since(start).Seconds()
+		}()
+	})
+}
+
+// wait starts the removal if need be and waits for it; it returns how
+// long the final removal took and its error.
+func (r *snapshotRemoval) wait() (float64, error) {
+	if r == nil {
+		return 0, nil
 	}
-	return res, err
+	r.start()
+	<-r.done
+	return r.seconds, r.err
 }
 
 // plainGroups drops the catalog of "catalog/group" selections: the scan of

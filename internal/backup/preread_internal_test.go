@@ -61,7 +61,7 @@ func TestPrereadTakesOnlyUnchangedFilesOfCompleteParts(t *testing.T) {
 
 	s := testSession(ctx, t)
 	opts := Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Measure}}
-	s.startParent(ctx, opts, sourceOf(opts))
+	s.startParent(ctx, opts, sourceOf(opts, sourceHooks{}))
 	p := startPreread(ctx, s, opts)
 	<-p.done // the whole root is read
 	if err := p.wait(); err != nil {
@@ -116,7 +116,7 @@ func TestPrereadLookupWaitsForTheFileInHand(t *testing.T) {
 	// 32 KiB/s: primary.bin takes about three seconds to read.
 	opts := Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Measure},
 		Workers: 1, ReadLimit: ratelimit.New(32 << 10)}
-	s.startParent(ctx, opts, sourceOf(opts))
+	s.startParent(ctx, opts, sourceOf(opts, sourceHooks{}))
 	p := startPreread(ctx, s, opts)
 	inHand := func() *prereadEntry {
 		p.mu.Lock()

@@ -17,6 +17,9 @@ var (
 	ErrIntegrity = errors.New("repository integrity check failed")
 	// ErrLocked: another process holds a conflicting lock.
 	ErrLocked = errors.New("repository is locked")
+	// ErrLockLost: the lock a process held was removed by another that
+	// judged it stale; nothing may be committed under it.
+	ErrLockLost = errors.New("repository lock lost")
 	// ErrBackupNotFound: no backup matches the given id.
 	ErrBackupNotFound = errors.New("backup not found")
 )

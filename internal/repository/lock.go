@@ -30,6 +30,11 @@ type LockInfo struct {
 	PID       int       `json:"pid"`
 	Time      time.Time `json:"time"`
 	Operation string    `json:"operation"`
+	// Packs lists packs its holder is storing or has stored that no index
+	// file of its names yet (recover.go): written before each pack is
+	// stored, so that after the holder is killed the next backup adopts
+	// exactly these packs and no one else's.
+	Packs []ID `json:"packs,omitempty"`
 }
 
 // Lock is a held repository lock.
@@ -41,6 +46,11 @@ type Lock struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool
+
+	// writeMu orders the writes of info (refreshes and recorded packs)
+	// and stops them once the lock is being released.
+	writeMu  sync.Mutex
+	released bool
 }
 
 // tryLock takes a shared (exclusive=false) or exclusive lock for
@@ -68,6 +78,8 @@ func (r *Repository) tryLock(ctx context.Context, operation string, exclusive bo
 	return l, nil
 }
 
+// write stores info as the lock's content; the caller holds writeMu, or
+// is the only one with the lock.
 func (l *Lock) write(ctx context.Context) error {
 	data, err := l.r.codec.sealJSON(kindLock, l.info)
 	if err != nil {
@@ -88,8 +100,12 @@ func (l *Lock) refresh(ctx context.Context) {
 		case <-l.stop:
 			return
 		case <-t.C:
-			l.info.Time = l.r.clock().UTC()
-			_ = l.write(ctx) // a failed refresh shows as staleness later
+			l.writeMu.Lock()
+			if !l.released {
+				l.info.Time = l.r.clock().UTC()
+				_ = l.write(ctx) // a failed refresh shows as staleness later
+			}
+			l.writeMu.Unlock()
 		}
 	}
 }
@@ -104,8 +120,48 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	l.closed = true
 	close(l.stop)
 	l.wg.Wait()
+	l.writeMu.Lock()
+	l.released = true
+	l.writeMu.Unlock()
 	if err := l.r.be.Delete(context.WithoutCancel(ctx), l.name); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("cannot remove lock %s: %w", l.name, err)
+	}
+	return nil
+}
+
+// recordPack adds a pack about to be stored to the lock's list of packs
+// that no index names yet, forgetting those an index now names, and
+// rewrites the lock before returning: if the holder dies once the pack is
+// stored, the lock says so (recover.go).
+func (l *Lock) recordPack(ctx context.Context, id ID) error {
+	l.writeMu.Lock()
+	defer l.writeMu.Unlock()
+	if l.released {
+		return fmt.Errorf("cannot store pack %s: the repository lock was released", id.Short())
+	}
+	kept := l.info.Packs[:0]
+	for _, p := range l.info.Packs {
+		if _, ok := l.r.index.PackSize(p); !ok {
+			kept = append(kept, p)
+		}
+	}
+	l.info.Packs = append(kept, id)
+	if err := l.write(ctx); err != nil {
+		return fmt.Errorf("cannot record pack %s in the lock: %w", id.Short(), err)
+	}
+	return nil
+}
+
+// Check fails unless the lock object still exists: a lock that a prune or
+// `unlock` in another process judged stale and removed no longer protects
+// what its holder stored, so nothing may be committed under it.
+func (l *Lock) Check(ctx context.Context) error {
+	if _, err := l.r.be.Stat(ctx, l.name); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: lock %s of this %s was removed by another process that judged it stale; nothing was committed: run the command again",
+				ErrLockLost, strings.TrimPrefix(l.name, "locks/"), l.info.Operation)
+		}
+		return fmt.Errorf("cannot check lock %s: %w", strings.TrimPrefix(l.name, "locks/"), err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestLockObject(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	want := LockInfo{Exclusive: false, Hostname: host, PID: os.Getpid(), Time: t0, Operation: "backup"}
-	if info != want {
+	if !reflect.DeepEqual(info, want) {
 		t.Errorf("lock %+v, want %+v", info, want)
 	}
 	if err := l.Unlock(t.Context()); err != nil {

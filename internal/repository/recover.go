@@ -1,72 +1,109 @@
 package repository
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
-	"path"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/zeebo/blake3"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
-// Recovered counts the packs RecoverPacks adopted.
+// Recovered counts the packs AdoptPacks adopted.
 type Recovered struct {
 	Packs int   `json:"packs"`
 	Bytes int64 `json:"bytes"`
 	Blobs int   `json:"blobs"`
 }
 
-// RecoverPacks adopts the packs that are stored but named by no index: the
-// ones a backup uploaded before it was killed, before it wrote their index.
-// Each is read once and checked against its name (the hash of its bytes);
-// its trailer gives its blobs. They are then written to a new index file,
-// so that the next backup finds the blobs and does not upload them again.
-// A pack that does not verify is left alone (prune deletes it). Packs are
-// immutable and stored atomically, so adopting the pack of a backup still
-// running beside this one is harmless: both index it.
-func (r *Repository) RecoverPacks(ctx context.Context) (Recovered, error) {
-	var found []storage.ObjectInfo
-	err := r.be.List(ctx, "data/", func(o storage.ObjectInfo) error {
-		id, err := ParseID(path.Base(o.Name))
-		if err != nil || packName(id) != o.Name {
-			return nil // not ours
-		}
-		if _, ok := r.index.PackSize(id); !ok {
-			found = append(found, o)
-		}
-		return nil
-	})
-	if err != nil {
-		return Recovered{}, fmt.Errorf("cannot list packs in %s: %w", r.be.Location(), err)
+// AdoptPacks adopts the packs that a killed backup stored before it wrote
+// their index, so that this backup does not upload them again. It acts
+// only on evidence of a killed writer: a stale lock (its holder is gone)
+// that lists packs no index names (a saver records each pack in its lock
+// before storing it). The packs of a writer that is alive are never
+// touched: their lock is not stale. Each listed pack that exists is read
+// once and checked against its name (the hash of its bytes); its trailer
+// gives its blobs; one new index file names the packs that verify. A
+// listed pack that is missing (its upload was in flight) or does not
+// verify is left alone (prune deletes a damaged one). Stale locks are not
+// removed here (that is `unlock`'s decision); adopting again finds their
+// packs indexed and reads nothing. own is the caller's lock.
+func (r *Repository) AdoptPacks(ctx context.Context, own *Lock) (Recovered, error) {
+	candidates, err := r.orphansOfStaleLocks(ctx, own)
+	if err != nil || len(candidates) == 0 {
+		return Recovered{}, err
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Name < found[j].Name })
 	var rec Recovered
 	var packs []IndexPack
-	for _, o := range found {
-		id, _ := ParseID(path.Base(o.Name))
-		blobs, err := r.readOrphan(ctx, id, o.Size)
-		if err != nil {
-			continue // damaged or foreign: not adopted
+	for _, id := range candidates {
+		info, err := r.be.Stat(ctx, packName(id))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // its upload never finished
 		}
-		packs = append(packs, IndexPack{ID: id, Size: o.Size, Blobs: blobs})
+		if err != nil {
+			return Recovered{}, fmt.Errorf("cannot adopt pack %s: %w", id.Short(), err)
+		}
+		blobs, err := r.readOrphan(ctx, id, info.Size)
+		if err != nil {
+			continue // damaged: not adopted
+		}
+		packs = append(packs, IndexPack{ID: id, Size: info.Size, Blobs: blobs})
 		rec.Packs++
-		rec.Bytes += o.Size
+		rec.Bytes += info.Size
 		rec.Blobs += len(blobs)
 	}
 	if len(packs) == 0 {
 		return rec, nil
 	}
 	if _, err := r.saveIndex(ctx, packs); err != nil {
-		return Recovered{}, fmt.Errorf("cannot index recovered packs: %w", err)
+		return Recovered{}, fmt.Errorf("cannot index adopted packs: %w", err)
 	}
 	for _, p := range packs {
 		r.index.addPack(p)
 	}
 	return rec, nil
+}
+
+// orphansOfStaleLocks lists, sorted and once each, the packs that stale
+// locks other than own record and no index names.
+func (r *Repository) orphansOfStaleLocks(ctx context.Context, own *Lock) ([]ID, error) {
+	var names []string
+	err := r.be.List(ctx, "locks/", func(o storage.ObjectInfo) error {
+		if own == nil || o.Name != own.name {
+			names = append(names, o.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list locks in %s: %w", r.be.Location(), err)
+	}
+	var out []ID
+	for _, name := range names {
+		data, err := storage.ReadAll(ctx, r.be, name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read lock %s: %w", strings.TrimPrefix(name, "locks/"), err)
+		}
+		var info LockInfo
+		if err := r.codec.openJSON(kindLock, data, &info); err != nil || !r.lockIsStale(info) {
+			continue
+		}
+		for _, id := range info.Packs {
+			if _, ok := r.index.PackSize(id); !ok {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	return slices.Compact(out), nil
 }
 
 // readOrphan reads a pack's trailer, then the whole pack to check its hash.

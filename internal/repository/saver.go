@@ -30,6 +30,7 @@ type SaveStats struct {
 // until then, blobs it stored are not guaranteed to be indexed.
 type Saver struct {
 	r       *Repository
+	lock    *Lock // records each pack before it is stored; nil: not recorded
 	mu      sync.Mutex
 	pending map[ID]struct{} // stored or queued in this run
 	cur     map[BlobType]*packFile
@@ -40,10 +41,21 @@ type Saver struct {
 	err     error
 }
 
-// NewSaver starts a saver.
-func (r *Repository) NewSaver(ctx context.Context) *Saver {
+// NewSaver starts a saver under the lock l: each pack is recorded in the
+// lock before it is stored, until an index file names it, so that the
+// packs of a holder that is killed can be adopted (recover.go). Backups
+// save under their lock; a nil lock records nothing (tests).
+func (l *Lock) NewSaver(ctx context.Context) *Saver {
+	return l.r.newSaver(ctx, l)
+}
+
+// NewSaver starts a saver that records its packs in no lock: if it is
+// killed, its unindexed packs are left for prune.
+func (r *Repository) NewSaver(ctx context.Context) *Saver { return r.newSaver(ctx, nil) }
+
+func (r *Repository) newSaver(ctx context.Context, lock *Lock) *Saver {
 	s := &Saver{
-		r: r, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packFile),
+		r: r, lock: lock, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packFile),
 		uploads: make(chan *packFile), done: make(chan struct{}),
 	}
 	var wg sync.WaitGroup
@@ -173,6 +185,9 @@ func (s *Saver) uploader(ctx context.Context) {
 
 func (s *Saver) storePack(ctx context.Context, p *packFile) error {
 	id, size, blobs, err := p.finish()
+	if err == nil && s.lock != nil {
+		err = s.lock.recordPack(ctx, id)
+	}
 	if err != nil {
 		storage.DiscardStaged(p.f)
 		return err
