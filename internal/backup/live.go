@@ -29,7 +29,7 @@ type LiveOptions struct {
 var ErrSnapshotFailed = errors.New("node failed to take a snapshot")
 
 // RunLive backs up a running node: it asks the node for a snapshot (hard
-// links of the live parts, FACTS §5), backs up the snapshot directories in
+// links of the live parts, docs/banyandb.md, Snapshots), backs up the snapshot directories in
 // place of the data directories, and deletes the snapshot directories it
 // asked for, whatever happens, unless told to keep them. Nothing else under
 // the roots is touched. The manifest records the node and its API version.
