@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// checker verifies that a root has the shape FACTS describes and records
+// checker verifies that a root has the shape docs/banyandb.md describes and records
 // what it counted and every problem it found.
 type checker struct {
 	root                            string

@@ -315,7 +315,7 @@ func (p *plan) shardJob(sh *shardPlan, idxBytes int64) job {
 }
 
 // finalizeJSON is a stand-in for a trace shard's finalize.json (its real
-// format is not documented in FACTS; only that it is rewritten in place).
+// format is not in docs/banyandb.md; only that it is rewritten in place).
 func finalizeJSON(nums []uint64, epoch uint64) []byte {
 	names := make([]string, len(nums))
 	for i, n := range nums {

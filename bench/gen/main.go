@@ -1,6 +1,6 @@
 // Command gen writes a synthetic Apache SkyWalking BanyanDB data root for
 // the banyan-backup benchmarks (bench/backup.sh), following the disk layout
-// in FACTS.md: measure, stream and trace groups with daily segments, 2–4
+// in docs/banyandb.md: measure, stream and trace groups with daily segments, 2–4
 // shards, immutable parts listed by .snp files, Bluge index directories,
 // and the property and schema-property stores.
 //

@@ -73,7 +73,7 @@ func buildPart(p partSpec, seed uint64) (dirs []string, files []file) {
 	return dirs, files
 }
 
-// partShares lists a part's data files per catalog (FACTS §2).
+// partShares lists a part's data files per catalog (docs/banyandb.md, Measure, stream and trace trees).
 func partShares(p partSpec) []share {
 	var s []share
 	n := float64(len(p.names))

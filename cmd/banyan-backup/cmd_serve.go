@@ -27,7 +27,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Run scheduled backup jobs as a sidecar, with Prometheus metrics and an HTTP API",
 		Long: `Run the jobs of a YAML config file on their schedules: each backs up a node
 (live through its snapshot API, or a stopped node's root) into one or more
-repositories, then applies its retention policy. See docs/serve.md.
+repositories, then applies its retention policy.
 
 A run due while the job's previous run is still going is skipped, logged and
 counted (banyan_backup_runs_skipped_total{reason="overlap"}). On SIGTERM or
@@ -51,7 +51,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath == "" {
-				return usagef("no config given: use --config FILE.yaml (see docs/serve.md)")
+				return usagef("no config given: use --config FILE.yaml to name the YAML file of the jobs to run")
 			}
 			cfg, err := serve.LoadConfig(configPath)
 			if err != nil {
@@ -108,7 +108,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "the YAML config file of the jobs (see docs/serve.md)")
+	f.StringVar(&configPath, "config", "", "the YAML config file of the jobs")
 	f.StringVar(&listen, "listen", "", "HTTP address for /metrics, /healthz and /api (default: the config's listen, else 127.0.0.1:9108)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&check, "check", false, "check the config file and exit")

@@ -39,7 +39,7 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 
 // UploadLive uploads a backup of a running node, as Upload does for a
 // stopped one: it asks the node for a snapshot (hard links of the live
-// parts; docs/banyandb.md, "The snapshot API"), backs up the snapshot
+// parts; docs/banyandb.md, Snapshots), backs up the snapshot
 // directories in place of the data directories, and deletes the snapshot
 // directories it asked for before returning, whatever happens, unless told
 // to keep them. Nothing else under the roots is touched. The manifest

@@ -19,7 +19,7 @@ import (
 
 // A live backup reads the node's live part files while the node takes its
 // snapshot. The snapshot's part files are hard links to those same files
-// (FACTS §5): a snapshot file with the device, inode, size and modification
+// (docs/banyandb.md, Snapshots): a snapshot file with the device, inode, size and modification
 // time of a file read here has the content read here, and is not read
 // again. Parts are immutable once their metadata.json is written, so only
 // complete parts are read; a part that a merge deletes meanwhile is skipped,

@@ -20,7 +20,7 @@ import (
 var ErrCheckFailed = errors.New("data root would not load cleanly")
 
 // knownSegmentVersions are the segment formats of every BanyanDB release
-// (FACTS §8): 0.7 wrote 1.1.0, 0.8 1.2.0, 0.9 1.3.0, 0.10.0–0.10.2 1.4.0,
+// (docs/banyandb.md, Versions): 0.7 wrote 1.1.0, 0.8 1.2.0, 0.9 1.3.0, 0.10.0–0.10.2 1.4.0,
 // 0.10.3 and 0.11 1.5.0. Each release accepts only some of them; Check
 // accepts them all, since it does not know which release will start.
 var knownSegmentVersions = []string{"1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0"}

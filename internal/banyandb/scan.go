@@ -154,7 +154,7 @@ type ScanOptions struct {
 	Location *time.Location
 	// ReusePart, when set, is asked about every part directory (rel is its
 	// path below the catalog's data dir). Parts are immutable once written
-	// (FACTS §2), so a part directory whose inode and modification time a
+	// (docs/banyandb.md, Measure, stream and trace trees), so a part directory whose inode and modification time a
 	// previous backup recorded need not be walked again: when ReusePart
 	// returns true the directory is listed with Reused set, and neither its
 	// files nor its metadata.json are read.

@@ -81,7 +81,7 @@ type Decision struct {
 // Decide returns one Decision per catalog of the backup, in the order of
 // in.Catalogs. A catalog is allowed when every release the target stands
 // for opens its segment formats, the backup was not written by a newer
-// release, the target is at most one release line newer (FACTS §8), and no
+// release, the target is at most one release line newer (docs/banyandb.md, Versions), and no
 // known-broken pair applies (fixtures README). The zero Target refuses
 // every catalog: a caller without a target release should not call Decide.
 func Decide(in Input, t Target, opts Options) []Decision {
@@ -217,7 +217,7 @@ func decideRow(c banyandb.Catalog, vs []string, src source, row int) Decision {
 		if r.acceptsFormat(v) {
 			continue
 		}
-		reason := fmt.Sprintf("the backup's %s segments have format %s (written by BanyanDB %s), but BanyanDB %s opens only %s and refuses to start on others (FACTS §4, §8)",
+		reason := fmt.Sprintf("the backup's %s segments have format %s (written by BanyanDB %s), but BanyanDB %s opens only %s and refuses to start on others",
 			c, v, writerNames(v), r.name, strings.Join(r.accepts, ", "))
 		if compareVersions(v, r.writes) < 0 {
 			return refuse(false, reason, fmt.Sprintf("restore into BanyanDB %s, the release that wrote it, then upgrade one release at a time to %s", writerNames(v), r.name))
@@ -237,11 +237,11 @@ func decideRow(c banyandb.Catalog, vs []string, src source, row int) Decision {
 			return refuse(true, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s: %s", newer, r.name, downgradePropertyReason),
 				hint+"; --allow-incompatible restores it into a target that keeps its own schemas")
 		}
-		return refuse(true, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s, and BanyanDB supports no rollback (FACTS §8; fixtures README)", newer, r.name),
+		return refuse(true, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s, and BanyanDB supports no rollback to an older release", newer, r.name),
 			hint+"; --allow-incompatible restores it anyway")
 	}
 	if src.maxLine >= 0 && lineOf(r)-src.maxLine > 1 {
-		return refuse(false, fmt.Sprintf("the backup holds %s, more than one release line older than BanyanDB %s; upgrades must go one release at a time (FACTS §8)", src.desc, r.name),
+		return refuse(false, fmt.Sprintf("the backup holds %s, more than one release line older than BanyanDB %s; upgrades must go one release at a time", src.desc, r.name),
 			"restore into the release that wrote it, then upgrade one release at a time")
 	}
 	for _, p := range brokenPairs {

@@ -1,6 +1,6 @@
 // Package compat decides whether a backup can be restored into a target
 // BanyanDB release, catalog by catalog, from a table of what every release
-// writes and accepts (FACTS §8) and of the cross-version outcomes measured on
+// writes and accepts (docs/banyandb.md, Versions) and of the cross-version outcomes measured on
 // real servers (testdata/fixtures/README.md, "What real servers did with each
 // other's data").
 //
@@ -23,13 +23,14 @@ type release struct {
 	name string
 	// writes is the segment format the row's releases write.
 	writes string
-	// accepts are the segment formats they open (FACTS §8; FACTS §4: a
-	// segment of another format stops the server with an error).
+	// accepts are the segment formats they open (docs/banyandb.md, Versions
+	// and Server startup: a segment of another format stops the server with
+	// an error).
 	accepts []string
 }
 
-// releases is FACTS §8's table, oldest first. The 0.7, 0.8 and 0.9 rows hold
-// every patch of their line, as FACTS names the lines only; 0.10 patches
+// releases is the table of docs/banyandb.md, Versions, oldest first. The 0.7, 0.8 and 0.9 rows hold
+// every patch of their line, as that table names the lines only; 0.10 patches
 // after 0.10.3 are not known and are refused by ParseTarget; the 0.11 row is
 // the development line measured in the fixtures.
 var releases = []release{
@@ -42,7 +43,7 @@ var releases = []release{
 }
 
 // lineOf returns the position of a release line in the order of lines
-// (0.7 is 0, 0.11 is 4); FACTS §8: upgrades go one line at a time.
+// (0.7 is 0, 0.11 is 4); docs/banyandb.md, Versions: upgrades go one line at a time.
 func lineOf(r release) int { return r.minor - 7 }
 
 func (r release) acceptsFormat(v string) bool {
@@ -84,7 +85,7 @@ var brokenPairs = []brokenPair{{
 	catalog: banyandb.Trace, segment: "1.4.0", targetMinor: 11,
 	reason: "BanyanDB 0.11 reads trace parts written by 0.10.0–0.10.2 (segment format 1.4.0) with a block metadata layout it changed " +
 		"without changing the segment format: the server starts but every trace query fails with " +
-		"\"cannot unmarshal blockMetadata entries\" (measured on real servers, fixtures README)",
+		"\"cannot unmarshal blockMetadata entries\" (measured on real servers)",
 	hint: "restore the trace data into BanyanDB 0.10.2, or restore the other catalogs only; " +
 		"--allow-incompatible restores it anyway",
 }}
@@ -94,6 +95,6 @@ var brokenPairs = []brokenPair{{
 // "createdAt") and opens no measure, stream or trace group, but property
 // data is readable when 0.10.2 schemas are in place.
 const (
-	downgradeSchemaReason   = "a BanyanDB 0.10.2 server refuses to start on schemas written by 0.11 (unknown field \"createdAt\", fixtures README)"
-	downgradePropertyReason = "a BanyanDB 0.10.2 server reads 0.11 property data only when its own 0.10 schemas are in place (fixtures README)"
+	downgradeSchemaReason   = "a BanyanDB 0.10.2 server refuses to start on schemas written by 0.11 (unknown field \"createdAt\")"
+	downgradePropertyReason = "a BanyanDB 0.10.2 server reads 0.11 property data only when its own 0.10 schemas are in place"
 )

@@ -24,7 +24,7 @@ type shardParts struct {
 // that its newest .snp lists and whose min/max timestamps overlap the time
 // window. It replaces the shard's .snp files with one new file, one epoch
 // higher, listing exactly those parts, so that a server loads them and
-// deletes nothing else (FACTS §4). Parts a shard's .snp does not list are
+// deletes nothing else (docs/banyandb.md, Server startup). Parts a shard's .snp does not list are
 // never restored: a server would delete them.
 func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel Selection) error {
 	shards := map[string]*shardParts{}

@@ -49,7 +49,7 @@ func wantAll(t *testing.T, resp *databasev1.SnapshotResponse) string {
 }
 
 // checkSnapshotMatchesData checks the snapshot name of every catalog
-// against the data it was taken from (no change since): FACTS §5.
+// against the data it was taken from (no change since): docs/banyandb.md, Snapshots.
 func checkSnapshotMatchesData(t *testing.T, root, name string) {
 	t.Helper()
 	roots := banyandb.Roots{Root: root}

@@ -17,7 +17,7 @@ import (
 // "catalog/group". A selected catalog that no group applies to is selected
 // whole; schema-property (whose one group is _schema) is always whole.
 //
-// What a node does (BanyanDB 0.10 and 0.11, FACTS §5): measure, stream and
+// What a node does (BanyanDB 0.10 and 0.11, docs/banyandb.md, Snapshots): measure, stream and
 // trace snapshot only the groups named (an empty name names none), all of
 // them when the request is empty. Property and schema-property are taken,
 // with every group, only when the request is empty or names a group of
