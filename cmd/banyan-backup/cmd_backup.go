@@ -9,7 +9,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 )
 
 // rootFlags are the flags that say where a BanyanDB node keeps its data.
@@ -91,40 +91,6 @@ func (rf *rootFlags) resolve() (banyandb.Roots, []banyandb.Catalog, *time.Locati
 	return roots, cats, loc, nil
 }
 
-// backupJSON is what `backup --json` prints.
-type backupJSON struct {
-	ID              string   `json:"id"`
-	ShortID         string   `json:"short_id"`
-	Time            string   `json:"time"`
-	Parent          string   `json:"parent,omitempty"`
-	Catalogs        []string `json:"catalogs"`
-	Files           int64    `json:"files"`
-	FilesRead       int64    `json:"files_read"`
-	FilesUnchanged  int64    `json:"files_unchanged"`
-	BytesTotal      int64    `json:"bytes_total"`
-	BytesRead       int64    `json:"bytes_read"`
-	BytesAdded      int64    `json:"bytes_added"`
-	BlobsAdded      int64    `json:"blobs_added"`
-	PacksAdded      int64    `json:"packs_added"`
-	DurationSeconds float64  `json:"duration_seconds"`
-	// Live backups only: the node's snapshot call and the deletion of the
-	// snapshot, outside duration_seconds.
-	SnapshotSeconds       float64 `json:"snapshot_seconds,omitempty"`
-	SnapshotRemoveSeconds float64 `json:"snapshot_remove_seconds,omitempty"`
-	// Live backups only: live part files read while the node took its
-	// snapshot, and how many of them the snapshot held (the others a
-	// merge replaced meanwhile: read for nothing). The used ones count in
-	// files_read and bytes_read.
-	PrereadFiles     int64 `json:"preread_files,omitempty"`
-	PrereadBytes     int64 `json:"preread_bytes,omitempty"`
-	PrereadFilesUsed int64 `json:"preread_files_used,omitempty"`
-	PrereadBytesUsed int64 `json:"preread_bytes_used,omitempty"`
-	// Packs an interrupted backup stored without indexing them, adopted
-	// instead of uploaded again.
-	PacksRecovered int   `json:"packs_recovered,omitempty"`
-	BytesRecovered int64 `json:"bytes_recovered,omitempty"`
-}
-
 func newBackupCmd(g *globals) *cobra.Command {
 	rf := &rootFlags{}
 	var (
@@ -187,11 +153,7 @@ complete on its own.`,
 			if err != nil {
 				return err
 			}
-			out := toBackupJSON(res.ID, res.Manifest)
-			out.SnapshotSeconds, out.SnapshotRemoveSeconds = res.SnapshotSeconds, res.SnapshotRemoveSeconds
-			out.PacksRecovered, out.BytesRecovered = res.Recovered.Packs, res.Recovered.Bytes
-			pre := res.Preread
-			out.PrereadFiles, out.PrereadBytes, out.PrereadFilesUsed, out.PrereadBytesUsed = pre.Files, pre.Bytes, pre.FilesUsed, pre.BytesUsed
+			out := engine.SummarizeRun(res)
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
@@ -199,7 +161,7 @@ complete on its own.`,
 				out.ShortID, out.Files, humanBytes(out.BytesTotal), out.FilesUnchanged, out.FilesRead, humanBytes(out.BytesRead),
 				humanBytes(out.BytesAdded), out.DurationSeconds)
 			if out.PacksRecovered > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "%d packs (%s) an interrupted backup had stored were reused, not uploaded again\n", out.PacksRecovered, humanBytes(out.BytesRecovered))
+				fmt.Fprintf(cmd.OutOrStdout(), "%d packs (%s) a killed backup had stored were reused, not uploaded again\n", out.PacksRecovered, humanBytes(out.BytesRecovered))
 			}
 			switch {
 			case node.addr != "" && node.keepSnapshot:
@@ -222,20 +184,6 @@ complete on its own.`,
 	node.add(cmd)
 	addLimitFlags(cmd, &lf, true)
 	return cmd
-}
-
-func toBackupJSON(id repository.ID, m *repository.Manifest) backupJSON {
-	s := m.Summary
-	out := backupJSON{
-		ID: id.String(), ShortID: id.Short(), Time: m.Time.Format(time.RFC3339), Catalogs: m.Catalogs,
-		Files: s.Files, FilesRead: s.FilesRead, FilesUnchanged: s.FilesUnchanged, BytesTotal: s.Bytes,
-		BytesRead: s.BytesRead, BytesAdded: s.BytesAdded, BlobsAdded: s.BlobsAdded, PacksAdded: s.PacksAdded,
-		DurationSeconds: s.DurationSeconds,
-	}
-	if m.Parent != nil {
-		out.Parent = m.Parent.String()
-	}
-	return out
 }
 
 func humanBytes(n int64) string {

@@ -5,13 +5,13 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/retention"
 )
@@ -26,29 +26,11 @@ type forgetFlags struct {
 	prune    bool
 }
 
-// forgetBackupJSON is one backup in forget's output.
-type forgetBackupJSON struct {
-	ID      string   `json:"id"`
-	ShortID string   `json:"short_id"`
-	Time    string   `json:"time"`
-	Tags    []string `json:"tags"`
-	Reasons []string `json:"reasons,omitempty"`
-}
-
-// forgetGroupJSON is one group of backups judged together.
-type forgetGroupJSON struct {
-	Host   string             `json:"host,omitempty"`
-	Source string             `json:"source,omitempty"`
-	Tags   []string           `json:"tags,omitempty"`
-	Keep   []forgetBackupJSON `json:"keep"`
-	Remove []forgetBackupJSON `json:"remove"`
-}
-
 // forgetJSON is what `forget --json` prints.
 type forgetJSON struct {
 	DryRun  bool                    `json:"dry_run"`
 	Policy  string                  `json:"policy,omitempty"`
-	Groups  []forgetGroupJSON       `json:"groups"`
+	Groups  []engine.RetentionGroup `json:"groups"`
 	Removed []string                `json:"removed"`
 	Prune   *repository.PruneResult `json:"prune,omitempty"`
 }
@@ -121,10 +103,8 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 	case len(args) == 0 && policy.Empty():
 		return usagef("nothing to forget: give backup ids or a retention policy such as --keep-daily 7 (see --help)")
 	}
-	for _, k := range f.groupBy {
-		if k != "host" && k != "source" && k != "tags" {
-			return usagef("invalid --group-by %q: use host, source and tags, separated by commas", k)
-		}
+	if err := engine.CheckGroupBy(f.groupBy); err != nil {
+		return usagef("invalid --group-by: %v, separated by commas", err)
 	}
 	loc, err := time.LoadLocation(f.timeZone)
 	if err != nil {
@@ -143,7 +123,7 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 		return err
 	}
 	defer lock.Unlock(ctx)
-	out := forgetJSON{DryRun: f.dryRun, Groups: []forgetGroupJSON{}, Removed: []string{}}
+	out := forgetJSON{DryRun: f.dryRun, Groups: []engine.RetentionGroup{}, Removed: []string{}}
 	var remove []repository.ID
 	if len(args) > 0 {
 		for _, ref := range args {
@@ -161,7 +141,8 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 			return err
 		}
 		out.Policy = policy.String()
-		out.Groups, remove = applyPolicy(policy, backups, f.groupBy, repo.Now())
+		judged := engine.ApplyRetention(policy, backups, f.groupBy, repo.Now())
+		out.Groups, remove = judged.Groups, judged.Remove
 	}
 	for _, id := range remove {
 		out.Removed = append(out.Removed, id.String())
@@ -191,92 +172,12 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 	return nil
 }
 
-// applyPolicy judges the backups and returns the groups and the ids to remove.
-func applyPolicy(policy retention.Policy, backups []repository.Backup, groupBy []string, now time.Time) ([]forgetGroupJSON, []repository.ID) {
-	byID := map[string]repository.Backup{}
-	groups := map[string]*forgetGroupJSON{}
-	var in []retention.Backup
-	for _, b := range backups {
-		key, grp := groupOf(b, groupBy)
-		if groups[key] == nil {
-			groups[key] = &grp
-		}
-		byID[b.ID.String()] = b
-		in = append(in, retention.Backup{ID: b.ID.String(), Time: b.Time, Tags: b.Tags, Group: key})
-	}
-	var remove []repository.ID
-	for _, d := range policy.Apply(in, now) {
-		b := byID[d.ID]
-		grp := groups[d.Group]
-		e := forgetBackupJSON{ID: d.ID, ShortID: b.ID.Short(), Time: b.Time.Format(time.RFC3339), Tags: b.Tags, Reasons: d.Reasons}
-		if e.Tags == nil {
-			e.Tags = []string{}
-		}
-		if d.Keep {
-			grp.Keep = append(grp.Keep, e)
-		} else {
-			grp.Remove = append(grp.Remove, e)
-			remove = append(remove, b.ID)
-		}
-	}
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]forgetGroupJSON, 0, len(keys))
-	for _, k := range keys {
-		grp := groups[k]
-		if grp.Keep == nil {
-			grp.Keep = []forgetBackupJSON{}
-		}
-		if grp.Remove == nil {
-			grp.Remove = []forgetBackupJSON{}
-		}
-		out = append(out, *grp)
-	}
-	return out, remove
-}
-
-// groupOf returns a backup's group key and the group's description.
-func groupOf(b repository.Backup, groupBy []string) (string, forgetGroupJSON) {
-	var grp forgetGroupJSON
-	var key []string
-	for _, k := range groupBy {
-		switch k {
-		case "host":
-			grp.Host = b.Hostname
-			key = append(key, "host="+b.Hostname)
-		case "source":
-			grp.Source = sourceString(b.Source)
-			key = append(key, "source="+grp.Source)
-		case "tags":
-			grp.Tags = slices.Sorted(slices.Values(b.Tags))
-			key = append(key, "tags="+strings.Join(grp.Tags, ","))
-		}
-	}
-	return strings.Join(key, "\x00"), grp
-}
-
-// sourceString names a backup's source: the node, or its catalog roots.
-func sourceString(s repository.Source) string {
-	if s.Node != "" {
-		return "node " + s.Node
-	}
-	cats := make([]string, 0, len(s.Roots))
-	for c, dir := range s.Roots {
-		cats = append(cats, c+"="+dir)
-	}
-	sort.Strings(cats)
-	return s.Type + " " + strings.Join(cats, " ")
-}
-
 // printForget writes forget's decisions for people.
 func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
 	if out.Policy != "" {
 		fmt.Fprintf(w, "policy: %s\n", out.Policy)
 	}
-	table := func(title string, list []forgetBackupJSON, reasons bool) {
+	table := func(title string, list []engine.Judged, reasons bool) {
 		if len(list) == 0 {
 			return
 		}
@@ -288,8 +189,7 @@ func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
 		}
 		fmt.Fprintln(tw, header)
 		for _, e := range list {
-			tm, _ := time.Parse(time.RFC3339, e.Time)
-			line := fmt.Sprintf("  %s\t%s\t%s", e.ShortID, tm.In(loc).Format("2006-01-02 15:04:05"), strings.Join(e.Tags, ","))
+			line := fmt.Sprintf("  %s\t%s\t%s", e.ShortID, e.Time.In(loc).Format("2006-01-02 15:04:05"), strings.Join(e.Tags, ","))
 			if reasons {
 				line += "\t" + strings.Join(e.Reasons, ", ")
 			}

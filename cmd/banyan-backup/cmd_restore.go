@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
@@ -124,6 +125,10 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 		return err
 	}
 	opts.Workers = lim.workers
+	target, err := rf.compat.target()
+	if err != nil {
+		return err
+	}
 	repo, err := g.openLimitedRepo(cmd.Context(), lim)
 	if err != nil {
 		return err
@@ -133,7 +138,7 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if err != nil {
 		return err
 	}
-	if opts.Refused, err = rf.compat.refused(cmd.Context(), b, roots, loc, opts.Selection); err != nil {
+	if opts.Refused, err = engine.RestoreRefusals(cmd.Context(), b, roots, loc, opts.Selection, target); err != nil {
 		return err
 	}
 	res, err := restore.Run(cmd.Context(), repo, b, opts)

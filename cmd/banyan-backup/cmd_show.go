@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/compat"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/spf13/cobra"
 )
 
@@ -39,11 +39,7 @@ func newShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), struct {
-					ID string `json:"id"`
-					*repository.Manifest
-					Versions versionsJSON `json:"versions"`
-				}{b.ID.String(), b.Manifest, versionsOf(b.Manifest)})
+				return printJSON(cmd.OutOrStdout(), engine.Summarize(b))
 			}
 			w := cmd.OutOrStdout()
 			s := b.Summary
@@ -76,7 +72,7 @@ func newShowCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(w, "files       %d in %d directories, %s\n", s.Files, s.Dirs, humanBytes(s.Bytes))
 			fmt.Fprintf(w, "read        %d files, %s (%d unchanged, not read)\n", s.FilesRead, humanBytes(s.BytesRead), s.FilesUnchanged)
-			fmt.Fprintf(w, "added       %s in %d blobs, %d packs, in %.2fs\n", humanBytes(s.BytesAdded), s.BlobsAdded, s.PacksAdded, s.DurationSeconds)
+			fmt.Fprintf(w, "added       %s in %d blobs, %d packs, in %.2fs\n", humanBytes(s.BytesAdded+b.Size), s.BlobsAdded, s.PacksAdded, s.DurationSeconds)
 			if len(b.Segments) > 0 {
 				fmt.Fprintln(w, "segments:")
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

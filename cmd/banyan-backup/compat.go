@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"time"
-
 	"github.com/spf13/cobra"
 
-	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/compat"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
-	"github.com/banyan-backup/banyan-backup/internal/restore"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 )
 
 // compatFlags say which BanyanDB release a restore is for.
@@ -24,36 +19,15 @@ func addCompatFlags(cmd *cobra.Command, cf *compatFlags) {
 	f.BoolVar(&cf.allowIncompatible, "allow-incompatible", false, "restore catalogs refused for a known incompatibility (a server still opens them, but may fail on them)")
 }
 
-// refused decides, per catalog of the backup that the selection restores,
-// whether the target release can use it. Catalogs it cannot are returned
-// with the reason, to be left out. When nothing usable would remain (every
-// data catalog refused, or the schema refused), the whole restore is
-// refused with an error naming both releases and what to do.
-func (cf *compatFlags) refused(ctx context.Context, b repository.Backup, roots banyandb.Roots, loc *time.Location, sel restore.Selection) (map[banyandb.Catalog]string, error) {
-	var t compat.Target
+// target parses the flags; a release that is not known is a usage error.
+func (cf *compatFlags) target() (engine.RestoreTarget, error) {
+	t := engine.RestoreTarget{AllowIncompatible: cf.allowIncompatible}
 	if cf.targetVersion != "" {
-		var err error
-		if t, err = compat.ParseTarget(cf.targetVersion); err != nil {
-			return nil, usageError{err}
-		}
-	} else {
-		var ok bool
-		var err error
-		t, ok, err = compat.TargetFromRoot(ctx, roots, banyandb.ScanOptions{Location: loc})
+		r, err := compat.ParseTarget(cf.targetVersion)
 		if err != nil {
-			return nil, err
+			return t, usageError{err}
 		}
-		if !ok {
-			return nil, nil
-		}
+		t.Release = &r
 	}
-	in := compat.FromManifest(b.Manifest)
-	chosen := in.Catalogs[:0]
-	for _, c := range in.Catalogs {
-		if sel.IncludesCatalog(c) {
-			chosen = append(chosen, c)
-		}
-	}
-	in.Catalogs = chosen
-	return compat.Refusals(compat.Decide(in, t, compat.Options{AllowIncompatible: cf.allowIncompatible}), t)
+	return t, nil
 }

@@ -27,8 +27,8 @@ func (n *nodeFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&n.tls, "tls", false, "use TLS for gRPC")
 	f.StringVar(&n.caCert, "ca-cert", "", "PEM file of the CA that signed the node's certificate")
 	f.BoolVar(&n.insecureSkipVerify, "insecure-skip-verify", false, "do not verify the node's TLS certificate")
-	f.DurationVar(&n.connectTimeout, "connect-timeout", 10*time.Second, "how long to try to reach the node")
-	f.DurationVar(&n.callTimeout, "call-timeout", 5*time.Minute, "how long the node may take to answer one call")
+	f.DurationVar(&n.connectTimeout, "connect-timeout", snapshot.DefaultConnectTimeout, "how long to try to reach the node")
+	f.DurationVar(&n.callTimeout, "call-timeout", snapshot.DefaultCallTimeout, "how long the node may take to answer one call")
 	f.StringSliceVar(&n.groups, "group", nil, "groups to back up: GROUP, or CATALOG/GROUP for one catalog (repeatable; default all)")
 	f.BoolVar(&n.keepSnapshot, "keep-snapshot", false, "leave the node's snapshot directories in place after the backup")
 }

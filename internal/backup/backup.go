@@ -64,8 +64,7 @@ type sourceHooks struct {
 
 // Result is a finished backup.
 type Result struct {
-	ID       repository.ID
-	Manifest *repository.Manifest
+	repository.Backup
 	// SnapshotSeconds and SnapshotRemoveSeconds time a live backup's
 	// snapshot call (the node's work) and the deletion of the snapshot.
 	SnapshotSeconds, SnapshotRemoveSeconds float64
@@ -153,17 +152,12 @@ func (u *Uploaded) Commit(ctx context.Context) (*Result, error) {
 	if err := u.s.lock.Check(ctx); err != nil {
 		return nil, err
 	}
-	m := u.manifest
-	id, n, err := u.s.repo.SaveManifest(ctx, m)
+	id, n, err := u.s.repo.SaveManifest(ctx, u.manifest)
 	if err != nil {
 		return nil, err
 	}
-	// The manifest's own size is part of what the repository grew by, but
-	// it cannot contain itself: it is added to the returned copy.
-	committed := *m
-	committed.Summary.BytesAdded += n
 	res := u.result
-	res.ID, res.Manifest = id, &committed
+	res.Backup = repository.Backup{ID: id, Manifest: u.manifest, Size: n}
 	if u.afterCommit != nil {
 		return u.afterCommit(&res)
 	}

@@ -69,6 +69,10 @@ type Manifest struct {
 type Backup struct {
 	ID ID
 	*Manifest
+	// Size is the manifest object's stored size: Summary.BytesAdded
+	// counts what the backup stored before it, so the repository grew by
+	// both.
+	Size int64
 }
 
 // SaveManifest stores m with create-if-absent and returns the backup's id
@@ -91,24 +95,30 @@ func (r *Repository) SaveManifest(ctx context.Context, m *Manifest) (ID, int64, 
 
 // LoadManifest reads and checks one manifest.
 func (r *Repository) LoadManifest(ctx context.Context, id ID) (*Manifest, error) {
+	b, err := r.loadBackup(ctx, id)
+	return b.Manifest, err
+}
+
+// loadBackup reads and checks one manifest.
+func (r *Repository) loadBackup(ctx context.Context, id ID) (Backup, error) {
 	data, err := r.readObject(ctx, "manifests", id)
 	if err != nil {
 		if isNotFound(err) {
-			return nil, fmt.Errorf("%w: %s", ErrBackupNotFound, id.Short())
+			return Backup{}, fmt.Errorf("%w: %s", ErrBackupNotFound, id.Short())
 		}
 		if errors.Is(err, ErrIntegrity) {
-			return nil, err
+			return Backup{}, err
 		}
-		return nil, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
+		return Backup{}, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
 	}
 	var m Manifest
 	if err := r.codec.openJSON(kindManifest, data, &m); err != nil {
-		return nil, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
+		return Backup{}, fmt.Errorf("cannot read manifest %s: %w", id.Short(), err)
 	}
 	if m.Format > ManifestFormat {
-		return nil, fmt.Errorf("%w: manifest %s has format %d; upgrade banyan-backup", ErrUnsupportedFormat, id.Short(), m.Format)
+		return Backup{}, fmt.Errorf("%w: manifest %s has format %d; upgrade banyan-backup", ErrUnsupportedFormat, id.Short(), m.Format)
 	}
-	return &m, nil
+	return Backup{ID: id, Manifest: &m, Size: int64(len(data))}, nil
 }
 
 // manifestIDs lists the ids of all manifests.
@@ -135,11 +145,11 @@ func (r *Repository) Backups(ctx context.Context) ([]Backup, error) {
 	}
 	out := make([]Backup, 0, len(ids))
 	for _, id := range ids {
-		m, err := r.LoadManifest(ctx, id)
+		b, err := r.loadBackup(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Backup{ID: id, Manifest: m})
+		out = append(out, b)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {

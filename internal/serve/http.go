@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -89,23 +90,11 @@ func (s *Server) listJobs(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.Jobs()})
 }
 
-// BackupInfo is one backup as the API lists it.
-type BackupInfo struct {
-	ID         string    `json:"id"`
-	ShortID    string    `json:"short_id"`
-	Time       time.Time `json:"time"`
-	Tags       []string  `json:"tags,omitempty"`
-	Catalogs   []string  `json:"catalogs"`
-	Files      int64     `json:"files"`
-	BytesTotal int64     `json:"bytes_total"`
-	BytesAdded int64     `json:"bytes_added"`
-}
-
 // RepoBackups lists one repository's backups of a job.
 type RepoBackups struct {
-	Repository string       `json:"repository"`
-	Backups    []BackupInfo `json:"backups"`
-	Error      string       `json:"error,omitempty"`
+	Repository string          `json:"repository"`
+	Backups    []engine.Backup `json:"backups"`
+	Error      string          `json:"error,omitempty"`
 }
 
 func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +105,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []RepoBackups{}
 	for _, rc := range j.cfg.Repositories {
-		rb := RepoBackups{Repository: rc.Name, Backups: []BackupInfo{}}
+		rb := RepoBackups{Repository: rc.Name, Backups: []engine.Backup{}}
 		err := func() error {
 			be, err := s.opts.OpenBackend(rc.URL)
 			if err != nil {
@@ -136,8 +125,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 				if !slices.Contains(b.Tags, JobTag(j.cfg.Name)) {
 					continue
 				}
-				rb.Backups = append(rb.Backups, BackupInfo{ID: b.ID.String(), ShortID: b.ID.Short(), Time: b.Time, Tags: b.Tags,
-					Catalogs: b.Catalogs, Files: b.Summary.Files, BytesTotal: b.Summary.Bytes, BytesAdded: b.Summary.BytesAdded})
+				rb.Backups = append(rb.Backups, engine.Summarize(b))
 			}
 			return nil
 		}()

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/retention"
 )
@@ -37,21 +38,9 @@ func (s *Server) applyRetention(ctx context.Context, j *JobConfig, repo *reposit
 	if err != nil {
 		return 0, err
 	}
-	byID := map[string]repository.ID{}
-	var list []retention.Backup
-	for _, b := range backups {
-		if !slices.Contains(b.Tags, JobTag(j.Name)) {
-			continue
-		}
-		byID[b.ID.String()] = b.ID
-		list = append(list, retention.Backup{ID: b.ID.String(), Time: b.Time, Tags: b.Tags})
-	}
-	var forget []repository.ID
-	for _, d := range j.Policy().Apply(list, s.clock.Now()) {
-		if !d.Keep {
-			forget = append(forget, byID[d.ID])
-		}
-	}
+	backups = slices.DeleteFunc(backups, func(b repository.Backup) bool { return !slices.Contains(b.Tags, JobTag(j.Name)) })
+	// A job has one source: its backups are judged as one group.
+	forget := engine.ApplyRetention(j.Policy(), backups, nil, s.clock.Now()).Remove
 	if len(forget) == 0 {
 		return 0, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
@@ -28,18 +29,15 @@ type RunRecord struct {
 
 // RepoResult is a run's outcome in one repository.
 type RepoResult struct {
-	Repository      string  `json:"repository"`
-	BackupID        string  `json:"backup_id,omitempty"`
-	Error           string  `json:"error,omitempty"`
-	Kind            string  `json:"failure_kind,omitempty"`
-	Files           int64   `json:"files"`
-	BytesTotal      int64   `json:"bytes_total"`
-	BytesRead       int64   `json:"bytes_read"`
-	BytesAdded      int64   `json:"bytes_added"`
-	BytesUploaded   int64   `json:"bytes_uploaded"`
-	DurationSeconds float64 `json:"duration_seconds"`
-	Forgotten       int     `json:"forgotten,omitempty"`
-	BackupsKept     int     `json:"backups_kept"`
+	Repository string `json:"repository"`
+	// Backup is the backup saved, as `backup --json` shows it.
+	Backup          *engine.BackupRun `json:"backup,omitempty"`
+	Error           string            `json:"error,omitempty"`
+	Kind            string            `json:"failure_kind,omitempty"`
+	BytesUploaded   int64             `json:"bytes_uploaded"`
+	DurationSeconds float64           `json:"duration_seconds"`
+	Forgotten       int               `json:"forgotten,omitempty"`
+	BackupsKept     int               `json:"backups_kept"`
 }
 
 // JobTag is the tag every backup of a job carries: "job=NAME".
@@ -118,13 +116,13 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		if err != nil {
 			return err
 		}
-		sum := b.Manifest.Summary
-		res.BackupID, res.Files, res.BytesTotal, res.BytesRead, res.BytesAdded = b.ID.String(), sum.Files, sum.Bytes, sum.BytesRead, sum.BytesAdded
-		s.m.bytesRead.WithLabelValues(name, rc.Name).Add(float64(sum.BytesRead))
-		s.m.bytesAdded.WithLabelValues(name, rc.Name).Add(float64(sum.BytesAdded))
+		run := engine.SummarizeRun(b)
+		res.Backup = &run
+		s.m.bytesRead.WithLabelValues(name, rc.Name).Add(float64(run.BytesRead))
+		s.m.bytesAdded.WithLabelValues(name, rc.Name).Add(float64(run.BytesAdded))
 		s.m.lastSuccess.WithLabelValues(name, rc.Name).Set(float64(time.Now().UnixNano()) / 1e9)
-		lg.Info("backup saved", "backup", b.ID.Short(), "files", sum.Files, "bytes_total", sum.Bytes,
-			"bytes_read", sum.BytesRead, "bytes_added", sum.BytesAdded, "seconds", time.Since(start).Seconds())
+		lg.Info("backup saved", "backup", run.ShortID, "files", run.Files, "bytes_total", run.BytesTotal,
+			"bytes_read", run.BytesRead, "bytes_added", run.BytesAdded, "seconds", time.Since(start).Seconds())
 		if j.cfg.Retention != nil {
 			n, err := s.applyRetention(ctx, &j.cfg, repo)
 			res.Forgotten = n
@@ -171,12 +169,6 @@ func (s *Server) backupOnce(ctx context.Context, j *job, repo *repository.Reposi
 		Node: snapshot.Options{Node: src.Node, TLS: src.TLS, CACert: src.CACert, InsecureSkipVerify: src.InsecureSkipVerify,
 			ConnectTimeout: time.Duration(src.ConnectTimeout), CallTimeout: time.Duration(src.CallTimeout)},
 		Groups: src.Groups, KeepSnapshot: src.KeepSnapshot,
-	}
-	if live.Node.ConnectTimeout == 0 {
-		live.Node.ConnectTimeout = 10 * time.Second
-	}
-	if live.Node.CallTimeout == 0 {
-		live.Node.CallTimeout = 5 * time.Minute
 	}
 	return backup.RunLive(ctx, repo, opts, live)
 }

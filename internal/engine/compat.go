@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/compat"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/restore"
+)
+
+// RestoreTarget says which BanyanDB release a restore is for.
+type RestoreTarget struct {
+	// Release is the target's release; nil reads it from the data already
+	// in the target roots, and checks nothing when there is none.
+	Release *compat.Target
+	// AllowIncompatible restores catalogs refused for a known
+	// incompatibility that a server survives.
+	AllowIncompatible bool
+}
+
+// RestoreRefusals decides, per catalog of backup b that the selection
+// restores, whether the target release can use it. Catalogs it cannot are
+// returned with the reason, to be left out. When nothing usable would
+// remain (every data catalog refused, or the schema refused), the whole
+// restore is refused with an error (compat.ErrIncompatible) naming both
+// releases and what to do. roots and loc describe the target, read when
+// t.Release is nil.
+func RestoreRefusals(ctx context.Context, b repository.Backup, roots banyandb.Roots, loc *time.Location,
+	sel restore.Selection, t RestoreTarget) (map[banyandb.Catalog]string, error) {
+	var target compat.Target
+	if t.Release != nil {
+		target = *t.Release
+	} else {
+		found, ok, err := compat.TargetFromRoot(ctx, roots, banyandb.ScanOptions{Location: loc})
+		if err != nil || !ok {
+			return nil, err
+		}
+		target = found
+	}
+	in := compat.FromManifest(b.Manifest)
+	chosen := in.Catalogs[:0]
+	for _, c := range in.Catalogs {
+		if sel.IncludesCatalog(c) {
+			chosen = append(chosen, c)
+		}
+	}
+	in.Catalogs = chosen
+	return compat.Refusals(compat.Decide(in, target, compat.Options{AllowIncompatible: t.AllowIncompatible}), target)
+}
