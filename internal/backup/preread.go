@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,19 +226,19 @@ func (p *preread) walk(ctx context.Context, repo *repository.Repository, c banya
 		name := d.Name()
 		if d.IsDir() {
 			switch {
-			case strings.HasSuffix(name, ".tmp"):
+			case banyandb.IsUnfinished(name):
 				return filepath.SkipDir
 			case filepath.Dir(path) == dataDir && len(groups) > 0 && c != banyandb.SchemaProperty && !slices.Contains(groups, name):
 				return filepath.SkipDir
 			case banyandb.IsPartName(name):
-				if !exists(filepath.Join(path, banyandb.PartMetadataFile)) && !exists(filepath.Join(path, banyandb.SidxManifestFile)) {
+				if !banyandb.PartComplete(path) {
 					return filepath.SkipDir // unfinished: the snapshot leaves it out
 				}
 				partDir = path
 			}
 			return nil
 		}
-		if filepath.Dir(path) != partDir || !d.Type().IsRegular() || strings.HasSuffix(name, ".tmp") {
+		if filepath.Dir(path) != partDir || !d.Type().IsRegular() || banyandb.IsUnfinished(name) {
 			return nil
 		}
 		info, err := d.Info()
@@ -343,9 +342,4 @@ func (e *readErrors) Read(b []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
-}
-
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
 }

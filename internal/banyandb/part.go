@@ -3,6 +3,8 @@ package banyandb
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -62,6 +64,23 @@ type Part struct {
 	// server deletes such parts on startup.
 	Meta *PartMetadata
 }
+
+// PartComplete reports whether the part directory dir has its commit
+// marker (metadata.json, or manifest.json for a trace sidx part), written
+// last: only then does a snapshot take it, and a server keep it on
+// startup (docs/banyandb.md, Parts). Its content is not checked.
+func PartComplete(dir string) bool {
+	for _, name := range []string{PartMetadataFile, SidxManifestFile} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// IsUnfinished reports whether a file or directory name marks an
+// unfinished write (*.tmp), which no backup takes and no snapshot holds.
+func IsUnfinished(name string) bool { return strings.HasSuffix(name, tmpSuffix) }
 
 // IsPartName reports whether s names a part: exactly 16 lowercase hex digits.
 func IsPartName(s string) bool {

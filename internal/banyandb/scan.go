@@ -378,7 +378,7 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 		rel = filepath.ToSlash(rel)
 		shown := filepath.Join(dataDir, filepath.FromSlash(rel))
 		name := d.Name()
-		if strings.HasSuffix(name, tmpSuffix) {
+		if IsUnfinished(name) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
