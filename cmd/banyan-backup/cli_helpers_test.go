@@ -86,6 +86,7 @@ type backupOut struct {
 	Duration       float64 `json:"duration_seconds"`
 	SnapshotSecs   float64 `json:"snapshot_seconds"`
 	PacksRecovered int     `json:"packs_recovered"`
+	BytesRecovered int64   `json:"bytes_recovered"`
 }
 
 func backupJSONOf(t *testing.T, repo, root string, extra ...string) backupOut {
