@@ -85,14 +85,14 @@ func TestBackendRoundTrip(t *testing.T) {
 		if err := w.Create(ctx, "data/b", int64(len(data)), bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
-		f, err := storage.StageFile(w)
+		f, err := w.StageFile()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.Write(data); err != nil {
 			t.Fatal(err)
 		}
-		if err := storage.PutStaged(ctx, w, "data/c", f); err != nil {
+		if err := w.PutStaged(ctx, "data/c", f); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"data/a", "data/b", "data/c"} {

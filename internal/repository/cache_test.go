@@ -16,7 +16,7 @@ import (
 
 // getCounter counts the Gets of objects under a prefix.
 type getCounter struct {
-	storage.Backend
+	be     storage.Backend
 	prefix string
 	n      atomic.Int64
 }
@@ -25,8 +25,28 @@ func (g *getCounter) Get(ctx context.Context, name string, off, n int64) (io.Rea
 	if strings.HasPrefix(name, g.prefix) {
 		g.n.Add(1)
 	}
-	return g.Backend.Get(ctx, name, off, n)
+	return g.be.Get(ctx, name, off, n)
 }
+
+func (g *getCounter) Location() string { return g.be.Location() }
+func (g *getCounter) Put(ctx context.Context, name string, size int64, r io.Reader) error {
+	return g.be.Put(ctx, name, size, r)
+}
+func (g *getCounter) Create(ctx context.Context, name string, size int64, r io.Reader) error {
+	return g.be.Create(ctx, name, size, r)
+}
+func (g *getCounter) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
+	return g.be.Stat(ctx, name)
+}
+func (g *getCounter) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	return g.be.List(ctx, prefix, fn)
+}
+func (g *getCounter) Delete(ctx context.Context, name string) error { return g.be.Delete(ctx, name) }
+func (g *getCounter) StageFile() (*os.File, error)                  { return g.be.StageFile() }
+func (g *getCounter) PutStaged(ctx context.Context, name string, f *os.File) error {
+	return g.be.PutStaged(ctx, name, f)
+}
+func (g *getCounter) Close() error { return g.be.Close() }
 
 func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 	ctx := t.Context()
@@ -43,7 +63,7 @@ func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 	}
 	cache := t.TempDir()
 	open := func(prefix string) (*Repository, *getCounter) {
-		c := &getCounter{Backend: be, prefix: prefix}
+		c := &getCounter{be: be, prefix: prefix}
 		r, err := Open(ctx, c, Options{CacheDir: cache})
 		if err != nil {
 			t.Fatal(err)

@@ -62,7 +62,7 @@ func TestPruneCrashAnywhere(t *testing.T) {
 // and deletes prune made, and prune's result (nil when it failed).
 func crashPrune(t *testing.T, dir string, k int) (int, *repository.PruneResult) {
 	t.Helper()
-	be := &crashingBackend{Backend: local.New(dir), after: -1}
+	be := &crashingBackend{be: local.New(dir), after: -1}
 	repo, err := repository.Open(t.Context(), be, repository.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -182,7 +182,7 @@ func copyDir(t *testing.T, src, dst string) {
 // crashingBackend fails every write and delete after the first `after`
 // ones, as if the process died there (nothing after it reaches storage).
 type crashingBackend struct {
-	storage.Backend
+	be    storage.Backend
 	mu    sync.Mutex
 	after int
 	count int
@@ -204,21 +204,42 @@ func (b *crashingBackend) Put(ctx context.Context, name string, size int64, r io
 	if err := b.step(); err != nil {
 		return err
 	}
-	return b.Backend.Put(ctx, name, size, r)
+	return b.be.Put(ctx, name, size, r)
 }
 
 func (b *crashingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
 	if err := b.step(); err != nil {
 		return err
 	}
-	return b.Backend.Create(ctx, name, size, r)
+	return b.be.Create(ctx, name, size, r)
 }
 
 func (b *crashingBackend) Delete(ctx context.Context, name string) error {
 	if err := b.step(); err != nil {
 		return err
 	}
-	return b.Backend.Delete(ctx, name)
+	return b.be.Delete(ctx, name)
+}
+
+func (b *crashingBackend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	if err := b.step(); err != nil {
+		storage.DiscardStaged(f)
+		return err
+	}
+	return b.be.PutStaged(ctx, name, f)
+}
+
+func (b *crashingBackend) Location() string             { return b.be.Location() }
+func (b *crashingBackend) StageFile() (*os.File, error) { return b.be.StageFile() }
+func (b *crashingBackend) Close() error                 { return b.be.Close() }
+func (b *crashingBackend) Get(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
+	return b.be.Get(ctx, name, off, n)
+}
+func (b *crashingBackend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
+	return b.be.Stat(ctx, name)
+}
+func (b *crashingBackend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	return b.be.List(ctx, prefix, fn)
 }
 
 func readFile(t *testing.T, name string) []byte {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -314,9 +315,9 @@ func TestSaverAbort(t *testing.T) {
 
 var errInjected = errors.New("injected write failure")
 
-// failingBackend fails every Put of a pack.
+// failingBackend fails every write of a pack.
 type failingBackend struct {
-	*mem.Backend
+	be   storage.Backend
 	puts atomic.Int32
 }
 
@@ -325,14 +326,42 @@ func (b *failingBackend) Put(ctx context.Context, name string, size int64, r io.
 		b.puts.Add(1)
 		return errInjected
 	}
-	return b.Backend.Put(ctx, name, size, r)
+	return b.be.Put(ctx, name, size, r)
 }
+
+func (b *failingBackend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	if strings.HasPrefix(name, "data/") {
+		b.puts.Add(1)
+		storage.DiscardStaged(f)
+		return errInjected
+	}
+	return b.be.PutStaged(ctx, name, f)
+}
+
+func (b *failingBackend) Location() string { return b.be.Location() }
+func (b *failingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
+	return b.be.Create(ctx, name, size, r)
+}
+func (b *failingBackend) Get(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
+	return b.be.Get(ctx, name, off, n)
+}
+func (b *failingBackend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
+	return b.be.Stat(ctx, name)
+}
+func (b *failingBackend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	return b.be.List(ctx, prefix, fn)
+}
+func (b *failingBackend) Delete(ctx context.Context, name string) error {
+	return b.be.Delete(ctx, name)
+}
+func (b *failingBackend) StageFile() (*os.File, error) { return b.be.StageFile() }
+func (b *failingBackend) Close() error                 { return b.be.Close() }
 
 var _ storage.Backend = (*failingBackend)(nil)
 
 func TestSaverStoreError(t *testing.T) {
 	ctx := t.Context()
-	be := &failingBackend{Backend: mem.New("t")}
+	be := &failingBackend{be: mem.New("t")}
 	r := newTestRepo(t, be, smallPacks)
 	s := r.NewSaver(ctx)
 	var sc Scratch

@@ -135,7 +135,7 @@ func sameFiles(t *testing.T, src, dst string) {
 
 // countingBackend counts the bytes read through Get.
 type countingBackend struct {
-	storage.Backend
+	be   storage.Backend
 	read atomic.Int64
 }
 
@@ -151,12 +151,34 @@ func (r countingReader) Read(p []byte) (int, error) {
 }
 
 func (b *countingBackend) Get(ctx context.Context, name string, off, length int64) (io.ReadCloser, error) {
-	rc, err := b.Backend.Get(ctx, name, off, length)
+	rc, err := b.be.Get(ctx, name, off, length)
 	if err != nil {
 		return nil, err
 	}
 	return countingReader{rc, &b.read}, nil
 }
+
+func (b *countingBackend) Location() string { return b.be.Location() }
+func (b *countingBackend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
+	return b.be.Put(ctx, name, size, r)
+}
+func (b *countingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
+	return b.be.Create(ctx, name, size, r)
+}
+func (b *countingBackend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
+	return b.be.Stat(ctx, name)
+}
+func (b *countingBackend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	return b.be.List(ctx, prefix, fn)
+}
+func (b *countingBackend) Delete(ctx context.Context, name string) error {
+	return b.be.Delete(ctx, name)
+}
+func (b *countingBackend) StageFile() (*os.File, error) { return b.be.StageFile() }
+func (b *countingBackend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	return b.be.PutStaged(ctx, name, f)
+}
+func (b *countingBackend) Close() error { return b.be.Close() }
 
 // TestResumedRestoreDoesNotDownloadCompleteFilesAgain: the rerun of an
 // interrupted restore reads from the repository only what the files it
@@ -166,7 +188,7 @@ func TestResumedRestoreDoesNotDownloadCompleteFilesAgain(t *testing.T) {
 	ctx := context.Background()
 	// The repository, reopened through a counting backend.
 	open := func() (*repository.Repository, *countingBackend) {
-		be := &countingBackend{Backend: local.New(repoDir)}
+		be := &countingBackend{be: local.New(repoDir)}
 		repo, err := repository.Open(ctx, be, repository.Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -13,12 +13,14 @@ type storageInfo = storage.ObjectInfo
 
 // countingBackend counts the bytes stored through it (bytes_uploaded_total).
 type countingBackend struct {
-	storage.Backend
-	n atomic.Int64
+	be storage.Backend
+	n  atomic.Int64
 }
 
+func (c *countingBackend) Location() string { return c.be.Location() }
+
 func (c *countingBackend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
-	err := c.Backend.Put(ctx, name, size, r)
+	err := c.be.Put(ctx, name, size, r)
 	if err == nil {
 		c.n.Add(size)
 	}
@@ -26,24 +28,41 @@ func (c *countingBackend) Put(ctx context.Context, name string, size int64, r io
 }
 
 func (c *countingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
-	err := c.Backend.Create(ctx, name, size, r)
+	err := c.be.Create(ctx, name, size, r)
 	if err == nil {
 		c.n.Add(size)
 	}
 	return err
 }
 
-// StageFile and PutStaged keep the wrapped backend's cheap staging.
-func (c *countingBackend) StageFile() (*os.File, error) { return storage.StageFile(c.Backend) }
+func (c *countingBackend) Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
+	return c.be.Get(ctx, name, offset, length)
+}
+
+func (c *countingBackend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
+	return c.be.Stat(ctx, name)
+}
+
+func (c *countingBackend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	return c.be.List(ctx, prefix, fn)
+}
+
+func (c *countingBackend) Delete(ctx context.Context, name string) error {
+	return c.be.Delete(ctx, name)
+}
+
+func (c *countingBackend) StageFile() (*os.File, error) { return c.be.StageFile() }
 
 func (c *countingBackend) PutStaged(ctx context.Context, name string, f *os.File) error {
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	err := storage.PutStaged(ctx, c.Backend, name, f)
+	err := c.be.PutStaged(ctx, name, f)
 	if err == nil {
 		c.n.Add(size)
 	}
 	return err
 }
+
+func (c *countingBackend) Close() error { return c.be.Close() }

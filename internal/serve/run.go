@@ -105,7 +105,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		if err != nil {
 			return &stageError{"config", err}
 		}
-		uploaded.Backend = be
+		uploaded.be = be
 		repo, err := repository.Open(ctx, ratelimit.WrapBackend(uploaded, j.upload, j.download), s.repoOptions(rc.URL))
 		if err != nil {
 			be.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // consuming the writer's input as a real upload would. A fault injector:
 // real stores cannot be made to fail on cue.
 type flaky struct {
-	storage.Backend
+	be    storage.Backend
 	n     int32
 	err   error
 	calls atomic.Int32
@@ -39,15 +40,32 @@ func (f *flaky) Put(ctx context.Context, name string, size int64, r io.Reader) e
 		_, _ = io.CopyN(io.Discard, r, size/2)
 		return err
 	}
-	return f.Backend.Put(ctx, name, size, r)
+	return f.be.Put(ctx, name, size, r)
 }
 
 func (f *flaky) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
 	if err := f.fail(); err != nil {
 		return storage.ObjectInfo{}, err
 	}
-	return f.Backend.Stat(ctx, name)
+	return f.be.Stat(ctx, name)
 }
+
+func (f *flaky) Location() string { return f.be.Location() }
+func (f *flaky) Create(ctx context.Context, name string, size int64, r io.Reader) error {
+	return f.be.Create(ctx, name, size, r)
+}
+func (f *flaky) Get(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
+	return f.be.Get(ctx, name, off, n)
+}
+func (f *flaky) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	return f.be.List(ctx, prefix, fn)
+}
+func (f *flaky) Delete(ctx context.Context, name string) error { return f.be.Delete(ctx, name) }
+func (f *flaky) StageFile() (*os.File, error)                  { return f.be.StageFile() }
+func (f *flaky) PutStaged(ctx context.Context, name string, file *os.File) error {
+	return f.be.PutStaged(ctx, name, file)
+}
+func (f *flaky) Close() error { return f.be.Close() }
 
 var transient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
 
@@ -58,7 +76,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 3, err: transient}
+	f := &flaky{be: mem.New("mem://test"), n: 3, err: transient}
 	b := retry.Wrap(f, fast)
 	data := []byte("the whole pack, sent again from its first byte")
 	if err := b.Put(t.Context(), "data/p", int64(len(data)), bytes.NewReader(data)); err != nil {
@@ -74,7 +92,7 @@ func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
 }
 
 func TestAttemptsRunOut(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 100, err: transient}
+	f := &flaky{be: mem.New("mem://test"), n: 100, err: transient}
 	_, err := retry.Wrap(f, fast).Stat(t.Context(), "x")
 	if !errors.Is(err, storage.ErrTransient) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Fatalf("Stat failing every time: %v", err)
@@ -86,7 +104,7 @@ func TestAttemptsRunOut(t *testing.T) {
 
 func TestPermanentErrorsFailFast(t *testing.T) {
 	for _, perm := range []error{storage.ErrPermission, storage.ErrBucketNotFound, storage.ErrNotFound, errors.New("bad request")} {
-		f := &flaky{Backend: mem.New("mem://test"), n: 100, err: fmt.Errorf("cannot stat x: %w", perm)}
+		f := &flaky{be: mem.New("mem://test"), n: 100, err: fmt.Errorf("cannot stat x: %w", perm)}
 		_, err := retry.Wrap(f, fast).Stat(t.Context(), "x")
 		if !errors.Is(err, perm) {
 			t.Errorf("Stat: %v, want %v", err, perm)
@@ -98,7 +116,7 @@ func TestPermanentErrorsFailFast(t *testing.T) {
 }
 
 func TestUnseekableInputIsNotRetried(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 1, err: transient}
+	f := &flaky{be: mem.New("mem://test"), n: 1, err: transient}
 	data := "cannot be rewound"
 	err := retry.Wrap(f, fast).Put(t.Context(), "x", int64(len(data)), io.MultiReader(strings.NewReader(data)))
 	if !errors.Is(err, storage.ErrTransient) || f.calls.Load() != 1 {
@@ -107,7 +125,7 @@ func TestUnseekableInputIsNotRetried(t *testing.T) {
 }
 
 func TestCancelStopsBackoff(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 100, err: transient}
+	f := &flaky{be: mem.New("mem://test"), n: 100, err: transient}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := retry.Wrap(f, retry.Policy{Attempts: 10, Base: time.Hour, Max: time.Hour}).Stat(ctx, "x")
