@@ -15,7 +15,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
@@ -177,69 +176,6 @@ func copyDir(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// crashingBackend fails every write and delete after the first `after`
-// ones, as if the process died there (nothing after it reaches storage).
-type crashingBackend struct {
-	be    storage.Backend
-	mu    sync.Mutex
-	after int
-	count int
-}
-
-var errCrash = fmt.Errorf("simulated crash")
-
-func (b *crashingBackend) step() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.count++
-	if b.after >= 0 && b.count > b.after {
-		return errCrash
-	}
-	return nil
-}
-
-func (b *crashingBackend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
-	if err := b.step(); err != nil {
-		return err
-	}
-	return b.be.Put(ctx, name, size, r)
-}
-
-func (b *crashingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
-	if err := b.step(); err != nil {
-		return err
-	}
-	return b.be.Create(ctx, name, size, r)
-}
-
-func (b *crashingBackend) Delete(ctx context.Context, name string) error {
-	if err := b.step(); err != nil {
-		return err
-	}
-	return b.be.Delete(ctx, name)
-}
-
-func (b *crashingBackend) PutStaged(ctx context.Context, name string, f *os.File) error {
-	if err := b.step(); err != nil {
-		storage.DiscardStaged(f)
-		return err
-	}
-	return b.be.PutStaged(ctx, name, f)
-}
-
-func (b *crashingBackend) Location() string             { return b.be.Location() }
-func (b *crashingBackend) StageFile() (*os.File, error) { return b.be.StageFile() }
-func (b *crashingBackend) Close() error                 { return b.be.Close() }
-func (b *crashingBackend) Get(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
-	return b.be.Get(ctx, name, off, n)
-}
-func (b *crashingBackend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
-	return b.be.Stat(ctx, name)
-}
-func (b *crashingBackend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
-	return b.be.List(ctx, prefix, fn)
 }
 
 func readFile(t *testing.T, name string) []byte {

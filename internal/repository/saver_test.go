@@ -2,16 +2,13 @@ package repository
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
 
@@ -315,53 +312,9 @@ func TestSaverAbort(t *testing.T) {
 
 var errInjected = errors.New("injected write failure")
 
-// failingBackend fails every write of a pack.
-type failingBackend struct {
-	be   storage.Backend
-	puts atomic.Int32
-}
-
-func (b *failingBackend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
-	if strings.HasPrefix(name, "data/") {
-		b.puts.Add(1)
-		return errInjected
-	}
-	return b.be.Put(ctx, name, size, r)
-}
-
-func (b *failingBackend) PutStaged(ctx context.Context, name string, f *os.File) error {
-	if strings.HasPrefix(name, "data/") {
-		b.puts.Add(1)
-		storage.DiscardStaged(f)
-		return errInjected
-	}
-	return b.be.PutStaged(ctx, name, f)
-}
-
-func (b *failingBackend) Location() string { return b.be.Location() }
-func (b *failingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
-	return b.be.Create(ctx, name, size, r)
-}
-func (b *failingBackend) Get(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
-	return b.be.Get(ctx, name, off, n)
-}
-func (b *failingBackend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
-	return b.be.Stat(ctx, name)
-}
-func (b *failingBackend) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
-	return b.be.List(ctx, prefix, fn)
-}
-func (b *failingBackend) Delete(ctx context.Context, name string) error {
-	return b.be.Delete(ctx, name)
-}
-func (b *failingBackend) StageFile() (*os.File, error) { return b.be.StageFile() }
-func (b *failingBackend) Close() error                 { return b.be.Close() }
-
-var _ storage.Backend = (*failingBackend)(nil)
-
 func TestSaverStoreError(t *testing.T) {
 	ctx := t.Context()
-	be := &failingBackend{be: mem.New("t")}
+	be := faults.New(mem.New("t"), faults.Rule{Op: faults.OpWrite, Prefix: "data/", Err: errInjected})
 	r := newTestRepo(t, be, smallPacks)
 	s := r.NewSaver(ctx)
 	var sc Scratch
@@ -383,7 +336,7 @@ func TestSaverStoreError(t *testing.T) {
 	if n := len(objects(t, be, "index/")); n != 0 {
 		t.Errorf("%d index files written for packs that were not stored", n)
 	}
-	if be.puts.Load() == 0 {
+	if be.Calls(faults.OpWrite, "data/") == 0 {
 		t.Error("no pack was written")
 	}
 }
