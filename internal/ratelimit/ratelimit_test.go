@@ -12,6 +12,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
+	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
 
 func TestParseRate(t *testing.T) {
@@ -70,6 +71,19 @@ func TestWaitCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("read on a cancelled context = %v", err)
 	}
+}
+
+// The suite, with limits high enough not to slow it down much.
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Backend {
+		return WrapBackend(mem.New(t.Name()), New(1<<30), New(1<<30))
+	})
+}
+
+func TestConformanceLocal(t *testing.T) {
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend {
+		return WrapBackend(local.New(t.TempDir()), New(1<<30), New(1<<30))
+	}, storagetest.Options{Renames: true})
 }
 
 // The wrapped backend stores and returns the same bytes through every path,

@@ -69,8 +69,8 @@ type Backend interface {
 	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
 	// Delete removes the object.
 	Delete(ctx context.Context, name string) error
-	// StageFile creates an empty temporary file for an object to be
-	// stored with PutStaged.
+	// StageFile creates an empty temporary file, open for reading and
+	// writing, for an object to be stored with PutStaged.
 	StageFile() (*os.File, error)
 	// PutStaged stores the whole content of f, a file made by StageFile,
 	// under name, atomically, replacing any previous object, as Put

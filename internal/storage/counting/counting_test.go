@@ -9,12 +9,18 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/counting"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Backend { return counting.Wrap(mem.New(t.Name())) })
+}
+
+func TestConformanceLocal(t *testing.T) {
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend { return counting.Wrap(local.New(t.TempDir())) },
+		storagetest.Options{Renames: true})
 }
 
 func TestCounts(t *testing.T) {

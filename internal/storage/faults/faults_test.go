@@ -24,7 +24,8 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConformanceLocal(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Backend { return faults.New(local.New(t.TempDir())) })
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend { return faults.New(local.New(t.TempDir())) },
+		storagetest.Options{Renames: true})
 }
 
 func put(ctx context.Context, b storage.Backend, name, data string) error {

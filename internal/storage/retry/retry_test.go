@@ -35,6 +35,11 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Backend { return retry.Wrap(mem.New("mem://test"), fast) })
 }
 
+func TestConformanceLocal(t *testing.T) {
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend { return retry.Wrap(local.New(t.TempDir()), fast) },
+		storagetest.Options{Renames: true})
+}
+
 func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
 	f := flaky(3, transient)
 	b := retry.Wrap(f, fast)
