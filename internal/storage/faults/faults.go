@@ -214,41 +214,10 @@ func (p *Pause) Release() { p.once.Do(func() { close(p.released) }) }
 // or delete, the caller must call done with the operation's outcome. When
 // it fails a write, cut says whether to read half of its input first.
 func (b *Backend) before(ctx context.Context, op Op, name string) (cut bool, err error) {
-	b.mu.Lock()
-	b.calls[call{op, name}]++
-	var pause *Pause
-	for _, p := range b.pauses {
-		if !p.claimed && p.op.matches(op) && strings.HasPrefix(name, p.prefix) {
-			p.claimed, pause = true, p
-			break
-		}
+	if err := b.hold(ctx, op, name); err != nil {
+		return false, b.fail(op, name, err)
 	}
-	var delay time.Duration
-	var fail error
-	for _, r := range b.rules {
-		if !r.Op.matches(op) || !strings.HasPrefix(name, r.Prefix) {
-			continue
-		}
-		r.seen++
-		if r.seen <= r.After || r.Times > 0 && r.seen > r.After+r.Times {
-			continue
-		}
-		delay += r.Delay
-		if r.Err != nil {
-			fail, cut = r.Err, r.Short
-			break
-		}
-	}
-	b.mu.Unlock()
-
-	if pause != nil {
-		close(pause.reached)
-		select {
-		case <-pause.released:
-		case <-ctx.Done():
-			return false, b.fail(op, name, ctx.Err())
-		}
-	}
+	delay, cut, fail := b.match(op, name)
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -271,6 +240,51 @@ func (b *Backend) before(ctx context.Context, op Op, name string) (cut bool, err
 	}
 	b.inflight++
 	return false, nil
+}
+
+// hold counts the call and waits at the first pause it matches, if any.
+func (b *Backend) hold(ctx context.Context, op Op, name string) error {
+	b.mu.Lock()
+	b.calls[call{op, name}]++
+	var pause *Pause
+	for _, p := range b.pauses {
+		if !p.claimed && p.op.matches(op) && strings.HasPrefix(name, p.prefix) {
+			p.claimed, pause = true, p
+			break
+		}
+	}
+	b.mu.Unlock()
+	if pause == nil {
+		return nil
+	}
+	close(pause.reached)
+	select {
+	case <-pause.released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// match runs the call through the rules: the delay to wait, whether to
+// read half its input, and the error to fail it with (nil: none).
+func (b *Backend) match(op Op, name string) (delay time.Duration, cut bool, fail error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.rules {
+		if !r.Op.matches(op) || !strings.HasPrefix(name, r.Prefix) {
+			continue
+		}
+		r.seen++
+		if r.seen <= r.After || r.Times > 0 && r.seen > r.After+r.Times {
+			continue
+		}
+		delay += r.Delay
+		if r.Err != nil {
+			return delay, r.Short, r.Err
+		}
+	}
+	return delay, false, nil
 }
 
 // done records the outcome of a write or delete that before admitted.
