@@ -9,6 +9,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
+	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
 )
 
 // storeFlags are the global flags of the object-store backends. Secrets
@@ -47,5 +48,13 @@ func (s *storeFlags) open(repo string) (storage.Backend, error) {
 	if errors.Is(err, backends.ErrBadURL) {
 		return nil, usageError{err}
 	}
-	return be, err
+	if err != nil {
+		return nil, err
+	}
+	if backends.IsObjectStore(repo) {
+		// OpenWith no longer retries; until the commands use
+		// storage/stack, object stores keep their retries here.
+		be = retry.Wrap(be, retry.Policy{})
+	}
+	return be, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
+	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
 
 func TestParseRate(t *testing.T) {
@@ -72,6 +73,19 @@ func TestWaitCancelled(t *testing.T) {
 	}
 }
 
+// The suite, with limits high enough not to slow it down much.
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Backend {
+		return WrapBackend(mem.New(t.Name()), New(1<<30), New(1<<30))
+	})
+}
+
+func TestConformanceLocal(t *testing.T) {
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend {
+		return WrapBackend(local.New(t.TempDir()), New(1<<30), New(1<<30))
+	}, storagetest.Options{Renames: true})
+}
+
 // The wrapped backend stores and returns the same bytes through every path,
 // including the staged one the local backend uses for packs.
 func TestBackendRoundTrip(t *testing.T) {
@@ -85,14 +99,14 @@ func TestBackendRoundTrip(t *testing.T) {
 		if err := w.Create(ctx, "data/b", int64(len(data)), bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
-		f, err := storage.StageFile(w)
+		f, err := w.StageFile()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.Write(data); err != nil {
 			t.Fatal(err)
 		}
-		if err := storage.PutStaged(ctx, w, "data/c", f); err != nil {
+		if err := w.PutStaged(ctx, "data/c", f); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"data/a", "data/b", "data/c"} {

@@ -1,32 +1,14 @@
 package repository
 
 import (
-	"context"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
-
-// getCounter counts the Gets of objects under a prefix.
-type getCounter struct {
-	storage.Backend
-	prefix string
-	n      atomic.Int64
-}
-
-func (g *getCounter) Get(ctx context.Context, name string, off, n int64) (io.ReadCloser, error) {
-	if strings.HasPrefix(name, g.prefix) {
-		g.n.Add(1)
-	}
-	return g.Backend.Get(ctx, name, off, n)
-}
 
 func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 	ctx := t.Context()
@@ -42,8 +24,9 @@ func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 		ids = append(ids, id)
 	}
 	cache := t.TempDir()
-	open := func(prefix string) (*Repository, *getCounter) {
-		c := &getCounter{Backend: be, prefix: prefix}
+	// open counts the Gets through the repository it opens.
+	open := func() (*Repository, *faults.Backend) {
+		c := faults.New(be)
 		r, err := Open(ctx, c, Options{CacheDir: cache})
 		if err != nil {
 			t.Fatal(err)
@@ -53,24 +36,24 @@ func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 	}
 
 	// First open: everything fetched, and cached.
-	r1, c1 := open("manifests/")
+	r1, c1 := open()
 	if b, err := r1.Backups(ctx); err != nil || len(b) != 3 {
 		t.Fatalf("Backups: %d, %v", len(b), err)
 	}
-	if c1.n.Load() != 3 {
-		t.Errorf("first listing fetched %d manifests, want 3", c1.n.Load())
+	if c1.Calls(faults.OpGet, "manifests/") != 3 {
+		t.Errorf("first listing fetched %d manifests, want 3", c1.Calls(faults.OpGet, "manifests/"))
 	}
 	// Second open: none fetched again, index files neither.
-	r2, c2 := open("manifests/")
+	r2, c2 := open()
 	if b, err := r2.Backups(ctx); err != nil || len(b) != 3 {
 		t.Fatalf("Backups: %d, %v", len(b), err)
 	}
-	if c2.n.Load() != 0 {
-		t.Errorf("second listing fetched %d manifests, want 0 (cached)", c2.n.Load())
+	if c2.Calls(faults.OpGet, "manifests/") != 0 {
+		t.Errorf("second listing fetched %d manifests, want 0 (cached)", c2.Calls(faults.OpGet, "manifests/"))
 	}
-	_, ci := open("index/")
-	if ci.n.Load() != 0 {
-		t.Errorf("second open fetched %d index files, want 0 (cached)", ci.n.Load())
+	_, ci := open()
+	if ci.Calls(faults.OpGet, "index/") != 0 {
+		t.Errorf("second open fetched %d index files, want 0 (cached)", ci.Calls(faults.OpGet, "index/"))
 	}
 
 	// A damaged cached copy is not used.
@@ -78,12 +61,12 @@ func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r3, c3 := open("manifests/")
+	r3, c3 := open()
 	if m, err := r3.LoadManifest(ctx, ids[0]); err != nil || m.Tags[0] != "n" {
 		t.Fatalf("LoadManifest over a damaged cache entry: %v", err)
 	}
-	if c3.n.Load() != 1 {
-		t.Errorf("damaged cache entry: %d fetches, want 1", c3.n.Load())
+	if c3.Calls(faults.OpGet, "manifests/") != 1 {
+		t.Errorf("damaged cache entry: %d fetches, want 1", c3.Calls(faults.OpGet, "manifests/"))
 	}
 
 	// A manifest gone from the repository leaves the cache at the next listing.

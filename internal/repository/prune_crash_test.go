@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
@@ -58,11 +59,12 @@ func TestPruneCrashAnywhere(t *testing.T) {
 }
 
 // crashPrune prunes dir through a backend that fails every write and
-// delete after the first k (k < 0: none fail). It returns how many writes
-// and deletes prune made, and prune's result (nil when it failed).
+// delete after the first k (k < 0: none fail), over the local backend's
+// own paths (staged packs are renamed into place). It returns how many
+// writes and deletes prune made, and prune's result (nil when it failed).
 func crashPrune(t *testing.T, dir string, k int) (int, *repository.PruneResult) {
 	t.Helper()
-	be := &crashingBackend{Backend: local.New(dir), after: -1}
+	be := faults.New(local.New(dir))
 	repo, err := repository.Open(t.Context(), be, repository.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -72,18 +74,14 @@ func crashPrune(t *testing.T, dir string, k int) (int, *repository.PruneResult) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	be.mu.Lock()
-	start := be.count
+	start := be.Writes()
 	if k >= 0 {
-		be.after = start + k
+		be.CrashAfter(k)
 	}
-	be.mu.Unlock()
 	res, err := repo.Prune(t.Context(), lock, repository.PruneOptions{})
-	be.mu.Lock()
-	steps := be.count - start
-	be.mu.Unlock()
+	steps := be.Writes() - start
 	if err != nil {
-		if !errors.Is(err, errCrash) {
+		if !errors.Is(err, faults.ErrCrashed) {
 			t.Fatalf("prune failed with %v, not the simulated crash", err)
 		}
 		_ = lock.Unlock(t.Context()) // fails too: the lock stays, as after a crash
@@ -91,6 +89,9 @@ func crashPrune(t *testing.T, dir string, k int) (int, *repository.PruneResult) 
 	}
 	if err := lock.Unlock(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	if n := be.Calls(faults.OpPutStaged, "data/"); n != res.PacksWritten {
+		t.Fatalf("%d packs written, %d of them staged: the test misses the staged path", res.PacksWritten, n)
 	}
 	return steps, res
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
@@ -177,48 +176,6 @@ func copyDir(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// crashingBackend fails every write and delete after the first `after`
-// ones, as if the process died there (nothing after it reaches storage).
-type crashingBackend struct {
-	storage.Backend
-	mu    sync.Mutex
-	after int
-	count int
-}
-
-var errCrash = fmt.Errorf("simulated crash")
-
-func (b *crashingBackend) step() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.count++
-	if b.after >= 0 && b.count > b.after {
-		return errCrash
-	}
-	return nil
-}
-
-func (b *crashingBackend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
-	if err := b.step(); err != nil {
-		return err
-	}
-	return b.Backend.Put(ctx, name, size, r)
-}
-
-func (b *crashingBackend) Create(ctx context.Context, name string, size int64, r io.Reader) error {
-	if err := b.step(); err != nil {
-		return err
-	}
-	return b.Backend.Create(ctx, name, size, r)
-}
-
-func (b *crashingBackend) Delete(ctx context.Context, name string) error {
-	if err := b.step(); err != nil {
-		return err
-	}
-	return b.Backend.Delete(ctx, name)
 }
 
 func readFile(t *testing.T, name string) []byte {

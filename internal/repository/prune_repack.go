@@ -100,7 +100,7 @@ func (w *packWriter) copyLive(ctx context.Context, id ID, live []Location) error
 func (w *packWriter) add(ctx context.Context, loc Location, stored []byte) error {
 	p := w.cur[loc.Type]
 	if p == nil {
-		f, err := storage.StageFile(w.r.be)
+		f, err := w.r.be.StageFile()
 		if err == nil {
 			p, err = newPackFile(loc.Type, f)
 			if err != nil {
@@ -128,7 +128,7 @@ func (w *packWriter) store(ctx context.Context, p *packFile) error {
 		storage.DiscardStaged(p.f)
 		return err
 	}
-	if err := storage.PutStaged(ctx, w.r.be, packName(id), p.f); err != nil {
+	if err := w.r.be.PutStaged(ctx, packName(id), p.f); err != nil {
 		return fmt.Errorf("cannot store pack in %s: %w", w.r.be.Location(), err)
 	}
 	w.packs = append(w.packs, IndexPack{ID: id, Size: size, Blobs: blobs})

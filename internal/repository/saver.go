@@ -25,7 +25,7 @@ type SaveStats struct {
 }
 
 // Saver stores blobs into new packs and index files. Its methods are safe
-// for concurrent use. Packs are staged in files (storage.StageFile) and
+// for concurrent use. Packs are staged in files (storage.Backend.StageFile) and
 // stored by a few uploaders while the next pack fills. Call Flush at the end;
 // until then, blobs it stored are not guaranteed to be indexed.
 type Saver struct {
@@ -108,7 +108,7 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 	}
 	p := s.cur[typ]
 	if p == nil {
-		f, err := storage.StageFile(s.r.be)
+		f, err := s.r.be.StageFile()
 		if err == nil {
 			p, err = newPackFile(typ, f)
 			if err != nil {
@@ -192,7 +192,7 @@ func (s *Saver) storePack(ctx context.Context, p *packFile) error {
 		storage.DiscardStaged(p.f)
 		return err
 	}
-	if err := storage.PutStaged(ctx, s.r.be, packName(id), p.f); err != nil {
+	if err := s.r.be.PutStaged(ctx, packName(id), p.f); err != nil {
 		return fmt.Errorf("cannot store pack in %s: %w", s.r.be.Location(), err)
 	}
 	ip := IndexPack{ID: id, Size: size, Blobs: blobs}

@@ -2,15 +2,13 @@ package repository
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
 
@@ -314,25 +312,9 @@ func TestSaverAbort(t *testing.T) {
 
 var errInjected = errors.New("injected write failure")
 
-// failingBackend fails every Put of a pack.
-type failingBackend struct {
-	*mem.Backend
-	puts atomic.Int32
-}
-
-func (b *failingBackend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
-	if strings.HasPrefix(name, "data/") {
-		b.puts.Add(1)
-		return errInjected
-	}
-	return b.Backend.Put(ctx, name, size, r)
-}
-
-var _ storage.Backend = (*failingBackend)(nil)
-
 func TestSaverStoreError(t *testing.T) {
 	ctx := t.Context()
-	be := &failingBackend{Backend: mem.New("t")}
+	be := faults.New(mem.New("t"), faults.Rule{Op: faults.OpWrite, Prefix: "data/", Err: errInjected})
 	r := newTestRepo(t, be, smallPacks)
 	s := r.NewSaver(ctx)
 	var sc Scratch
@@ -354,7 +336,7 @@ func TestSaverStoreError(t *testing.T) {
 	if n := len(objects(t, be, "index/")); n != 0 {
 		t.Errorf("%d index files written for packs that were not stored", n)
 	}
-	if be.puts.Load() == 0 {
+	if be.Calls(faults.OpWrite, "data/") == 0 {
 		t.Error("no pack was written")
 	}
 }

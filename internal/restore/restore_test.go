@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
@@ -16,7 +14,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/progress/progresstest"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/counting"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
@@ -133,54 +131,30 @@ func sameFiles(t *testing.T, src, dst string) {
 	}
 }
 
-// countingBackend counts the bytes read through Get.
-type countingBackend struct {
-	storage.Backend
-	read atomic.Int64
-}
-
-type countingReader struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (r countingReader) Read(p []byte) (int, error) {
-	n, err := r.ReadCloser.Read(p)
-	r.n.Add(int64(n))
-	return n, err
-}
-
-func (b *countingBackend) Get(ctx context.Context, name string, off, length int64) (io.ReadCloser, error) {
-	rc, err := b.Backend.Get(ctx, name, off, length)
-	if err != nil {
-		return nil, err
-	}
-	return countingReader{rc, &b.read}, nil
-}
-
 // TestResumedRestoreDoesNotDownloadCompleteFilesAgain: the rerun of an
 // interrupted restore reads from the repository only what the files it
 // still lacks need, verification included.
 func TestResumedRestoreDoesNotDownloadCompleteFilesAgain(t *testing.T) {
 	_, _, b, repoDir := setupDir(t)
 	ctx := context.Background()
-	// The repository, reopened through a counting backend.
-	open := func() (*repository.Repository, *countingBackend) {
-		be := &countingBackend{Backend: local.New(repoDir)}
+	// The repository, reopened through a counting backend, and the bytes
+	// read through it since it was opened.
+	open := func() (*repository.Repository, func() int64) {
+		be := counting.Wrap(local.New(repoDir))
 		repo, err := repository.Open(ctx, be, repository.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(repo.Close)
-		be.read.Store(0)
-		return repo, be
+		opened := be.Counts().Downloaded
+		return repo, func() int64 { return be.Counts().Downloaded - opened }
 	}
 
-	repo, be := open()
+	repo, read := open()
 	if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: filepath.Join(t.TempDir(), "whole")}}); err != nil {
 		t.Fatal(err)
 	}
-	whole := be.read.Load()
+	whole := read()
 
 	target := filepath.Join(t.TempDir(), "target")
 	cctx, cancel := context.WithCancel(ctx)
@@ -189,13 +163,13 @@ func TestResumedRestoreDoesNotDownloadCompleteFilesAgain(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled restore returned %v", err)
 	}
-	repo, be = open()
+	repo, read = open()
 	res, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("whole restore read %d bytes; the rerun kept %d of %d files and read %d", whole, res.FilesResumed, res.Files, be.read.Load())
-	if res.FilesResumed == 0 || be.read.Load() >= whole {
-		t.Errorf("the rerun kept %d files and read %d bytes, a whole restore %d: complete files were downloaded again", res.FilesResumed, be.read.Load(), whole)
+	t.Logf("whole restore read %d bytes; the rerun kept %d of %d files and read %d", whole, res.FilesResumed, res.Files, read())
+	if res.FilesResumed == 0 || read() >= whole {
+		t.Errorf("the rerun kept %d files and read %d bytes, a whole restore %d: complete files were downloaded again", res.FilesResumed, read(), whole)
 	}
 }

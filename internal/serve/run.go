@@ -14,6 +14,8 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/counting"
 )
 
 // RunRecord is one run of a job, as the API shows it.
@@ -98,14 +100,14 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 	name := j.cfg.Name
 	start := time.Now()
 	lg := s.log.With("job", name, "repository", rc.Name)
-	uploaded := &countingBackend{}
+	var uploaded *counting.Backend // counts bytes_uploaded_total
 	j.progress.begin(rc.Name)
 	err := func() error {
 		be, err := s.opts.OpenBackend(rc.URL)
 		if err != nil {
 			return &stageError{"config", err}
 		}
-		uploaded.Backend = be
+		uploaded = counting.Wrap(be)
 		repo, err := repository.Open(ctx, ratelimit.WrapBackend(uploaded, j.upload, j.download), s.repoOptions(rc.URL))
 		if err != nil {
 			be.Close()
@@ -135,7 +137,9 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		return s.repoStats(ctx, j, rc, repo, &res)
 	}()
 	res.DurationSeconds = time.Since(start).Seconds()
-	res.BytesUploaded = uploaded.n.Load()
+	if uploaded != nil {
+		res.BytesUploaded = uploaded.Counts().Uploaded
+	}
 	s.m.bytesUp.WithLabelValues(name, rc.Name).Add(float64(res.BytesUploaded))
 	s.m.lastDuration.WithLabelValues(name, rc.Name).Set(res.DurationSeconds)
 	s.m.duration.WithLabelValues(name, rc.Name).Observe(res.DurationSeconds)
@@ -189,7 +193,7 @@ func (s *Server) repoStats(ctx context.Context, j *job, rc RepositoryConfig, rep
 		}
 	}
 	var size int64
-	if err := repo.Backend().List(ctx, "", func(o storageInfo) error { size += o.Size; return nil }); err != nil {
+	if err := repo.Backend().List(ctx, "", func(o storage.ObjectInfo) error { size += o.Size; return nil }); err != nil {
 		return &stageError{"repository", fmt.Errorf("cannot list %s: %w", rc.Name, err)}
 	}
 	res.BackupsKept = kept

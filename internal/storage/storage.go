@@ -12,17 +12,31 @@
 //   - Create is Put that fails with ErrExists, leaving the existing object
 //     untouched, when the name is taken. Two concurrent Creates of one name:
 //     exactly one succeeds.
-//   - A successful Put or Create is durable and visible to Get, Stat and List.
+//   - A successful Put, Create or PutStaged is durable and visible to Get, Stat and List.
 //   - Get of a missing object, Stat of a missing object and Delete of a
 //     missing object return an error that wraps ErrNotFound.
 //   - List calls fn for every object whose name starts with prefix, in no
 //     particular order; returning an error from fn stops the walk with it.
+//   - StageFile gives an empty temporary file in which a writer of a large
+//     object (a pack) writes it, so that its memory does not grow with the
+//     object; PutStaged then stores the file's whole content as Put would,
+//     atomically, and takes the file over: it is closed and removed whether
+//     PutStaged succeeds or not. A backend stages where it can store the
+//     file most cheaply (the local backend in its own directory, to rename
+//     the file into place); one without a cheaper way uses StageTemp and
+//     PutFile. A staged file that will not be stored is removed with
+//     DiscardStaged.
+//
+// A wrapper (retry, rate limits, counting, fault injection) implements every
+// method itself and never embeds the Backend it wraps, so that a method
+// added to the interface cannot silently bypass it.
 package storage
 
 import (
 	"context"
 	"errors"
 	"io"
+	"os"
 )
 
 // ErrNotFound is wrapped by every error about an object that does not exist.
@@ -55,6 +69,14 @@ type Backend interface {
 	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
 	// Delete removes the object.
 	Delete(ctx context.Context, name string) error
+	// StageFile creates an empty temporary file, open for reading and
+	// writing, for an object to be stored with PutStaged.
+	StageFile() (*os.File, error)
+	// PutStaged stores the whole content of f, a file made by StageFile,
+	// under name, atomically, replacing any previous object, as Put
+	// would. It takes f over: f is closed and removed whether PutStaged
+	// succeeds or not.
+	PutStaged(ctx context.Context, name string, f *os.File) error
 	// Close releases the backend's resources.
 	Close() error
 }

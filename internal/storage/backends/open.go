@@ -14,7 +14,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage/azure"
 	"github.com/banyan-backup/banyan-backup/internal/storage/gcs"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
-	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
 	"github.com/banyan-backup/banyan-backup/internal/storage/s3"
 )
 
@@ -24,8 +23,6 @@ type Options struct {
 	S3    s3.Options
 	GCS   gcs.Options
 	Azure azure.Options
-	// Retry is the policy for transient failures of object stores.
-	Retry retry.Policy
 }
 
 // ErrBadURL is wrapped by errors about a repository location that cannot be
@@ -43,7 +40,8 @@ func Open(repo string) (storage.Backend, error) {
 // asked whether the bucket exists and the credentials are good (a missing
 // bucket or denied access fails here, wrapping storage.ErrBucketNotFound or
 // storage.ErrPermission); whether the repository exists is not checked.
-// Object-store backends retry transient failures.
+// The backend is bare: no retries, rate limits or counters, which
+// storage/stack adds.
 func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, error) {
 	if strings.TrimSpace(repo) == "" {
 		return nil, fmt.Errorf("%w: no repository given: use --repo or BANYAN_BACKUP_REPO", ErrBadURL)
@@ -93,7 +91,7 @@ func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, err
 		if err != nil {
 			return nil, err
 		}
-		return retry.Wrap(be, o.Retry), nil
+		return be, nil
 	}
 	return nil, fmt.Errorf("%w: unsupported repository URL %q: use a local path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix", ErrBadURL, repo)
 }

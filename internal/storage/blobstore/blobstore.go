@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -197,4 +198,13 @@ func (b *Backend) Close() error {
 		return fmt.Errorf("cannot close %s: %w", b.opts.Location, err)
 	}
 	return nil
+}
+
+// StageFile implements storage.Backend: a file in the system's temporary
+// directory.
+func (b *Backend) StageFile() (*os.File, error) { return storage.StageTemp() }
+
+// PutStaged implements storage.Backend: Put from the file, then remove it.
+func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	return storage.PutFile(ctx, b, name, f)
 }

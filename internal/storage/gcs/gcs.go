@@ -8,6 +8,7 @@ package gcs
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"google.golang.org/api/option"
@@ -100,3 +101,13 @@ func (b *Backend) Location() string { return b.location }
 // Close implements storage.Backend. The client holds nothing that needs
 // releasing.
 func (b *Backend) Close() error { return nil }
+
+// StageFile implements storage.Backend: a file in the system's temporary
+// directory.
+func (b *Backend) StageFile() (*os.File, error) { return storage.StageTemp() }
+
+// PutStaged implements storage.Backend: Put from the file (which sends a
+// checksum the server checks), then remove it.
+func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	return storage.PutFile(ctx, b, name, f)
+}

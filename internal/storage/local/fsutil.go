@@ -42,7 +42,7 @@ func createTemp(dir string) (*os.File, error) {
 	for range 10 {
 		_, _ = rand.Read(buf[:]) // never fails, see crypto/rand.Read
 		p := filepath.Join(dir, tmpPrefix+hex.EncodeToString(buf[:]))
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
 		}

@@ -16,13 +16,14 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Backend { return local.New(t.TempDir()) })
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend { return local.New(t.TempDir()) },
+		storagetest.Options{Renames: true})
 }
 
 func TestConformanceMissingRoot(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Backend {
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend {
 		return local.New(filepath.Join(t.TempDir(), "not", "yet"))
-	})
+	}, storagetest.Options{Renames: true})
 }
 
 func TestLocation(t *testing.T) {

@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
-
-var _ storage.FileStager = (*Backend)(nil)
 
 // StageFile creates a temporary file in the backend's root directory, on
 // the same filesystem as every object, so PutStaged can rename it.
@@ -24,7 +20,8 @@ func (b *Backend) StageFile() (*os.File, error) {
 	return f, nil
 }
 
-// PutStaged fsyncs the staged file and renames it to name.
+// PutStaged fsyncs the staged file and renames it to name: the object is the
+// staged file itself, never a copy.
 func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
 	tmp := f.Name()
 	fail := func(err error) error {

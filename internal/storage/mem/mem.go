@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -183,3 +184,11 @@ func (r *ctxReader) Read(p []byte) (int, error) {
 }
 
 func (r *ctxReader) Close() error { return nil }
+
+// StageFile creates a file in the system's temporary directory.
+func (b *Backend) StageFile() (*os.File, error) { return storage.StageTemp() }
+
+// PutStaged stores the staged file's content with Put and removes the file.
+func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	return storage.PutFile(ctx, b, name, f)
+}

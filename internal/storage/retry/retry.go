@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
@@ -187,6 +188,50 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 		tried = true
 		return err
 	})
+}
+
+// StageFile implements storage.Backend: the wrapped backend's staging,
+// which is not retried.
+func (b *Backend) StageFile() (*os.File, error) { return b.be.StageFile() }
+
+// PutStaged implements storage.Backend. The wrapped backend takes the
+// staged file over and removes it even when it fails; to be able to send it
+// again, PutStaged keeps a second hard link to the file, next to it (its
+// name followed by ".retry"), until it is done, and gives every later
+// attempt a fresh link of its own. Where no hard link can be made, the
+// staged put is tried once.
+func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	keep := f.Name() + ".retry"
+	if err := os.Link(f.Name(), keep); err != nil {
+		return b.be.PutStaged(ctx, name, f)
+	}
+	defer func() { _ = os.Remove(keep) }()
+	attempt := 0
+	return b.do(ctx, b.p.Attempts, func() error {
+		attempt++
+		staged := f
+		if attempt > 1 {
+			var err error
+			if staged, err = relink(keep, attempt); err != nil {
+				return final{fmt.Errorf("cannot write %s: cannot stage it again: %w", name, err)}
+			}
+		}
+		return b.be.PutStaged(ctx, name, staged)
+	})
+}
+
+// relink makes a new hard link to keep for an attempt and opens it.
+func relink(keep string, attempt int) (*os.File, error) {
+	p := fmt.Sprintf("%s.%d", keep, attempt)
+	if err := os.Link(keep, p); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		_ = os.Remove(p)
+		return nil, err
+	}
+	return f, nil
 }
 
 // Close implements storage.Backend.

@@ -6,48 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
 	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
 
-// flaky fails the first n calls of every operation with err, after
-// consuming the writer's input as a real upload would. A fault injector:
-// real stores cannot be made to fail on cue.
-type flaky struct {
-	storage.Backend
-	n     int32
-	err   error
-	calls atomic.Int32
+// flaky fails the first n Puts and Stats with err, a Put after consuming
+// half its input as an upload cut off midway would.
+func flaky(n int, err error) *faults.Backend {
+	return faults.New(mem.New("test"), faults.Rule{Op: faults.OpPut | faults.OpStat, Times: n, Err: err, Short: true})
 }
 
-func (f *flaky) fail() error {
-	if f.calls.Add(1) <= f.n {
-		return f.err
-	}
-	return nil
-}
-
-func (f *flaky) Put(ctx context.Context, name string, size int64, r io.Reader) error {
-	if err := f.fail(); err != nil {
-		_, _ = io.CopyN(io.Discard, r, size/2)
-		return err
-	}
-	return f.Backend.Put(ctx, name, size, r)
-}
-
-func (f *flaky) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
-	if err := f.fail(); err != nil {
-		return storage.ObjectInfo{}, err
-	}
-	return f.Backend.Stat(ctx, name)
-}
+func calls(f *faults.Backend) int { return f.Calls(faults.OpPut|faults.OpStat, "") }
 
 var transient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
 
@@ -57,8 +35,13 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Backend { return retry.Wrap(mem.New("mem://test"), fast) })
 }
 
+func TestConformanceLocal(t *testing.T) {
+	storagetest.RunWith(t, func(t *testing.T) storage.Backend { return retry.Wrap(local.New(t.TempDir()), fast) },
+		storagetest.Options{Renames: true})
+}
+
 func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 3, err: transient}
+	f := flaky(3, transient)
 	b := retry.Wrap(f, fast)
 	data := []byte("the whole pack, sent again from its first byte")
 	if err := b.Put(t.Context(), "data/p", int64(len(data)), bytes.NewReader(data)); err != nil {
@@ -68,50 +51,95 @@ func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("stored %q, %v; want %q", got, err, data)
 	}
-	if c := f.calls.Load(); c != 4 {
+	if c := calls(f); c != 4 {
 		t.Errorf("%d attempts, want 4", c)
 	}
 }
 
 func TestAttemptsRunOut(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 100, err: transient}
+	f := flaky(100, transient)
 	_, err := retry.Wrap(f, fast).Stat(t.Context(), "x")
 	if !errors.Is(err, storage.ErrTransient) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Fatalf("Stat failing every time: %v", err)
 	}
-	if c := f.calls.Load(); c != 4 {
+	if c := calls(f); c != 4 {
 		t.Errorf("%d attempts, want 4", c)
 	}
 }
 
 func TestPermanentErrorsFailFast(t *testing.T) {
 	for _, perm := range []error{storage.ErrPermission, storage.ErrBucketNotFound, storage.ErrNotFound, errors.New("bad request")} {
-		f := &flaky{Backend: mem.New("mem://test"), n: 100, err: fmt.Errorf("cannot stat x: %w", perm)}
+		f := flaky(100, fmt.Errorf("cannot stat x: %w", perm))
 		_, err := retry.Wrap(f, fast).Stat(t.Context(), "x")
 		if !errors.Is(err, perm) {
 			t.Errorf("Stat: %v, want %v", err, perm)
 		}
-		if c := f.calls.Load(); c != 1 {
+		if c := calls(f); c != 1 {
 			t.Errorf("%v: %d attempts, want 1", perm, c)
 		}
 	}
 }
 
 func TestUnseekableInputIsNotRetried(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 1, err: transient}
+	f := flaky(1, transient)
 	data := "cannot be rewound"
 	err := retry.Wrap(f, fast).Put(t.Context(), "x", int64(len(data)), io.MultiReader(strings.NewReader(data)))
-	if !errors.Is(err, storage.ErrTransient) || f.calls.Load() != 1 {
-		t.Fatalf("Put from a stream: %v after %d attempts, want the transient error after 1", err, f.calls.Load())
+	if !errors.Is(err, storage.ErrTransient) || calls(f) != 1 {
+		t.Fatalf("Put from a stream: %v after %d attempts, want the transient error after 1", err, calls(f))
 	}
 }
 
 func TestCancelStopsBackoff(t *testing.T) {
-	f := &flaky{Backend: mem.New("mem://test"), n: 100, err: transient}
+	f := flaky(100, transient)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := retry.Wrap(f, retry.Policy{Attempts: 10, Base: time.Hour, Max: time.Hour}).Stat(ctx, "x")
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, storage.ErrTransient) {
 		t.Fatalf("Stat with a cancelled context: %v", err)
+	}
+}
+
+// A staged put that fails is sent again from the same file, which the
+// wrapped backend takes over at every attempt; no link is left behind.
+func TestStagedPutIsRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fails int
+		ok    bool
+	}{{"cured", 3, true}, {"for good", 100, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := faults.New(local.New(dir), faults.Rule{Op: faults.OpPutStaged, Times: tc.fails, Err: transient, Short: true})
+			b := retry.Wrap(f, fast)
+			staged, err := b.StageFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := []byte("a pack, staged once")
+			if _, err := staged.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			err = b.PutStaged(t.Context(), "data/p", staged)
+			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, storage.ErrTransient) {
+				t.Fatalf("PutStaged after %d transient failures: %v", tc.fails, err)
+			}
+			if want := min(tc.fails+1, fast.Attempts); f.Calls(faults.OpPutStaged, "") != want {
+				t.Errorf("%d attempts, want %d", f.Calls(faults.OpPutStaged, ""), want)
+			}
+			if tc.ok {
+				if got, err := storage.ReadAll(t.Context(), b, "data/p"); err != nil || !bytes.Equal(got, data) {
+					t.Errorf("stored %q, %v; want %q", got, err, data)
+				}
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if !e.IsDir() {
+					t.Errorf("left in the repository: %s", e.Name())
+				}
+			}
+		})
 	}
 }

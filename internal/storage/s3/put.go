@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -43,6 +44,18 @@ type Backend struct {
 // Put implements storage.Backend.
 func (b *Backend) Put(ctx context.Context, name string, size int64, r io.Reader) error {
 	return b.write(ctx, "write", name, size, r, false)
+}
+
+// StageFile implements storage.Backend: a file in the system's temporary
+// directory.
+func (b *Backend) StageFile() (*os.File, error) { return storage.StageTemp() }
+
+// PutStaged implements storage.Backend: this backend's Put from the file
+// (sent straight from it), then remove it. It is written out, not taken
+// from the embedded blobstore.Backend, whose PutStaged would call its own
+// Put.
+func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	return storage.PutFile(ctx, b, name, f)
 }
 
 // Create implements storage.Backend with If-None-Match: * (on the PUT, or on

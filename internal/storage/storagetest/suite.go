@@ -17,13 +17,29 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
+// Options adds checks to the suite.
+type Options struct {
+	// Renames checks that staging is a local backend's own, for the local
+	// backend and wrappers of it: StageFile makes its file in the
+	// repository directory, and PutStaged renames it into place (the
+	// stored object is the staged file itself, not a copy), leaving
+	// nothing else behind.
+	Renames bool
+}
+
 // Run runs the conformance suite as subtests of t. newBackend returns a new,
 // empty backend for each subtest; Run closes it when the subtest ends.
 func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
-	tests := []struct {
+	RunWith(t, newBackend, Options{})
+}
+
+// RunWith is Run with the checks o adds.
+func RunWith(t *testing.T, newBackend func(t *testing.T) storage.Backend, o Options) {
+	type check struct {
 		name string
 		fn   func(t *testing.T, b storage.Backend)
-	}{
+	}
+	tests := []check{
 		{"PutGet", testPutGet},
 		{"PutOverwrite", testPutOverwrite},
 		{"GetRange", testGetRange},
@@ -43,6 +59,12 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 		{"CancelledContext", testCancelledContext},
 		{"CancelledMidway", testCancelledMidway},
 		{"InvalidNames", testInvalidNames},
+		{"Staged", testStaged},
+		{"StagedOverwrite", testStagedOverwrite},
+		{"StagedFailures", testStagedFailures},
+	}
+	if o.Renames {
+		tests = append(tests, check{"StagedRename", testStagedRename})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
