@@ -5,45 +5,43 @@ import (
 	"testing"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
 
-// storeUnindexed saves random blobs under l until at least n packs are
-// stored, and flushes nothing: what a backup killed midway leaves. It
-// returns the packs the lock records once every one of them is stored.
+// storeUnindexed stores n packs of one random blob each under l, as a
+// saver does (each recorded in the lock before it is stored), and indexes
+// none: what a backup killed midway leaves. It returns their ids.
 func storeUnindexed(t *testing.T, r *Repository, l *Lock, n int, seed uint64) []ID {
 	t.Helper()
-	s := l.NewSaver(t.Context())
-	scratch := &Scratch{}
-	for i := uint64(0); len(objects(t, r.Backend(), "data/")) < n; i++ {
-		if i > 1000 {
-			t.Fatal("no packs stored after 1000 blobs")
+	ctx := t.Context()
+	var ids []ID
+	for i := range uint64(n) {
+		f, err := r.Backend().StageFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := newPackFile(DataBlob, f)
+		if err != nil {
+			t.Fatal(err)
 		}
 		raw := randBlob(seed<<32+i, 48<<10)
-		if _, err := s.Save(t.Context(), DataBlob, Hash(raw), raw, scratch); err != nil {
+		if err := p.add(Hash(raw), raw, len(raw), false); err != nil {
 			t.Fatal(err)
 		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var info LockInfo
-		if err := r.codec.openJSON(kindLock, getObject(t, r.Backend(), l.name), &info); err != nil {
+		id, _, _, err := p.finish()
+		if err != nil {
 			t.Fatal(err)
 		}
-		stored := objects(t, r.Backend(), "data/")
-		all := len(info.Packs) > 0
-		for _, id := range info.Packs {
-			_, ok := stored[packName(id)]
-			all = all && ok
+		if err := l.recordPack(ctx, id); err != nil {
+			t.Fatal(err)
 		}
-		if all {
-			return info.Packs
+		if err := r.Backend().PutStaged(ctx, packName(id), f); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the lock records packs %v, not all stored", info.Packs)
-		}
-		time.Sleep(10 * time.Millisecond)
+		ids = append(ids, id)
 	}
+	return ids
 }
 
 // TestAdoptPacksOfKilledWritersOnly: a backup adopts the unindexed packs
@@ -115,5 +113,48 @@ func TestAdoptSkipsPacksNeverStored(t *testing.T) {
 	rec, err := later.AdoptPacks(t.Context(), mustLock(t, later, "backup", false))
 	if err != nil || rec.Packs != 0 {
 		t.Errorf("adopted %+v, %v; want nothing, no error", rec, err)
+	}
+}
+
+// TestSaverRecordsPackBeforeStoringIt: a saver under a lock names each
+// pack in the lock before the pack is stored, so that a writer killed at
+// any point leaves no stored pack its lock does not name.
+func TestSaverRecordsPackBeforeStoringIt(t *testing.T) {
+	ctx := t.Context()
+	fb := faults.New(mem.New("t"))
+	r := newTestRepo(t, fb, smallPacks)
+	l := mustLock(t, r, "backup", false)
+	pause := fb.PauseBefore(faults.OpPutStaged, "data/")
+	s := l.NewSaver(ctx)
+	saved := make(chan error, 1)
+	go func() {
+		scratch := &Scratch{}
+		for i := range uint64(2) { // the second blob fills the first pack
+			raw := randBlob(7<<32+i, 48<<10)
+			if _, err := s.Save(ctx, DataBlob, Hash(raw), raw, scratch); err != nil {
+				saved <- err
+				return
+			}
+		}
+		saved <- nil
+	}()
+	<-pause.Reached()
+	var info LockInfo
+	if err := r.codec.openJSON(kindLock, getObject(t, fb, l.name), &info); err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Packs) != 1 || len(objects(t, fb, "data/")) != 0 {
+		t.Errorf("while the first pack is being stored, the lock names %v and data/ holds %v; want that pack named, none stored",
+			info.Packs, objects(t, fb, "data/"))
+	}
+	pause.Release()
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Index().PackSize(info.Packs[0]); !ok {
+		t.Errorf("the recorded pack %s is not indexed after Flush", info.Packs[0].Short())
 	}
 }
