@@ -16,9 +16,9 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
-	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
 func main() {
@@ -39,15 +39,16 @@ func run(repoDir, root, restoreID, target, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	be := local.New(repoDir)
 	opened := time.Now()
-	repo, err := repository.Open(ctx, be, repository.Options{})
+	r, err := engine.Open(ctx, repoDir, engine.StoreOptions{})
 	fmt.Printf("open: %.3fs\n", time.Since(opened).Seconds())
 	if err != nil {
-		if repo, err = repository.Init(ctx, be, repository.InitOptions{}, repository.Options{}); err != nil {
+		if r, err = engine.Init(ctx, repoDir, repository.InitOptions{}, engine.StoreOptions{}); err != nil {
 			return err
 		}
 	}
+	defer r.Close()
+	repo := r.Repository
 	cpu, err := os.Create(filepath.Join(out, "cpu.pprof"))
 	if err != nil {
 		return err
@@ -69,7 +70,7 @@ func run(repoDir, root, restoreID, target, out string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("backup %s: read %d files, added %d bytes\n", res.ID.Short(), res.Manifest.Summary.FilesRead, res.Manifest.Summary.BytesAdded)
+		fmt.Printf("backup %s: read %d files, added %d bytes\n", res.ID.Short(), res.Summary.FilesRead, res.Summary.BytesAdded+res.Size)
 	}
 	pprof.StopCPUProfile()
 	var ms runtime.MemStats

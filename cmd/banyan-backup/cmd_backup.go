@@ -143,12 +143,12 @@ complete on its own.`,
 			}
 			var res *backup.Result
 			if node.addr != "" {
-				res, err = backup.RunLive(cmd.Context(), repo, opts, node.live())
+				res, err = backup.RunLive(cmd.Context(), repo.Repository, opts, node.live())
 			} else {
 				if len(node.groups) > 0 {
 					opts.Groups = node.groups
 				}
-				res, err = backup.Run(cmd.Context(), repo, opts)
+				res, err = backup.Run(cmd.Context(), repo.Repository, opts)
 			}
 			if err != nil {
 				return err

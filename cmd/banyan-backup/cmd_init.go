@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -20,15 +21,16 @@ func newInitCmd(g *globals) *cobra.Command {
 			if packMiB < 1 || packMiB > 1024 {
 				return usagef("invalid --pack-size %d: want 1 to 1024 (MiB)", packMiB)
 			}
-			be, err := g.backend()
+			u, err := g.repoURL()
 			if err != nil {
 				return err
 			}
-			repo, err := repository.Init(cmd.Context(), be, repository.InitOptions{PackSize: packMiB << 20}, repository.Options{})
+			repo, err := badURLIsUsage(engine.Init(cmd.Context(), u, repository.InitOptions{PackSize: packMiB << 20}, g.storeOptions(nil)))
 			if err != nil {
 				return err
 			}
 			defer repo.Close()
+			be := repo.Backend()
 			cfg := repo.Config()
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"location": be.Location(), "config": cfg})

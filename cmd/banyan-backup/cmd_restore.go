@@ -141,7 +141,7 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if opts.Refused, err = engine.RestoreRefusals(cmd.Context(), b, roots, loc, opts.Selection, target); err != nil {
 		return err
 	}
-	res, err := restore.Run(cmd.Context(), repo, b, opts)
+	res, err := restore.Run(cmd.Context(), repo.Repository, b, opts)
 	if err != nil {
 		return err
 	}

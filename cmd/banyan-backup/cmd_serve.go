@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/serve"
 )
 
@@ -81,7 +82,8 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				listen = cfg.Listen
 			}
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
-				Workers: lim.workers, ToolVersion: version, OpenBackend: g.store.open, LockWait: serveLockWait(g.lockWait), CacheDir: g.cacheRoot()})
+				Workers: lim.workers, ToolVersion: version, LockWait: serveLockWait(g.lockWait),
+				Store: engine.StoreOptions{Backends: g.store.options(), CacheDir: g.cacheRoot()}})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", listen, err)

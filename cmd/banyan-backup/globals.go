@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
 )
 
@@ -37,54 +38,53 @@ func (g *globals) repoURL() (string, error) {
 	return u, nil
 }
 
-func (g *globals) backend() (storage.Backend, error) {
-	u, err := g.repoURL()
-	if err != nil {
-		return nil, err
+// storeOptions are the repository options of every command: the object
+// stores' flags, --cache-dir, --lock-wait (with one line on stderr when
+// the wait starts), and the run's limits (nil: none).
+func (g *globals) storeOptions(rl *runLimits) engine.StoreOptions {
+	var once sync.Once
+	o := engine.StoreOptions{Backends: g.store.options(), CacheDir: g.cacheRoot(),
+		Repository: repository.Options{LockWait: g.lockWait, OnLockWait: func(err error) {
+			if !g.quiet {
+				once.Do(func() { fmt.Fprintf(os.Stderr, "waiting up to %s for the lock: %v\n", g.lockWait, err) })
+			}
+		}}}
+	if rl != nil {
+		o.Stack.Upload, o.Stack.Download = rl.upload, rl.download
 	}
-	return g.store.open(u)
+	return o
 }
 
 // openRepo opens the repository and loads its index.
-func (g *globals) openRepo(ctx context.Context) (*repository.Repository, error) {
-	be, err := g.backend()
+func (g *globals) openRepo(ctx context.Context) (*engine.Repo, error) {
+	return g.open(ctx, nil)
+}
+
+// openLimitedRepo opens the repository through a storage stack that keeps
+// the upload and download limits.
+func (g *globals) openLimitedRepo(ctx context.Context, rl runLimits) (*engine.Repo, error) {
+	return g.open(ctx, &rl)
+}
+
+func (g *globals) open(ctx context.Context, rl *runLimits) (*engine.Repo, error) {
+	u, err := g.repoURL()
 	if err != nil {
 		return nil, err
 	}
-	return repository.Open(ctx, be, g.repoOptions())
+	return badURLIsUsage(engine.Open(ctx, u, g.storeOptions(rl)))
 }
 
-// repoOptions are the repository options of every command: --lock-wait,
-// with one line on stderr when the wait starts.
-func (g *globals) repoOptions() repository.Options {
-	var once sync.Once
-	return repository.Options{LockWait: g.lockWait, CacheDir: g.cache(), OnLockWait: func(err error) {
-		if !g.quiet {
-			once.Do(func() { fmt.Fprintf(os.Stderr, "waiting up to %s for the lock: %v\n", g.lockWait, err) })
-		}
-	}}
+// badURLIsUsage turns an unusable repository location into a usage error.
+func badURLIsUsage[T any](v T, err error) (T, error) {
+	if errors.Is(err, backends.ErrBadURL) {
+		return v, usageError{err}
+	}
+	return v, err
 }
 
-// cache returns the directory caching manifests and index files: --cache-dir,
-// else the user's cache directory, for repositories in object stores (a
-// local repository is its own cache); "" with --no-cache.
-func (g *globals) cache() string {
-	if g.noCache {
-		return ""
-	}
-	if g.cacheDir != "" {
-		return g.cacheDir
-	}
-	u, err := g.repoURL()
-	if err != nil || !backends.IsObjectStore(u) {
-		return ""
-	}
-	return g.cacheRoot()
-}
-
-// cacheRoot is the cache directory, whatever the repository: --cache-dir or
-// the user's cache directory; serve's jobs use it for their object-store
-// repositories.
+// cacheRoot is the cache directory of object-store repositories (a local
+// repository is its own cache): --cache-dir or the user's cache
+// directory; "" with --no-cache.
 func (g *globals) cacheRoot() string {
 	if g.noCache {
 		return ""

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
 // limitFlags are the resource controls of backup, restore and serve.
@@ -82,14 +80,4 @@ func (lf *limitFlags) apply() (runLimits, error) {
 		return rl, err
 	}
 	return rl, nil
-}
-
-// openLimitedRepo opens the repository through a backend that keeps the
-// upload and download limits.
-func (g *globals) openLimitedRepo(ctx context.Context, rl runLimits) (*repository.Repository, error) {
-	be, err := g.backend()
-	if err != nil {
-		return nil, err
-	}
-	return repository.Open(ctx, ratelimit.WrapBackend(be, rl.upload, rl.download), g.repoOptions())
 }

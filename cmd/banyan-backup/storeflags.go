@@ -1,15 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"time"
-
 	"github.com/spf13/pflag"
 
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
-	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
 )
 
 // storeFlags are the global flags of the object-store backends. Secrets
@@ -32,29 +26,11 @@ func (s *storeFlags) register(pf *pflag.FlagSet) {
 	pf.StringVar(&s.opts.Azure.Endpoint, "azure-endpoint", "", "blob service URL for azure:// repositories (default: https://$AZURE_STORAGE_ACCOUNT.blob.core.windows.net); credentials: AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING")
 }
 
-// openTimeout bounds the first request to an object store, which checks
-// the bucket and the credentials.
-const openTimeout = 30 * time.Second
-
-// open opens the backend for repo.
-func (s *storeFlags) open(repo string) (storage.Backend, error) {
+// options are the object stores' options the flags set.
+func (s *storeFlags) options() backends.Options {
 	o := s.opts
 	if s.flags != nil && s.flags.Changed("s3-path-style") {
 		o.S3.PathStyle = &s.pathStyle
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
-	defer cancel()
-	be, err := backends.OpenWith(ctx, repo, o)
-	if errors.Is(err, backends.ErrBadURL) {
-		return nil, usageError{err}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if backends.IsObjectStore(repo) {
-		// OpenWith no longer retries; until the commands use
-		// storage/stack, object stores keep their retries here.
-		be = retry.Wrap(be, retry.Policy{})
-	}
-	return be, nil
+	return o
 }

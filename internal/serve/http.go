@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/banyan-backup/banyan-backup/internal/engine"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
 // Handler serves:
@@ -107,13 +106,8 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	for _, rc := range j.cfg.Repositories {
 		rb := RepoBackups{Repository: rc.Name, Backups: []engine.Backup{}}
 		err := func() error {
-			be, err := s.opts.OpenBackend(rc.URL)
+			repo, err := s.openRepo(r.Context(), rc.URL, nil)
 			if err != nil {
-				return err
-			}
-			repo, err := repository.Open(r.Context(), be, s.repoOptions(rc.URL))
-			if err != nil {
-				be.Close()
 				return err
 			}
 			defer repo.Close()

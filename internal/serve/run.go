@@ -11,11 +11,10 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/engine"
-	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
-	"github.com/banyan-backup/banyan-backup/internal/storage/counting"
+	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
 )
 
 // RunRecord is one run of a job, as the API shows it.
@@ -93,6 +92,15 @@ func failureKind(err error) string {
 	return "backup"
 }
 
+// openFailureKind classifies a failure to open a repository: a location,
+// bucket or credentials the config must fix, or the repository itself.
+func openFailureKind(err error) string {
+	if errors.Is(err, backends.ErrBadURL) || errors.Is(err, storage.ErrBucketNotFound) || errors.Is(err, storage.ErrPermission) {
+		return "config"
+	}
+	return "repository"
+}
+
 // backupInto takes one backup of the job into one repository, then applies
 // the retention policy and updates the metrics.
 func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) RepoResult {
@@ -100,21 +108,15 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 	name := j.cfg.Name
 	start := time.Now()
 	lg := s.log.With("job", name, "repository", rc.Name)
-	var uploaded *counting.Backend // counts bytes_uploaded_total
+	var repo *engine.Repo // counts bytes_uploaded_total
 	j.progress.begin(rc.Name)
 	err := func() error {
-		be, err := s.opts.OpenBackend(rc.URL)
-		if err != nil {
-			return &stageError{"config", err}
-		}
-		uploaded = counting.Wrap(be)
-		repo, err := repository.Open(ctx, ratelimit.WrapBackend(uploaded, j.upload, j.download), s.repoOptions(rc.URL))
-		if err != nil {
-			be.Close()
-			return &stageError{"repository", err}
+		var err error
+		if repo, err = s.openRepo(ctx, rc.URL, j); err != nil {
+			return &stageError{openFailureKind(err), err}
 		}
 		defer repo.Close()
-		b, err := s.backupOnce(ctx, j, repo)
+		b, err := s.backupOnce(ctx, j, repo.Repository)
 		if err != nil {
 			return err
 		}
@@ -126,7 +128,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		lg.Info("backup saved", "backup", run.ShortID, "files", run.Files, "bytes_total", run.BytesTotal,
 			"bytes_read", run.BytesRead, "bytes_added", run.BytesAdded, "seconds", time.Since(start).Seconds())
 		if j.cfg.Retention != nil {
-			n, err := s.applyRetention(ctx, &j.cfg, repo)
+			n, err := s.applyRetention(ctx, &j.cfg, repo.Repository)
 			res.Forgotten = n
 			s.m.forgotten.WithLabelValues(name, rc.Name).Add(float64(n))
 			if err != nil {
@@ -134,11 +136,11 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 			}
 			lg.Info("retention applied", "forgotten", n)
 		}
-		return s.repoStats(ctx, j, rc, repo, &res)
+		return s.repoStats(ctx, j, rc, repo.Repository, &res)
 	}()
 	res.DurationSeconds = time.Since(start).Seconds()
-	if uploaded != nil {
-		res.BytesUploaded = uploaded.Counts().Uploaded
+	if repo != nil {
+		res.BytesUploaded = repo.Counts().Uploaded
 	}
 	s.m.bytesUp.WithLabelValues(name, rc.Name).Add(float64(res.BytesUploaded))
 	s.m.lastDuration.WithLabelValues(name, rc.Name).Set(res.DurationSeconds)

@@ -8,11 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
-	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
 )
 
 // Options are what a Server needs besides its config.
@@ -21,8 +19,10 @@ type Options struct {
 	Clock schedule.Clock
 	// Logger receives structured logs; nil: none.
 	Logger *slog.Logger
-	// OpenBackend opens a repository URL; nil: backends.Open.
-	OpenBackend func(url string) (storage.Backend, error)
+	// Store says how to reach the repositories (object stores' options,
+	// the cache directory); each job sets its own limits, and the
+	// server its clock and LockWait.
+	Store engine.StoreOptions
 	// Limits apply to every job that sets none of its own (limits.upload and
 	// the others in the config take precedence, each on its own).
 	Upload, Download, Read *ratelimit.Limiter
@@ -31,18 +31,16 @@ type Options struct {
 	// LockWait is how long a job waits for a repository lock another
 	// process holds (a prune, say) before the run fails.
 	LockWait time.Duration
-	// CacheDir caches the manifests and index files of object-store
-	// repositories (repository.Options.CacheDir); "" for none.
-	CacheDir string
 }
 
-// repoOptions are the repository options for the repository at url.
-func (s *Server) repoOptions(url string) repository.Options {
-	o := repository.Options{Clock: s.clock.Now, LockWait: s.opts.LockWait}
-	if backends.IsObjectStore(url) {
-		o.CacheDir = s.opts.CacheDir
+// openRepo opens the repository at url for job j (nil: with no limits).
+func (s *Server) openRepo(ctx context.Context, url string, j *job) (*engine.Repo, error) {
+	o := s.opts.Store
+	o.Repository.Clock, o.Repository.LockWait = s.clock.Now, s.opts.LockWait
+	if j != nil {
+		o.Stack.Upload, o.Stack.Download = j.upload, j.download
 	}
-	return o
+	return engine.Open(ctx, url, o)
 }
 
 // Server runs a config's jobs.
@@ -83,9 +81,6 @@ func New(cfg *Config, opts Options) *Server {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.OpenBackend == nil {
-		opts.OpenBackend = backends.Open
 	}
 	s := &Server{cfg: cfg, opts: opts, clock: opts.Clock, log: opts.Logger, m: newMetrics(), byName: map[string]*job{}}
 	s.runCtx, s.stop = context.WithCancel(context.Background())
