@@ -101,7 +101,8 @@ func (r *Repository) Location() string { return r.be.Location() }
 // Now returns the repository clock's time.
 func (r *Repository) Now() time.Time { return r.clock() }
 
-// Close releases resources; it does not close the backend.
+// Close releases resources; it does not close the backend, which belongs
+// to whoever opened it (engine.Repo closes both).
 func (r *Repository) Close() {
 	r.codec.enc.Close()
 	r.codec.dec.Close()
