@@ -62,7 +62,7 @@ func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, err
 		}
 		return local.New(u.Path), nil
 	case "s3", "gs", "azure":
-		bucket, prefix, err := bucketURL(u, repo)
+		bucket, prefix, err := bucketURL(u)
 		if err != nil {
 			return nil, err
 		}
@@ -97,8 +97,8 @@ func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, err
 }
 
 // bucketURL splits scheme://bucket/prefix.
-func bucketURL(u *url.URL, repo string) (bucket, prefix string, err error) {
-	repo = u.Redacted() // never print a password given in the URL
+func bucketURL(u *url.URL) (bucket, prefix string, err error) {
+	repo := u.Redacted() // never print a password given in the URL
 	prefix = strings.Trim(u.Path, "/")
 	switch {
 	case u.Host == "":

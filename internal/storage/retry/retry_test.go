@@ -27,7 +27,7 @@ func flaky(n int, err error) *faults.Backend {
 
 func calls(f *faults.Backend) int { return f.Calls(faults.OpPut|faults.OpStat, "") }
 
-var transient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
+var errTransient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
 
 var fast = retry.Policy{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond}
 
@@ -41,7 +41,7 @@ func TestConformanceLocal(t *testing.T) {
 }
 
 func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
-	f := flaky(3, transient)
+	f := flaky(3, errTransient)
 	b := retry.Wrap(f, fast)
 	data := []byte("the whole pack, sent again from its first byte")
 	if err := b.Put(t.Context(), "data/p", int64(len(data)), bytes.NewReader(data)); err != nil {
@@ -57,7 +57,7 @@ func TestTransientPutIsRetriedFromTheStart(t *testing.T) {
 }
 
 func TestAttemptsRunOut(t *testing.T) {
-	f := flaky(100, transient)
+	f := flaky(100, errTransient)
 	_, err := retry.Wrap(f, fast).Stat(t.Context(), "x")
 	if !errors.Is(err, storage.ErrTransient) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Fatalf("Stat failing every time: %v", err)
@@ -81,7 +81,7 @@ func TestPermanentErrorsFailFast(t *testing.T) {
 }
 
 func TestUnseekableInputIsNotRetried(t *testing.T) {
-	f := flaky(1, transient)
+	f := flaky(1, errTransient)
 	data := "cannot be rewound"
 	err := retry.Wrap(f, fast).Put(t.Context(), "x", int64(len(data)), io.MultiReader(strings.NewReader(data)))
 	if !errors.Is(err, storage.ErrTransient) || calls(f) != 1 {
@@ -90,7 +90,7 @@ func TestUnseekableInputIsNotRetried(t *testing.T) {
 }
 
 func TestCancelStopsBackoff(t *testing.T) {
-	f := flaky(100, transient)
+	f := flaky(100, errTransient)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := retry.Wrap(f, retry.Policy{Attempts: 10, Base: time.Hour, Max: time.Hour}).Stat(ctx, "x")
@@ -109,7 +109,7 @@ func TestStagedPutIsRetried(t *testing.T) {
 	}{{"cured", 3, true}, {"for good", 100, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			f := faults.New(local.New(dir), faults.Rule{Op: faults.OpPutStaged, Times: tc.fails, Err: transient, Short: true})
+			f := faults.New(local.New(dir), faults.Rule{Op: faults.OpPutStaged, Times: tc.fails, Err: errTransient, Short: true})
 			b := retry.Wrap(f, fast)
 			staged, err := b.StageFile()
 			if err != nil {
