@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: formatting, vet, the README's demo, and the Go tests (unit,
+# Every test: formatting, vet, staticcheck (pinned, installed by
+# scripts/staticcheck.sh), the README's demo, and the Go tests (unit,
 # end-to-end CLI, simulator, fixtures; the library packages also with -race). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,9 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 
 echo "== go vet"
 go vet ./...
+
+echo "== staticcheck"
+scripts/staticcheck.sh ./...
 
 echo "== demo"
 scripts/demo.sh
