@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
@@ -212,8 +211,7 @@ func (r *Repository) lockIsStale(info LockInfo) bool {
 	}
 	host, _ := os.Hostname()
 	if info.Hostname == host && info.PID > 0 {
-		err := syscall.Kill(info.PID, 0)
-		return errors.Is(err, syscall.ESRCH)
+		return processGone(info.PID)
 	}
 	return false
 }
