@@ -2,9 +2,9 @@ package restore
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
-
-	"golang.org/x/sys/unix"
+	"path/filepath"
 )
 
 // writeSynced writes a small file and fsyncs it.
@@ -24,29 +24,27 @@ func writeSynced(path string, data []byte) error {
 	return fh.Close()
 }
 
-// syncDir fsyncs a directory so that renames in it are durable.
-func syncDir(dir string) error {
-	fh, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot sync directory %s: %w", dir, err)
-	}
-	defer fh.Close()
-	if err := fh.Sync(); err != nil {
-		return fmt.Errorf("cannot sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// syncFS flushes the whole filesystem holding dir: one call instead of an
-// fsync per restored file.
-func syncFS(dir string) error {
-	fh, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	defer fh.Close()
-	if err := unix.Syncfs(int(fh.Fd())); err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	return nil
+// syncTree fsyncs every file and directory under dir, dir included: what
+// syncFS does in one call where the platform has syncfs(2).
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("cannot sync %s: %w", path, err)
+		}
+		if d.IsDir() {
+			return syncDir(path)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fh, err := openForSync(path)
+		if err != nil {
+			return fmt.Errorf("cannot sync %s: %w", path, err)
+		}
+		defer fh.Close()
+		if err := fh.Sync(); err != nil {
+			return fmt.Errorf("cannot sync %s: %w", path, err)
+		}
+		return nil
+	})
 }
