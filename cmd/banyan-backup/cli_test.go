@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 )
 
@@ -203,9 +201,7 @@ func TestBackupOfARunningNodeRootIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	if err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		t.Fatal(err)
-	}
+	flockExclusive(t, fh)
 	repo := filepath.Join(t.TempDir(), "repo")
 	mustRun(t, "init", "--repo", repo)
 	r := run(t, "backup", "--repo", repo, "--root", root)

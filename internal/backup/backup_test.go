@@ -16,7 +16,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/progress/progresstest"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/storage/local"
-	"golang.org/x/sys/unix"
 )
 
 func TestCancelledBackupIsNotListedAndRepositoryVerifies(t *testing.T) {
@@ -95,9 +94,7 @@ func TestBackupRefusesRootHeldByServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	if err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		t.Fatal(err)
-	}
+	flockExclusive(t, fh)
 	dir := filepath.Join(t.TempDir(), "repo")
 	repo, err := repository.Init(ctx, local.New(dir), repository.InitOptions{}, repository.Options{})
 	if err != nil {

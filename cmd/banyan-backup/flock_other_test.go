@@ -1,0 +1,14 @@
+//go:build !unix
+
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// flockExclusive skips the test: BanyanDB's group locks are flocks, which
+// this platform does not have.
+func flockExclusive(t *testing.T, _ *os.File) {
+	t.Skip("flock: Unix only")
+}

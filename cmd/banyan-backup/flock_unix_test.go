@@ -1,0 +1,19 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// flockExclusive takes the exclusive flock a BanyanDB server holds on its
+// group lock file; closing fh releases it.
+func flockExclusive(t *testing.T, fh *os.File) {
+	t.Helper()
+	if err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+}
