@@ -6,7 +6,8 @@ require (
 	github.com/klauspost/compress v1.18.0
 	github.com/spf13/cobra v1.9.1
 	github.com/zeebo/blake3 v0.2.4
-	golang.org/x/sys v0.48.0
+	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )

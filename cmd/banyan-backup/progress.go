@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 )
@@ -22,8 +22,7 @@ func newProgress(g *globals, w *os.File) progress.Reporter {
 }
 
 func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // termProgress redraws one status line at most twice a second.
