@@ -20,5 +20,12 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// openForSync opens a file so that it can be fsynced.
-func openForSync(path string) (*os.File, error) { return os.Open(path) }
+// syncFile fsyncs a file.
+func syncFile(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return fh.Sync()
+}

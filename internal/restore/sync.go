@@ -37,12 +37,7 @@ func syncTree(dir string) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		fh, err := openForSync(path)
-		if err != nil {
-			return fmt.Errorf("cannot sync %s: %w", path, err)
-		}
-		defer fh.Close()
-		if err := fh.Sync(); err != nil {
+		if err := syncFile(path); err != nil {
 			return fmt.Errorf("cannot sync %s: %w", path, err)
 		}
 		return nil
