@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: formatting, vet, staticcheck (pinned, installed by
-# scripts/staticcheck.sh), the README's demo, and the Go tests (unit,
-# end-to-end CLI, simulator, fixtures; the library packages also with -race). CI runs exactly this (.ci/run).
+# scripts/staticcheck.sh), build and vet for macOS and Windows, the README's
+# demo, and the Go tests (unit, end-to-end CLI, simulator, fixtures; the
+# library packages also with -race). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,14 @@ go vet ./...
 
 echo "== staticcheck"
 scripts/staticcheck.sh ./...
+
+# Operators inspect and restore from their laptops: the code builds and vets
+# there too (README, Platforms).
+for target in darwin/arm64 windows/amd64; do
+	echo "== go build and go vet for $target"
+	GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+	GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+done
 
 echo "== demo"
 scripts/demo.sh
