@@ -11,12 +11,12 @@ import (
 	"os"
 	"testing"
 
-	"cloud.google.com/go/storage"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"google.golang.org/api/option"
+	gcsapi "google.golang.org/api/storage/v1"
 )
 
 // Env returns the values of the named variables, skipping the test when one
@@ -75,13 +75,12 @@ func GCS(t testing.TB) string {
 func NewGCSBucket(t testing.TB, endpoint string) string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := storage.NewClient(ctx, option.WithEndpoint(endpoint+"/storage/v1/"), option.WithoutAuthentication())
+	svc, err := gcsapi.NewService(ctx, option.WithEndpoint(endpoint+"/storage/v1/"), option.WithoutAuthentication())
 	if err != nil {
 		t.Fatalf("cannot connect to %s: %v", endpoint, err)
 	}
-	defer c.Close()
 	name := bucketName()
-	if err := c.Bucket(name).Create(ctx, "test-project", nil); err != nil {
+	if _, err := svc.Buckets.Insert("test-project", &gcsapi.Bucket{Name: name}).Context(ctx).Do(); err != nil {
 		t.Fatalf("cannot create bucket %s on %s: %v", name, endpoint, err)
 	}
 	return name
