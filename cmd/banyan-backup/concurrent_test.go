@@ -294,7 +294,7 @@ func TestKilledConcurrentBackupIsAdopted(t *testing.T) {
 			waitFor(t, fmt.Sprintf("the backup to be killed has stored %d packs", stopAt-len(before)), func() bool {
 				return len(loc.objects(t, "data/")) >= stopAt || killed.exited()
 			})
-			if err := killed.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			if err := sigstop(t, killed.cmd.Process); err != nil {
 				t.Fatalf("the backup to be killed finished first: %v", err)
 			}
 			waitFor(t, "the backup to be killed is stopped", func() bool { return stopped(t, killed.cmd.Process.Pid) })

@@ -17,7 +17,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
 
-var transient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
+var errTransient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Backend { return faults.New(mem.New(t.Name())) })
@@ -34,7 +34,7 @@ func put(ctx context.Context, b storage.Backend, name, data string) error {
 
 func TestNthCallFails(t *testing.T) {
 	ctx := t.Context()
-	b := faults.New(mem.New("t"), faults.Rule{Op: faults.OpPut, Prefix: "data/", After: 1, Times: 2, Err: transient})
+	b := faults.New(mem.New("t"), faults.Rule{Op: faults.OpPut, Prefix: "data/", After: 1, Times: 2, Err: errTransient})
 	var got []bool
 	for i := range 5 {
 		got = append(got, put(ctx, b, fmt.Sprintf("data/%d", i), "x") == nil)
@@ -103,7 +103,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestShortWrite(t *testing.T) {
 	ctx := t.Context()
-	b := faults.New(mem.New("t"), faults.Rule{Op: faults.OpWrite, Err: transient, Short: true})
+	b := faults.New(mem.New("t"), faults.Rule{Op: faults.OpWrite, Err: errTransient, Short: true})
 	data := bytes.Repeat([]byte("x"), 1000)
 	r := &countingReader{r: bytes.NewReader(data)}
 	if err := b.Create(ctx, "locks/l", int64(len(data)), r); !errors.Is(err, storage.ErrTransient) {

@@ -22,7 +22,7 @@ import (
 
 var fast = retry.Policy{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond}
 
-var transient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
+var errTransient = fmt.Errorf("connection reset: %w", storage.ErrTransient)
 
 // limited is the options of a run with both limits set, high enough not to
 // slow the tests down much.
@@ -51,7 +51,7 @@ func TestConformanceNoLimits(t *testing.T) {
 // failOnce fails the first Create of a manifest with a transient error,
 // after the upload read half of it.
 func failOnce() *faults.Backend {
-	return faults.New(mem.New("t"), faults.Rule{Op: faults.OpCreate, Prefix: "manifests/", Times: 1, Err: transient, Short: true})
+	return faults.New(mem.New("t"), faults.Rule{Op: faults.OpCreate, Prefix: "manifests/", Times: 1, Err: errTransient, Short: true})
 }
 
 // TestRetriedUnderUploadLimit: with --limit-upload, a manifest (written from
@@ -102,7 +102,7 @@ func TestStagedPutRenames(t *testing.T) {
 			dir := t.TempDir()
 			var rules []faults.Rule
 			if fails > 0 {
-				rules = append(rules, faults.Rule{Op: faults.OpPutStaged, Times: fails, Err: transient})
+				rules = append(rules, faults.Rule{Op: faults.OpPutStaged, Times: fails, Err: errTransient})
 			}
 			f := faults.New(local.New(dir), rules...)
 			s := stack.Build(f, limited())

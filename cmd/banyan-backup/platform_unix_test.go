@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -17,3 +18,6 @@ func flockExclusive(t *testing.T, fh *os.File) {
 		t.Fatal(err)
 	}
 }
+
+// sigstop freezes the process p, as a machine that hangs would.
+func sigstop(_ *testing.T, p *os.Process) error { return p.Signal(syscall.SIGSTOP) }

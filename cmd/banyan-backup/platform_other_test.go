@@ -12,3 +12,9 @@ import (
 func flockExclusive(t *testing.T, _ *os.File) {
 	t.Skip("flock: Unix only")
 }
+
+// sigstop skips the test: this platform cannot freeze a process.
+func sigstop(t *testing.T, _ *os.Process) error {
+	t.Skip("SIGSTOP: Unix only")
+	return nil
+}
