@@ -40,7 +40,7 @@ func TestCheckDamagedRootFails(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("check of a damaged root: exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	line := "error   measure bk_measure/seg-20261121/shard-0: part 0000000000000002 is not in the newest .snp: the server would delete it"
+	line := "error   measure bk_measure/seg-20261121/shard-0: part 0000000000000002 is not listed in the winning part list 18eac42007ab4d9c.snp: the server deletes it"
 	if !strings.Contains(r.stdout, line) {
 		t.Errorf("stdout does not name the shard and part:\n%s", r.stdout)
 	}
@@ -76,6 +76,22 @@ func TestCheckDamagedRootFails(t *testing.T) {
 	if rep.Errors != 1 || len(rep.Issues) != 1 || rep.Issues[0].Path != "bk_measure/seg-20261121/shard-0" ||
 		rep.Issues[0].Severity != "error" || rep.Issues[0].Catalog != "measure" || rep.Issues[0].Shard != 0 {
 		t.Errorf("unexpected report: %+v", rep)
+	}
+}
+
+// TestCheckTargetVersion: --target-version makes check refuse the segment
+// formats that release does not open; an unknown release is a usage error.
+func TestCheckTargetVersion(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	mustRun(t, "check", root, "--target-version", "0.11")
+	mustRun(t, "check", root, "--target-version", "0.10.3")
+	r := run(t, "check", root, "--target-version", "0.10.2")
+	line := "error   measure bk_measure/seg-20261119: segment format 1.5.0 is not one BanyanDB 0.10.2 opens (1.4.0): the server refuses to start"
+	if r.code != 1 || !strings.Contains(r.stdout, line) || !strings.Contains(r.stdout, ": 15 errors, 0 warnings") {
+		t.Errorf("check of a 0.11 root for 0.10.2: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "check", root, "--target-version", "0.12"); r.code != 2 {
+		t.Errorf("check --target-version 0.12: exit %d, want 2\nstderr: %s", r.code, r.stderr)
 	}
 }
 

@@ -22,7 +22,8 @@ var ErrCheckFailed = errors.New("data root would not load cleanly")
 // knownSegmentVersions are the segment formats of every BanyanDB release
 // (docs/banyandb.md, Versions): 0.7 wrote 1.1.0, 0.8 1.2.0, 0.9 1.3.0, 0.10.0–0.10.2 1.4.0,
 // 0.10.3 and 0.11 1.5.0. Each release accepts only some of them; Check
-// accepts them all, since it does not know which release will start.
+// accepts them all, since it does not know which release will start, and
+// CheckRelease only those of the release it is given.
 var knownSegmentVersions = []string{"1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0"}
 
 // KnownSegmentVersions returns the segment formats Check accepts, oldest
@@ -34,22 +35,53 @@ func KnownSegmentVersions() []string {
 // Severity says how bad an Issue is.
 type Severity string
 
-// The severities of an Issue.
+// The severities of an Issue: they follow what the server does to the data.
 const (
-	// SeverityError: a server started on the root would delete data or
-	// refuse to start.
+	// SeverityError: a server started on the root would lose data (delete
+	// it, or skip it so that its rows are not served) or refuse to start.
 	SeverityError Severity = "error"
-	// SeverityWarning: the server would clean something up, or the root
-	// lacks something a node usually needs, but no data is lost.
+	// SeverityWarning: the server would clean something up or fall back,
+	// and survives it without losing data; or the root lacks something a
+	// node usually needs.
 	SeverityWarning Severity = "warning"
 )
 
-// Issue is one thing a BanyanDB server would object to on startup.
+// Action is what a BanyanDB server does on startup with what an Issue names
+// (docs/banyandb.md, Server startup).
+type Action string
+
+// The actions of an Issue.
+const (
+	// ActionDelete: the server deletes the segment, part, directory or
+	// .snp file.
+	ActionDelete Action = "delete"
+	// ActionSkip: the server skips a part that the winning .snp lists but
+	// the shard lacks, without a word; its rows are not served.
+	ActionSkip Action = "skip"
+	// ActionFallBack: the server cannot load a .snp, deletes it and tries
+	// the next older one.
+	ActionFallBack Action = "fall back"
+	// ActionEmpty: the server empties the shard (no .snp loads, or the
+	// winning one lists no parts), or opens an index as empty.
+	ActionEmpty Action = "empty"
+	// ActionIgnore: the server never reads the file.
+	ActionIgnore Action = "ignore"
+	// ActionRefuseStart: the server stops with an error.
+	ActionRefuseStart Action = "refuse to start"
+	// ActionFailGroup: the server cannot open the group.
+	ActionFailGroup Action = "fail group"
+	// ActionNone: the server does nothing; the issue is advice.
+	ActionNone Action = "none"
+)
+
+// Issue is one thing a BanyanDB server would do to the root on startup.
 type Issue struct {
 	Severity Severity `json:"severity"`
-	Catalog  Catalog  `json:"catalog"`
-	Group    string   `json:"group,omitempty"`
-	Segment  string   `json:"segment,omitempty"`
+	// Action is what the server does; the message says it in words.
+	Action  Action  `json:"action"`
+	Catalog Catalog `json:"catalog"`
+	Group   string  `json:"group,omitempty"`
+	Segment string  `json:"segment,omitempty"`
 	// Shard is -1 when the issue is not about one shard.
 	Shard int `json:"shard"`
 	// Path is the directory concerned (group, segment or shard), relative to
@@ -104,24 +136,50 @@ const failedPartsDir = "failed-parts"
 // schemaGroup is the group of schema-property that holds the schemas.
 const schemaGroup = "_schema"
 
-// Check validates a stopped node's data root offline by the rules the
-// BanyanDB server applies on startup, and reports every segment, shard or
-// part it would delete or refuse to load. It reads (via Scan) but never
-// changes the root; it fails only when the root cannot be read, with an
-// error wrapping ErrNotRoot when there is no catalog data directory.
-//
-// For measure, stream and trace: every seg-* directory must have a name the
-// server parses, not for 1970-01-01, and a non-empty metadata file of a
-// known format (KnownSegmentVersions). In every shard, the server reads only
-// the .snp with the highest epoch: it must parse (else the server panics)
-// and list every part directory (else the unlisted ones are deleted); each
-// listed part must exist with a valid metadata.json. A shard with parts but
-// no .snp is emptied. Other directories in a shard are deleted, and
-// unparseable older .snp files ignored (warnings). Trace sidx parts need a valid
-// manifest.json. For property and schema-property, every shard should have
-// a Bluge .snp, and a root without schema-property has no schemas.
-// opts.ReusePart is ignored.
+// Release is the BanyanDB release a check predicts, as far as the check
+// needs it: the segment formats it opens (docs/banyandb.md, Versions).
+type Release struct {
+	// Name is how messages call it, e.g. "0.10.2".
+	Name string
+	// SegmentFormats are the segment formats it opens; a segment of any
+	// other format stops it with an error (docs/banyandb.md, Server
+	// startup).
+	SegmentFormats []string
+}
+
+// Check is CheckRelease for any release: every segment format of
+// KnownSegmentVersions is accepted.
 func Check(ctx context.Context, roots Roots, opts ScanOptions) (*CheckReport, error) {
+	return CheckRelease(ctx, roots, opts, Release{})
+}
+
+// CheckRelease predicts, offline, what a server of release rel does with a
+// stopped node's data root when it starts, by the rules of docs/banyandb.md,
+// Server startup, and reports every segment, shard, part or file it would
+// delete, skip, fall back from or refuse to start on, each with its Action.
+// The zero Release accepts every known segment format. It reads (via Scan)
+// but never changes the root; it fails only when the root cannot be read,
+// with an error wrapping ErrNotRoot when there is no catalog data directory.
+//
+// For measure, stream and trace: a seg-* directory with no metadata file, or
+// named for 1970-01-01, is deleted; one whose metadata names a format rel
+// does not open stops the server. In every shard, directories that are not
+// parts (16 hex digits) nor known shard entries (stream idx/, trace sidx/,
+// failed-parts/) are deleted. The .snp files are tried from the highest
+// epoch down: one that cannot be read or parsed is deleted and the next
+// older tried (a fallback), and the first that loads wins. Part directories
+// the winner does not list are deleted; parts it lists that the shard lacks
+// are skipped silently, so their rows are not served; parts without a valid
+// metadata.json are deleted; a shard where no .snp loads, or whose winner
+// lists no parts, is emptied. Trace sidx parts need a valid manifest.json.
+// For property and schema-property, every shard should have a Bluge .snp,
+// and a root without schema-property has no schemas.
+//
+// An Issue is an error when the server would lose data or refuse to start,
+// and a warning when it survives what it does without losing data (a
+// fallback to an older .snp that lists every part, a stray directory).
+// opts.ReusePart is ignored.
+func CheckRelease(ctx context.Context, roots Roots, opts ScanOptions, rel Release) (*CheckReport, error) {
 	opts.ReusePart = nil // every part's metadata.json must be read
 	l, err := Scan(ctx, roots, opts)
 	if err != nil {
@@ -131,7 +189,10 @@ func Check(ctx context.Context, roots Roots, opts ScanOptions) (*CheckReport, er
 	if loc == nil {
 		loc = time.Local
 	}
-	c := &checker{ctx: ctx, roots: roots, loc: loc, report: &CheckReport{Catalogs: l.Catalogs, Issues: []Issue{}}}
+	if rel.SegmentFormats == nil {
+		rel.SegmentFormats = knownSegmentVersions
+	}
+	c := &checker{ctx: ctx, roots: roots, loc: loc, release: rel, report: &CheckReport{Catalogs: l.Catalogs, Issues: []Issue{}}}
 	c.index(l)
 	if err := c.checkSegments(); err != nil {
 		return nil, err
@@ -144,10 +205,11 @@ func Check(ctx context.Context, roots Roots, opts ScanOptions) (*CheckReport, er
 
 // checker builds a CheckReport from a Layout.
 type checker struct {
-	ctx    context.Context
-	roots  Roots
-	loc    *time.Location
-	report *CheckReport
+	ctx     context.Context
+	roots   Roots
+	loc     *time.Location
+	release Release
+	report  *CheckReport
 
 	segments []*segState            // measure, stream and trace segments
 	shards   map[string]*shardState // by dirKey
@@ -306,9 +368,9 @@ func shardSubdir(c Catalog, name string) bool {
 }
 
 // add records an issue.
-func (c *checker) add(sev Severity, cat Catalog, group, segment string, shard int, rel, format string, args ...any) {
+func (c *checker) add(sev Severity, act Action, cat Catalog, group, segment string, shard int, rel, format string, args ...any) {
 	c.report.Issues = append(c.report.Issues, Issue{
-		Severity: sev, Catalog: cat, Group: group, Segment: segment, Shard: shard, Path: rel,
+		Severity: sev, Action: act, Catalog: cat, Group: group, Segment: segment, Shard: shard, Path: rel,
 		Message: fmt.Sprintf(format, args...),
 	})
 }
@@ -357,53 +419,65 @@ func (c *checker) checkSegmentUnits() {
 	}
 	for k, l := range lengths {
 		if len(l) > 1 {
-			c.add(SeverityError, k.c, k.g, "", -1, k.g,
+			c.add(SeverityError, ActionFailGroup, k.c, k.g, "", -1, k.g,
 				"group mixes daily and hourly segment names: the server parses all of them with the group's unit and would fail to open the group")
 		}
 	}
 }
 
-// checkSegment applies the segment rules and reports whether the server
-// would go on to load the segment's shards.
+// checkSegment applies the segment rules of docs/banyandb.md, Server
+// startup, and reports whether the server would go on to load the
+// segment's shards.
 func (c *checker) checkSegment(s *segState) bool {
 	rel := s.path()
+	issue := func(sev Severity, act Action, format string, args ...any) {
+		c.add(sev, act, s.catalog, s.group, s.name, -1, rel, format, args...)
+	}
 	start, _, err := ParseSegmentName(s.name, c.loc)
 	if err != nil {
-		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "%v: the server would fail to open group %s", err, s.group)
+		issue(SeverityError, ActionFailGroup, "%v: the server would fail to open group %s", err, s.group)
 		return false
 	}
-	// The server deletes such segments without loading them: an error only
+	// The server removes such segments without loading them: an error only
 	// when that loses parts.
 	removed := SeverityWarning
 	if s.parts() > 0 {
 		removed = SeverityError
 	}
 	if start.Year() == 1970 && start.Month() == time.January && start.Day() == 1 {
-		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment is named for 1970-01-01: the server would delete it (%s)", partCount(s.parts()))
+		issue(removed, ActionDelete, "segment is named for 1970-01-01: the server deletes it (%s)", partCount(s.parts()))
 		return false
 	}
 	b, err := os.ReadFile(c.dataFile(s.catalog, rel+"/"+segmentMetaFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment has no metadata file: the server would delete it (%s)", partCount(s.parts()))
+		issue(removed, ActionDelete, "segment has no metadata file: the server deletes it (%s)", partCount(s.parts()))
 		return false
 	case err != nil:
-		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "cannot read segment metadata: %v", err)
+		issue(SeverityError, ActionRefuseStart, "cannot read segment metadata (%v): the server would refuse to start", err)
 		return true
 	case len(b) == 0:
-		c.add(removed, s.catalog, s.group, s.name, -1, rel, "segment metadata file is empty: the server would delete it (%s)", partCount(s.parts()))
+		issue(removed, ActionDelete, "segment metadata file is empty: the server deletes it (%s)", partCount(s.parts()))
 		return false
 	}
 	version, _, _, err := ParseSegmentMetadata(b)
 	if err != nil {
-		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "%v: the server would refuse to start", err)
+		issue(SeverityError, ActionRefuseStart, "%v: the server refuses to start", err)
 		return true
 	}
-	if !slices.Contains(knownSegmentVersions, version) {
-		c.add(SeverityError, s.catalog, s.group, s.name, -1, rel, "segment format %s is not one BanyanDB accepts (%s): the server would refuse to start",
-			version, strings.Join(knownSegmentVersions, ", "))
+	if !slices.Contains(c.release.SegmentFormats, version) {
+		issue(SeverityError, ActionRefuseStart, "segment format %s is not one %s opens (%s): the server refuses to start",
+			version, c.release.describe(), strings.Join(c.release.SegmentFormats, ", "))
 	}
 	return true
+}
+
+// describe names the release in a message.
+func (r Release) describe() string {
+	if r.Name == "" {
+		return "BanyanDB"
+	}
+	return "BanyanDB " + r.Name
 }
 
 // partCount says how many parts: "1 part", "2 parts".
@@ -414,80 +488,12 @@ func partCount(n int) string {
 	return fmt.Sprintf("%d parts", n)
 }
 
-// checkShard applies the .snp and part rules to one shard.
-func (c *checker) checkShard(sh *shardState) error {
-	issue := func(sev Severity, format string, args ...any) {
-		c.add(sev, sh.catalog, sh.group, sh.segment, sh.num, sh.path, format, args...)
-	}
-	for _, name := range sh.stray {
-		issue(SeverityWarning, "stray directory %s: the server deletes it", name)
-	}
-	for _, p := range sh.sidxParts {
-		if p.Meta == nil {
-			issue(SeverityError, "sidx part %s/%s has no valid %s: the server would delete it", p.Rule, p.Name, SidxManifestFile)
-		}
-	}
-	// The server reads only the .snp with the highest epoch, and only when
-	// the shard has parts.
-	sort.Slice(sh.snps, func(i, j int) bool {
-		a, _ := SnpEpoch(sh.snps[i])
-		b, _ := SnpEpoch(sh.snps[j])
-		return a > b
-	})
-	var listed []string
-	for i, name := range sh.snps {
-		b, err := os.ReadFile(c.dataFile(sh.catalog, sh.path+"/"+name))
-		if err != nil {
-			return fmt.Errorf("cannot check %s: %w", c.dataFile(sh.catalog, sh.path+"/"+name), err)
-		}
-		names, err := ParseSnp(b)
-		switch {
-		case err != nil && i == 0 && len(sh.parts) > 0:
-			issue(SeverityError, "newest part list %s cannot be parsed (%v): the server reads only the newest .snp and would panic opening this shard (%s)",
-				name, err, partCount(len(sh.parts)))
-			return nil
-		case err != nil:
-			issue(SeverityWarning, "part list %s cannot be parsed (%v): the server does not use it", name, err)
-		case i == 0:
-			listed = names
-		}
-	}
-	if len(sh.parts) == 0 {
-		return nil
-	}
-	if len(sh.snps) == 0 {
-		issue(SeverityError, "no valid .snp: the server would empty this shard (%s)", partCount(len(sh.parts)))
-		return nil
-	}
-	inList := map[string]bool{}
-	for _, n := range listed {
-		inList[n] = true
-		if _, ok := sh.parts[n]; !ok {
-			issue(SeverityError, "part %s is listed in the newest .snp %s but missing: its data is lost", n, sh.snps[0])
-		}
-	}
-	names := make([]string, 0, len(sh.parts))
-	for n := range sh.parts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		switch {
-		case !inList[n]:
-			issue(SeverityError, "part %s is not in the newest .snp: the server would delete it", n)
-		case sh.parts[n].Meta == nil:
-			issue(SeverityError, "part %s is incomplete (no valid %s): the server would delete it", n, PartMetadataFile)
-		}
-	}
-	return nil
-}
-
 // checkProperties reports property and schema-property shards without a
 // Bluge snapshot.
 func (c *checker) checkProperties() {
 	for _, ps := range c.props {
 		if !ps.hasSnp {
-			c.add(SeverityWarning, ps.catalog, ps.group, "", ps.num, ps.path,
+			c.add(SeverityWarning, ActionEmpty, ps.catalog, ps.group, "", ps.num, ps.path,
 				"shard has no Bluge .snp: the server would open it as an empty index")
 		}
 	}
@@ -500,12 +506,12 @@ func (c *checker) checkSchema(asked, found []Catalog) {
 		return
 	}
 	if !slices.Contains(found, SchemaProperty) {
-		c.add(SeverityWarning, SchemaProperty, "", "", -1, "",
+		c.add(SeverityWarning, ActionNone, SchemaProperty, "", "", -1, "",
 			"no schema-property catalog: a node started on this root has no schemas unless they come from elsewhere")
 		return
 	}
 	if !c.groups[dirKey(SchemaProperty, schemaGroup)] {
-		c.add(SeverityWarning, SchemaProperty, "", "", -1, "",
+		c.add(SeverityWarning, ActionNone, SchemaProperty, "", "", -1, "",
 			"no %s group: a node started on this root has no schemas unless they come from elsewhere", schemaGroup)
 	}
 }

@@ -76,110 +76,219 @@ const (
 	pShard  = "property/data/bk_prop/shard-0"
 	relSeg  = "bk_measure/seg-20261119"
 	relShrd = relSeg + "/shard-0"
+	// mSnp is the only .snp of mShard in the 0.11 fixture; it lists
+	// 0000000000000001 and nothing else.
+	mSnp = "18eac4200776726a.snp"
 )
 
-func TestCheckDamage(t *testing.T) {
+// want is one issue a check case expects: its severity, what the server
+// does, where (a substring of Issue.Path) and a substring of the message.
+type want struct {
+	sev     banyandb.Severity
+	action  banyandb.Action
+	path    string
+	message string
+}
+
+// TestCheckPredictsServer: one damaged 0.11 root per server startup rule
+// (docs/banyandb.md, Server startup); check must report exactly the
+// predicted consequences, each with its severity.
+func TestCheckPredictsServer(t *testing.T) {
+	const (
+		E = banyandb.SeverityError
+		W = banyandb.SeverityWarning
+	)
 	cases := []struct {
-		name    string
-		damage  func(t *testing.T, root string)
-		sev     banyandb.Severity
-		path    string // substring of Issue.Path
-		message string // substring of Issue.Message
-		// errors is the number of errors expected in all.
-		errors int
+		name   string
+		damage func(t *testing.T, root string)
+		// release is the target; the zero Release accepts every format.
+		release banyandb.Release
+		want    []want
 	}{
-		{"part not in snp", func(t *testing.T, root string) {
-			copyDir(t, filepath.Join(root, mPart), filepath.Join(root, mShard, "0000000000000002"))
-		}, banyandb.SeverityError, relShrd, "part 0000000000000002 is not in the newest .snp: the server would delete it", 1},
-		{"snp lists a missing part", func(t *testing.T, root string) {
-			write(t, newestSnp(t, filepath.Join(root, mShard)), `["0000000000000001","0000000000000003"]`)
-		}, banyandb.SeverityError, relShrd, "part 0000000000000003 is listed in the newest .snp", 1},
-		{"part without metadata.json", func(t *testing.T, root string) {
-			remove(t, filepath.Join(root, mPart, "metadata.json"))
-		}, banyandb.SeverityError, relShrd, "part 0000000000000001 is incomplete (no valid metadata.json)", 1},
-		{"part with garbage metadata.json", func(t *testing.T, root string) {
-			write(t, filepath.Join(root, mPart, "metadata.json"), "{not json")
-		}, banyandb.SeverityError, relShrd, "part 0000000000000001 is incomplete", 1},
-		{"garbage snp only", func(t *testing.T, root string) {
-			write(t, newestSnp(t, filepath.Join(root, mShard)), "garbage")
-		}, banyandb.SeverityError, relShrd, "cannot be parsed", 1},
-		{"no snp", func(t *testing.T, root string) {
-			remove(t, newestSnp(t, filepath.Join(root, mShard)))
-		}, banyandb.SeverityError, relShrd, "no valid .snp: the server would empty this shard (1 part)", 1},
-		{"garbage newer snp over a valid older", func(t *testing.T, root string) {
-			// The server reads only the highest epoch and panics when it
-			// does not parse: it never falls back to the older one.
+		// A listed part whose directory is gone, leaving the shard no part
+		// directory at all: the server skips it and serves nothing of it.
+		{name: "listed part with no directory in the shard", damage: func(t *testing.T, root string) {
+			removeAll(t, filepath.Join(root, mPart))
+		}, want: []want{{E, banyandb.ActionSkip, relShrd,
+			"part 0000000000000001 is listed in the winning part list " + mSnp + " but not in the shard: the server skips it without a word, and its rows are not served"}}},
+		{name: "listed part missing beside a present one", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mShard, mSnp), `["0000000000000001","0000000000000003"]`)
+		}, want: []want{{E, banyandb.ActionSkip, relShrd, "part 0000000000000003 is listed in the winning part list"}}},
+		// The server falls back to the older .snp, which lists every part:
+		// it survives, nothing is lost.
+		{name: "unparseable newest snp over a good older one", damage: func(t *testing.T, root string) {
 			write(t, filepath.Join(root, mShard, "ffffffffffffffff.snp"), "garbage")
-		}, banyandb.SeverityError, relShrd, "newest part list ffffffffffffffff.snp cannot be parsed", 1},
-		{"garbage older snp under a valid newer", func(t *testing.T, root string) {
+		}, want: []want{{W, banyandb.ActionFallBack, relShrd,
+			"part list ffffffffffffffff.snp cannot be loaded (cannot parse part list: invalid character 'g' looking for beginning of value): the server deletes it and falls back to the next older, " + mSnp}}},
+		// A fallback to an older .snp that does not list a part: the
+		// fallback is survived, the part it leaves out is deleted.
+		{name: "fallback to an older snp that lists fewer parts", damage: func(t *testing.T, root string) {
+			copyDir(t, filepath.Join(root, mPart), filepath.Join(root, mShard, "0000000000000002"))
+			write(t, filepath.Join(root, mShard, "ffffffffffffffff.snp"), `["0000000000000001","00000000`)
+		}, want: []want{
+			{W, banyandb.ActionFallBack, relShrd, "part list ffffffffffffffff.snp cannot be loaded"},
+			{E, banyandb.ActionDelete, relShrd, "part 0000000000000002 is not listed in the winning part list " + mSnp + ": the server deletes it"},
+		}},
+		{name: "two unparseable snps over a good one", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mShard, "fffffffffffffffe.snp"), "")
+			write(t, filepath.Join(root, mShard, "ffffffffffffffff.snp"), `["not a part"]`)
+		}, want: []want{
+			{W, banyandb.ActionFallBack, relShrd, "part list fffffffffffffffe.snp cannot be loaded (cannot parse part list: unexpected end of JSON input): the server deletes it and falls back to the next older, " + mSnp},
+			{W, banyandb.ActionFallBack, relShrd, "part list ffffffffffffffff.snp cannot be loaded (cannot parse part list: \"not a part\" is not a part name): the server deletes it and tries the next older, fffffffffffffffe.snp"},
+		}},
+		{name: "only snp unparseable", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mShard, mSnp), "garbage")
+		}, want: []want{
+			{W, banyandb.ActionFallBack, relShrd, "part list " + mSnp + " cannot be loaded (cannot parse part list: invalid character 'g' looking for beginning of value): the server deletes it and no older .snp is left"},
+			{E, banyandb.ActionEmpty, relShrd, "no .snp of the shard loads: the server empties it, deleting 1 part"},
+		}},
+		{name: "unparseable older snp under the winner", damage: func(t *testing.T, root string) {
 			write(t, filepath.Join(root, mShard, "0000000000000001.snp"), "garbage")
-		}, banyandb.SeverityWarning, relShrd, "part list 0000000000000001.snp cannot be parsed", 0},
-		{"segment without metadata", func(t *testing.T, root string) {
-			remove(t, filepath.Join(root, mSeg, "metadata"))
-		}, banyandb.SeverityError, relSeg, "segment has no metadata file: the server would delete it (2 parts)", 1},
-		{"empty segment metadata", func(t *testing.T, root string) {
-			write(t, filepath.Join(root, mSeg, "metadata"), "")
-		}, banyandb.SeverityError, relSeg, "metadata file is empty", 1},
-		{"unknown segment version", func(t *testing.T, root string) {
-			write(t, filepath.Join(root, mSeg, "metadata"), `{"version":"9.9.9","endTime":"2026-11-20T00:00:00Z"}`)
-		}, banyandb.SeverityError, relSeg, "segment format 9.9.9 is not one BanyanDB accepts", 1},
-		{"unknown plain segment version", func(t *testing.T, root string) {
-			write(t, filepath.Join(root, mSeg, "metadata"), "9.9.9")
-		}, banyandb.SeverityError, relSeg, "segment format 9.9.9", 1},
-		{"garbage segment metadata", func(t *testing.T, root string) {
-			write(t, filepath.Join(root, mSeg, "metadata"), "garbage")
-		}, banyandb.SeverityError, relSeg, "the server would refuse to start", 1},
-		{"segment named for 1970", func(t *testing.T, root string) {
-			rename(t, filepath.Join(root, mSeg), filepath.Join(root, "measure/data/bk_measure/seg-19700101"))
-		}, banyandb.SeverityError, "bk_measure/seg-19700101", "named for 1970-01-01: the server would delete it (2 parts)", 1},
-		{"empty segment without metadata", func(t *testing.T, root string) {
-			remove(t, filepath.Join(root, "measure/data/bk_measure/seg-20261123/metadata"))
-		}, banyandb.SeverityWarning, "bk_measure/seg-20261123", "no metadata file: the server would delete it (0 parts)", 0},
-		{"bad segment name", func(t *testing.T, root string) {
-			mkdir(t, filepath.Join(root, "measure/data/bk_measure/seg-2026x"))
-		}, banyandb.SeverityError, "bk_measure/seg-2026x", "the server would fail to open group bk_measure", 1},
-		{"daily and hourly segments", func(t *testing.T, root string) {
-			rename(t, filepath.Join(root, mSeg), filepath.Join(root, "measure/data/bk_measure/seg-2026111900"))
-		}, banyandb.SeverityError, "bk_measure", "mixes daily and hourly segment names", 1},
-		{"stray directory", func(t *testing.T, root string) {
+		}, want: []want{{W, banyandb.ActionIgnore, relShrd, "older part list 0000000000000001.snp cannot be loaded"}}},
+		{name: "part directory not listed", damage: func(t *testing.T, root string) {
+			copyDir(t, filepath.Join(root, mPart), filepath.Join(root, mShard, "0000000000000002"))
+		}, want: []want{{E, banyandb.ActionDelete, relShrd, "part 0000000000000002 is not listed in the winning part list " + mSnp + ": the server deletes it"}}},
+		{name: "winning snp lists no parts", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mShard, mSnp), `[]`)
+		}, want: []want{{E, banyandb.ActionEmpty, relShrd, "the winning part list " + mSnp + " lists no parts: the server empties the shard, deleting 1 part"}}},
+		{name: "truncated metadata.json", damage: func(t *testing.T, root string) {
+			p := filepath.Join(root, mPart, "metadata.json")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(t, p, string(b[:len(b)/2]))
+		}, want: []want{{E, banyandb.ActionDelete, relShrd, "part 0000000000000001 has no valid metadata.json: the server deletes it as incomplete"}}},
+		{name: "part without metadata.json", damage: func(t *testing.T, root string) {
+			remove(t, filepath.Join(root, mPart, "metadata.json"))
+		}, want: []want{{E, banyandb.ActionDelete, relShrd, "part 0000000000000001 has no valid metadata.json"}}},
+		{name: "shard with no snp", damage: func(t *testing.T, root string) {
+			remove(t, filepath.Join(root, mShard, mSnp))
+		}, want: []want{{E, banyandb.ActionEmpty, relShrd, "shard has no .snp: the server empties it, deleting 1 part"}}},
+		{name: "shard with neither snp nor parts", damage: func(t *testing.T, root string) {
+			mkdir(t, filepath.Join(root, mSeg, "shard-7"))
+		}, want: []want{{W, banyandb.ActionEmpty, relSeg + "/shard-7", "shard has no .snp: the server empties it (it holds no parts)"}}},
+		{name: "stray non-hex directory", damage: func(t *testing.T, root string) {
 			mkdir(t, filepath.Join(root, mShard, "junk"))
-		}, banyandb.SeverityWarning, relShrd, "stray directory junk: the server deletes it", 0},
-		{"stream idx in a measure shard", func(t *testing.T, root string) {
+		}, want: []want{{W, banyandb.ActionDelete, relShrd, "directory junk is not a part (its name is not 16 hex digits): the server deletes it"}}},
+		{name: "stream idx in a measure shard", damage: func(t *testing.T, root string) {
 			mkdir(t, filepath.Join(root, mShard, "idx"))
-		}, banyandb.SeverityWarning, relShrd, "stray directory idx", 0},
-		{"trace sidx part without manifest", func(t *testing.T, root string) {
+		}, want: []want{{W, banyandb.ActionDelete, relShrd, "directory idx is not a part"}}},
+		{name: "known shard entries are kept", damage: func(t *testing.T, root string) {
+			mkdir(t, filepath.Join(root, mShard, "failed-parts"))
+			mkdir(t, filepath.Join(root, mShard, "external-segment-temp"))
+		}},
+		{name: "segment without metadata", damage: func(t *testing.T, root string) {
+			remove(t, filepath.Join(root, mSeg, "metadata"))
+		}, want: []want{{E, banyandb.ActionDelete, relSeg, "segment has no metadata file: the server deletes it (2 parts)"}}},
+		{name: "empty segment without metadata", damage: func(t *testing.T, root string) {
+			remove(t, filepath.Join(root, "measure/data/bk_measure/seg-20261123/metadata"))
+		}, want: []want{{W, banyandb.ActionDelete, "bk_measure/seg-20261123", "segment has no metadata file: the server deletes it (0 parts)"}}},
+		{name: "empty segment metadata", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mSeg, "metadata"), "")
+		}, want: []want{{E, banyandb.ActionDelete, relSeg, "segment metadata file is empty: the server deletes it (2 parts)"}}},
+		{name: "segment named for 1970-01-01", damage: func(t *testing.T, root string) {
+			rename(t, filepath.Join(root, mSeg), filepath.Join(root, "measure/data/bk_measure/seg-19700101"))
+		}, want: []want{{E, banyandb.ActionDelete, "bk_measure/seg-19700101", "segment is named for 1970-01-01: the server deletes it (2 parts)"}}},
+		{name: "unknown segment format version", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mSeg, "metadata"), `{"version":"9.9.9","endTime":"2026-11-20T00:00:00Z"}`)
+		}, want: []want{{E, banyandb.ActionRefuseStart, relSeg,
+			"segment format 9.9.9 is not one BanyanDB opens (1.1.0, 1.2.0, 1.3.0, 1.4.0, 1.5.0): the server refuses to start"}}},
+		{name: "unknown plain segment version", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mSeg, "metadata"), "9.9.9")
+		}, want: []want{{E, banyandb.ActionRefuseStart, relSeg, "segment format 9.9.9 is not one BanyanDB opens"}}},
+		{name: "garbage segment metadata", damage: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, mSeg, "metadata"), "garbage")
+		}, want: []want{{E, banyandb.ActionRefuseStart, relSeg, "the server refuses to start"}}},
+		// 0.10.0–0.10.2 open only 1.4.0: every 1.5.0 segment of the intact
+		// fixture stops the server (5 per catalog).
+		{name: "segment format the target release does not open",
+			release: banyandb.Release{Name: "0.10.2", SegmentFormats: []string{"1.4.0"}},
+			want: func() []want {
+				var ws []want
+				for _, g := range []string{"bk_measure", "bk_stream", "bk_trace"} {
+					for _, d := range []string{"19", "20", "21", "22", "23"} {
+						ws = append(ws, want{E, banyandb.ActionRefuseStart, g + "/seg-202611" + d,
+							"segment format 1.5.0 is not one BanyanDB 0.10.2 opens (1.4.0): the server refuses to start"})
+					}
+				}
+				return ws
+			}()},
+		{name: "bad segment name", damage: func(t *testing.T, root string) {
+			mkdir(t, filepath.Join(root, "measure/data/bk_measure/seg-2026x"))
+		}, want: []want{{E, banyandb.ActionFailGroup, "bk_measure/seg-2026x", "the server would fail to open group bk_measure"}}},
+		{name: "daily and hourly segments", damage: func(t *testing.T, root string) {
+			rename(t, filepath.Join(root, mSeg), filepath.Join(root, "measure/data/bk_measure/seg-2026111900"))
+		}, want: []want{{E, banyandb.ActionFailGroup, "bk_measure", "mixes daily and hourly segment names"}}},
+		{name: "trace sidx part without manifest", damage: func(t *testing.T, root string) {
 			remove(t, filepath.Join(root, tShard, "sidx/duration/0000000000000001/manifest.json"))
-		}, banyandb.SeverityError, "bk_trace/seg-20261119/shard-0", "sidx part duration/0000000000000001 has no valid manifest.json", 1},
-		{"property shard without snp", func(t *testing.T, root string) {
+		}, want: []want{{E, banyandb.ActionDelete, "bk_trace/seg-20261119/shard-0", "sidx part duration/0000000000000001 has no valid manifest.json: the server deletes it"}}},
+		{name: "property shard without snp", damage: func(t *testing.T, root string) {
 			for _, m := range glob(t, filepath.Join(root, pShard, "*.snp")) {
 				remove(t, m)
 			}
-		}, banyandb.SeverityWarning, "bk_prop/shard-0", "no Bluge .snp", 0},
-		{"no schema-property catalog", func(t *testing.T, root string) {
-			if err := os.RemoveAll(filepath.Join(root, "schema-property")); err != nil {
-				t.Fatal(err)
-			}
-		}, banyandb.SeverityWarning, "", "no schema-property catalog", 0},
+		}, want: []want{{W, banyandb.ActionEmpty, "bk_prop/shard-0", "no Bluge .snp"}}},
+		{name: "no schema-property catalog", damage: func(t *testing.T, root string) {
+			removeAll(t, filepath.Join(root, "schema-property"))
+		}, want: []want{{W, banyandb.ActionNone, "", "no schema-property catalog"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
-			tc.damage(t, root)
-			r := checkRoot(t, root)
-			found := false
+			if tc.damage != nil {
+				tc.damage(t, root)
+			}
+			r, err := banyandb.CheckRelease(context.Background(), banyandb.Roots{Root: root}, banyandb.ScanOptions{Location: time.UTC}, tc.release)
+			if err != nil {
+				t.Fatalf("CheckRelease: %v", err)
+			}
+			matched := make([]bool, len(tc.want))
 			for _, i := range r.Issues {
-				t.Log(i.String())
-				if i.Severity == tc.sev && strings.Contains(i.Path, tc.path) && strings.Contains(i.Message, tc.message) {
-					found = true
+				found := false
+				for k, w := range tc.want {
+					if !matched[k] && i.Severity == w.sev && i.Action == w.action && strings.Contains(i.Path, w.path) && strings.Contains(i.Message, w.message) {
+						matched[k], found = true, true
+						break
+					}
+				}
+				if !found {
+					t.Errorf("unexpected issue: %s [%s]", i, i.Action)
 				}
 			}
-			if !found {
-				t.Errorf("no %s issue at %q saying %q", tc.sev, tc.path, tc.message)
+			for k, w := range tc.want {
+				if !matched[k] {
+					t.Errorf("no %s issue (%s) at %q saying %q", w.sev, w.action, w.path, w.message)
+				}
 			}
-			if n := r.Errors(); n != tc.errors {
-				t.Errorf("%d errors, want %d", n, tc.errors)
+			errs := 0
+			for _, w := range tc.want {
+				if w.sev == E {
+					errs++
+				}
+			}
+			if r.Errors() != errs || r.Warnings() != len(tc.want)-errs {
+				t.Errorf("%d errors, %d warnings; want %d, %d", r.Errors(), r.Warnings(), errs, len(tc.want)-errs)
 			}
 		})
+	}
+}
+
+// TestCheckUnreadableSnpFallsBack: a .snp the server cannot read is
+// deleted and the next older tried, like one that does not parse.
+func TestCheckUnreadableSnpFallsBack(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file")
+	}
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	newer := filepath.Join(root, mShard, "ffffffffffffffff.snp")
+	write(t, newer, `["0000000000000001"]`)
+	if err := os.Chmod(newer, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := checkRoot(t, root)
+	if len(r.Issues) != 1 || r.Issues[0].Action != banyandb.ActionFallBack || r.Issues[0].Severity != banyandb.SeverityWarning ||
+		!strings.Contains(r.Issues[0].Message, "falls back to the next older, "+mSnp) {
+		t.Errorf("issues %v; want one fallback warning", r.Issues)
 	}
 }
 
@@ -189,15 +298,15 @@ func TestCheckIssueFields(t *testing.T) {
 	mkdir(t, filepath.Join(root, "stream/data/bk_stream/seg-20261120/shard-0/junk"))
 	r := checkRoot(t, root)
 	want := []banyandb.Issue{
-		{Severity: banyandb.SeverityError, Catalog: banyandb.Measure, Group: "bk_measure", Segment: "seg-20261119", Shard: 0,
-			Path: relShrd, Message: "part 0000000000000002 is not in the newest .snp: the server would delete it"},
-		{Severity: banyandb.SeverityWarning, Catalog: banyandb.Stream, Group: "bk_stream", Segment: "seg-20261120", Shard: 0,
-			Path: "bk_stream/seg-20261120/shard-0", Message: "stray directory junk: the server deletes it"},
+		{Severity: banyandb.SeverityError, Action: banyandb.ActionDelete, Catalog: banyandb.Measure, Group: "bk_measure", Segment: "seg-20261119", Shard: 0,
+			Path: relShrd, Message: "part 0000000000000002 is not listed in the winning part list " + mSnp + ": the server deletes it"},
+		{Severity: banyandb.SeverityWarning, Action: banyandb.ActionDelete, Catalog: banyandb.Stream, Group: "bk_stream", Segment: "seg-20261120", Shard: 0,
+			Path: "bk_stream/seg-20261120/shard-0", Message: "directory junk is not a part (its name is not 16 hex digits): the server deletes it"},
 	}
 	if !reflect.DeepEqual(r.Issues, want) {
 		t.Errorf("issues:\n%v\nwant:\n%v", r.Issues, want)
 	}
-	line := "error   measure bk_measure/seg-20261119/shard-0: part 0000000000000002 is not in the newest .snp: the server would delete it"
+	line := "error   measure bk_measure/seg-20261119/shard-0: part 0000000000000002 is not listed in the winning part list " + mSnp + ": the server deletes it"
 	if got := r.Issues[0].String(); got != line {
 		t.Errorf("String() = %q, want %q", got, line)
 	}
@@ -205,9 +314,7 @@ func TestCheckIssueFields(t *testing.T) {
 
 func TestCheckSchemaWarningOnlyWhenAsked(t *testing.T) {
 	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
-	if err := os.RemoveAll(filepath.Join(root, "schema-property")); err != nil {
-		t.Fatal(err)
-	}
+	removeAll(t, filepath.Join(root, "schema-property"))
 	if r := checkRoot(t, root, banyandb.Measure); len(r.Issues) != 0 {
 		t.Errorf("a check of measure only reported %v", r.Issues)
 	}
@@ -241,6 +348,13 @@ func write(t *testing.T, p, s string) {
 func remove(t *testing.T, p string) {
 	t.Helper()
 	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func removeAll(t *testing.T, p string) {
+	t.Helper()
+	if err := os.RemoveAll(p); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,6 +36,26 @@ func (t Target) Releases() []string {
 	return out
 }
 
+// CheckRelease returns what banyandb.CheckRelease needs of the target: the
+// segment formats that every release it stands for opens. The zero Target
+// gives the zero Release, which accepts every known format.
+func (t Target) CheckRelease() banyandb.Release {
+	if len(t.rows) == 0 {
+		return banyandb.Release{}
+	}
+	formats := []string{}
+	for _, v := range releases[t.rows[0]].accepts {
+		all := true
+		for _, i := range t.rows[1:] {
+			all = all && releases[i].acceptsFormat(v)
+		}
+		if all {
+			formats = append(formats, v)
+		}
+	}
+	return banyandb.Release{Name: t.Name, SegmentFormats: formats}
+}
+
 // String names the target for messages.
 func (t Target) String() string {
 	names := t.Releases()

@@ -1,0 +1,122 @@
+package banyandb
+
+import (
+	"os"
+	"slices"
+	"sort"
+)
+
+// snpLoad is what the server makes of one of a shard's .snp files.
+type snpLoad struct {
+	name  string
+	names []string // the parts it lists, when it loads
+	err   error    // why it does not load
+}
+
+// loadSnps reads and parses a shard's .snp files from the highest epoch
+// down, as the server tries them (docs/banyandb.md, Server startup): the
+// files tried, the winner (the first that loads) last when there is one,
+// and the older ones, which the server never reads.
+func (c *checker) loadSnps(sh *shardState) (tried, older []snpLoad) {
+	names := slices.Clone(sh.snps)
+	sort.Slice(names, func(i, j int) bool {
+		a, _ := SnpEpoch(names[i])
+		b, _ := SnpEpoch(names[j])
+		return a > b
+	})
+	won := false
+	for _, name := range names {
+		l := snpLoad{name: name}
+		b, err := os.ReadFile(c.dataFile(sh.catalog, sh.path+"/"+name))
+		if err == nil {
+			l.names, err = ParseSnp(b)
+		}
+		l.err = err
+		if won {
+			older = append(older, l)
+			continue
+		}
+		tried = append(tried, l)
+		won = err == nil
+	}
+	return tried, older
+}
+
+// checkShard applies the shard rules of docs/banyandb.md, Server startup,
+// to one shard: stray directories, the .snp that wins, the parts it does
+// not list, the listed parts the shard lacks, and incomplete parts.
+func (c *checker) checkShard(sh *shardState) error {
+	issue := func(sev Severity, act Action, format string, args ...any) {
+		c.add(sev, act, sh.catalog, sh.group, sh.segment, sh.num, sh.path, format, args...)
+	}
+	for _, name := range sh.stray {
+		issue(SeverityWarning, ActionDelete, "directory %s is not a part (its name is not 16 hex digits): the server deletes it", name)
+	}
+	for _, p := range sh.sidxParts {
+		if p.Meta == nil {
+			issue(SeverityError, ActionDelete, "sidx part %s/%s has no valid %s: the server deletes it", p.Rule, p.Name, SidxManifestFile)
+		}
+	}
+
+	tried, older := c.loadSnps(sh)
+	var winner *snpLoad
+	if n := len(tried); n > 0 && tried[n-1].err == nil {
+		winner = &tried[n-1]
+		tried = tried[:n-1]
+	}
+	for _, l := range older {
+		if l.err != nil {
+			issue(SeverityWarning, ActionIgnore, "older part list %s cannot be loaded (%v): the server never reads it, as %s loads", l.name, l.err, winner.name)
+		}
+	}
+	for i, l := range tried {
+		next := "and no older .snp is left"
+		switch {
+		case i+1 < len(tried):
+			next = "and tries the next older, " + tried[i+1].name
+		case winner != nil:
+			next = "and falls back to the next older, " + winner.name
+		}
+		issue(SeverityWarning, ActionFallBack, "part list %s cannot be loaded (%v): the server deletes it %s", l.name, l.err, next)
+	}
+	onDisk := len(sh.parts)
+	switch {
+	case winner == nil && len(sh.snps) == 0 && onDisk > 0:
+		issue(SeverityError, ActionEmpty, "shard has no .snp: the server empties it, deleting %s", partCount(onDisk))
+		return nil
+	case winner == nil && onDisk > 0:
+		issue(SeverityError, ActionEmpty, "no .snp of the shard loads: the server empties it, deleting %s", partCount(onDisk))
+		return nil
+	case winner == nil && len(sh.snps) == 0:
+		issue(SeverityWarning, ActionEmpty, "shard has no .snp: the server empties it (it holds no parts)")
+		return nil
+	case winner == nil:
+		return nil // the fallbacks above say it all
+	case len(winner.names) == 0 && onDisk > 0:
+		issue(SeverityError, ActionEmpty, "the winning part list %s lists no parts: the server empties the shard, deleting %s", winner.name, partCount(onDisk))
+		return nil
+	}
+
+	listed := map[string]bool{}
+	for _, n := range winner.names {
+		listed[n] = true
+		if _, ok := sh.parts[n]; !ok {
+			issue(SeverityError, ActionSkip, "part %s is listed in the winning part list %s but not in the shard: the server skips it without a word, and its rows are not served",
+				n, winner.name)
+		}
+	}
+	names := make([]string, 0, len(sh.parts))
+	for n := range sh.parts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch {
+		case !listed[n]:
+			issue(SeverityError, ActionDelete, "part %s is not listed in the winning part list %s: the server deletes it", n, winner.name)
+		case sh.parts[n].Meta == nil:
+			issue(SeverityError, ActionDelete, "part %s has no valid %s: the server deletes it as incomplete", n, PartMetadataFile)
+		}
+	}
+	return nil
+}
