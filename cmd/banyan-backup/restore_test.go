@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -12,7 +13,8 @@ import (
 
 // TestRestoreIntoRunningNodeRefused: a target whose group locks a running
 // banyand-sim holds is refused, saying to stop the node, even with --merge;
-// nothing in it changes.
+// nothing in it changes. (--target-version 0.11: a root of segment format
+// 1.5.0 reads as 0.10.3 or 0.11, which a 0.11 backup needs to tell apart.)
 func TestRestoreIntoRunningNodeRefused(t *testing.T) {
 	src := fixtureRoot(t, fixture.V011)
 	repo := filepath.Join(t.TempDir(), "repo")
@@ -24,7 +26,7 @@ func TestRestoreIntoRunningNodeRefused(t *testing.T) {
 	before := listDataTrees(t, nodeRoot)
 
 	for _, extra := range [][]string{nil, {"--merge"}} {
-		args := append([]string{"restore", b.ID, "--repo", repo, "--target", nodeRoot}, extra...)
+		args := append([]string{"restore", b.ID, "--repo", repo, "--target", nodeRoot, "--target-version", "0.11"}, extra...)
 		r := run(t, args...)
 		if r.code != 1 || !strings.Contains(r.stderr, "stop the node") || !strings.Contains(r.stderr, "lock") {
 			t.Errorf("restore %v into a running node: exit %d, stderr %q; want 1 naming the lock and saying to stop the node", extra, r.code, r.stderr)
@@ -160,5 +162,51 @@ func TestRestoreAcrossReleases(t *testing.T) {
 	}
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Errorf("a refused restore created the target: %v", err)
+	}
+}
+
+// TestRestore011BackupInto0103Refused: 0.10.3 opens segment format 1.5.0
+// but refuses to start on 0.11's schemas (docs/banyandb.md, Versions), so a
+// backup of the 0.11 fixture is refused for --target-version 0.10.3, with
+// the reason, pointing to 0.11, and the target is left as it was; a 0.10.2
+// backup still goes to 0.10.3.
+func TestRestore011BackupInto0103Refused(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	cur := backupJSONOf(t, repo, fixtureRoot(t, fixture.V011))
+	old := backupJSONOf(t, repo, fixtureRoot(t, fixture.V0102))
+
+	refused := func(r result, what string) {
+		t.Helper()
+		if r.code != 1 || !strings.Contains(r.stderr, `unknown field "createdAt"`) || !strings.Contains(r.stderr, "restore into BanyanDB 0.11 or newer") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 with the createdAt reason and 0.11", what, r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, "--target-version 0.10.3") {
+			t.Errorf("%s: the refusal recommends 0.10.3: %s", what, r.stderr)
+		}
+	}
+	target := filepath.Join(t.TempDir(), "new")
+	refused(run(t, "restore", cur.ID, "--repo", repo, "--target", target, "--target-version", "0.10.3"), "into a new target")
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Errorf("a refused restore created the target: %v", err)
+	}
+
+	node := fixtureRoot(t, fixture.V0102) // a 0.10.x node's data
+	before := listDataTrees(t, node)
+	refused(run(t, "restore", cur.ID, "--repo", repo, "--target", node, "--target-version", "0.10.3", "--merge"), "merged into a node's data")
+	if after := listDataTrees(t, node); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused restore changed the target: %d entries, was %d", len(after), len(before))
+	}
+	if _, err := os.Stat(filepath.Join(node, "RESTORE-IN-PROGRESS")); !os.IsNotExist(err) {
+		t.Errorf("a refused restore marked the target: %v", err)
+	}
+
+	mustRun(t, "restore", old.ID, "--repo", repo, "--target", filepath.Join(t.TempDir(), "to0103"), "--target-version", "0.10.3")
+
+	// A root of segment format 1.5.0 reads as 0.10.3 or 0.11: a 0.11 backup
+	// merged into it without --target-version is refused, naming the flag.
+	r := run(t, "restore", cur.ID, "--repo", repo, "--target", fixtureRoot(t, fixture.V011), "--merge")
+	if r.code != 1 || !strings.Contains(r.stderr, "give --target-version 0.11") {
+		t.Errorf("merge into a 1.5.0 root without --target-version: exit %d, stderr %q; want 1 asking for --target-version 0.11", r.code, r.stderr)
 	}
 }

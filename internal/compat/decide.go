@@ -60,8 +60,11 @@ func SegmentVersions(segs []repository.SegmentRecord) map[string][]string {
 // Options tune Decide.
 type Options struct {
 	// AllowIncompatible allows the refusals that a server survives: the
-	// known-broken pairs and a rollback of data a server can still open.
-	// Segment formats the target does not open stay refused.
+	// known-broken pairs, a rollback of data a server can still open, and
+	// data that a newer line may have written but that the target's own
+	// release may equally have written (1.5.0 into 0.10.3: only right for a
+	// backup of a 0.10.3 server). Segment formats the target does not open,
+	// and schemas known to be newer, stay refused.
 	AllowIncompatible bool
 }
 
@@ -81,8 +84,9 @@ type Decision struct {
 // Decide returns one Decision per catalog of the backup, in the order of
 // in.Catalogs. A catalog is allowed when every release the target stands
 // for opens its segment formats, the backup was not written by a newer
-// release, the target is at most one release line newer (docs/banyandb.md, Versions), and no
-// known-broken pair applies (fixtures README). The zero Target refuses
+// release nor may have been by a newer line (0.11 data goes to no 0.10.x,
+// docs/banyandb.md, Versions), the target is at most one release line newer
+// (same section), and no known-broken pair applies (fixtures README). The zero Target refuses
 // every catalog: a caller without a target release should not call Decide.
 func Decide(in Input, t Target, opts Options) []Decision {
 	src := sourceOf(in)
@@ -161,6 +165,13 @@ type source struct {
 	// newest segment format and its API version); -1 when unknown,
 	// len(releases) when newer than the table.
 	minRow int
+	// maxRow is the newest row that can have written the backup: the last
+	// row writing its newest segment format, or minRow when that is newer.
+	// A segment format can be written by releases of two lines (1.5.0: 0.10.3
+	// and 0.11), and the API version does not tell them apart (the 0.11
+	// development server answers "0.10"), so rows from minRow to maxRow are
+	// all possible. -1 when unknown (no segment format recorded).
+	maxRow int
 	// maxLine is the newest line that wrote its oldest segment format; -1
 	// when unknown.
 	maxLine int
@@ -168,7 +179,7 @@ type source struct {
 }
 
 func sourceOf(in Input) source {
-	s := source{minRow: -1, maxLine: -1}
+	s := source{minRow: -1, maxRow: -1, maxLine: -1}
 	var all []string
 	for _, vs := range in.SegmentVersions {
 		for _, v := range vs {
@@ -181,7 +192,7 @@ func sourceOf(in Input) source {
 	var descs []string
 	if len(all) > 0 {
 		newest, oldest := writers(all[len(all)-1]), writers(all[0])
-		s.minRow = newest[0]
+		s.minRow, s.maxRow = newest[0], newest[len(newest)-1]
 		s.maxLine = lineOf(releases[oldest[len(oldest)-1]])
 		descs = append(descs, "segment format "+strings.Join(all, ", "))
 	}
@@ -192,12 +203,30 @@ func sourceOf(in Input) source {
 		} else if compareVersions(strings.TrimPrefix(in.APIVersion, "v"), releases[len(releases)-1].name) > 0 {
 			s.minRow = len(releases)
 		}
+		if s.maxRow >= 0 || s.minRow == len(releases) {
+			s.maxRow = max(s.maxRow, s.minRow)
+		}
 	}
 	s.desc = strings.Join(descs, ", ")
 	if s.desc == "" {
 		s.desc = "no recorded BanyanDB version"
 	}
 	return s
+}
+
+// home names where the backup can go whichever release wrote it: the
+// newest release that may have written it, "or newer".
+func (s source) home() string {
+	if s.maxRow < 0 || s.maxRow >= len(releases) {
+		return "the release that wrote it"
+	}
+	return "BanyanDB " + releases[s.maxRow].name + " or newer"
+}
+
+// mayBeNewer reports whether a release of a line newer than row r may have
+// written the backup, though the oldest possible writer is not newer than r.
+func (s source) mayBeNewer(r int) bool {
+	return s.minRow <= r && s.maxRow > r && s.maxRow < len(releases) && lineOf(releases[s.maxRow]) > lineOf(releases[r])
 }
 
 // decideRow decides catalog c, whose segments have formats vs, for one row
@@ -222,23 +251,38 @@ func decideRow(c banyandb.Catalog, vs []string, src source, row int) Decision {
 		if compareVersions(v, r.writes) < 0 {
 			return refuse(false, reason, fmt.Sprintf("restore into BanyanDB %s, the release that wrote it, then upgrade one release at a time to %s", writerNames(v), r.name))
 		}
-		return refuse(false, reason, fmt.Sprintf("restore into BanyanDB %s, the release that wrote it; to roll back to %s, restore a backup taken before the upgrade", writerNames(v), r.name))
+		return refuse(false, reason, fmt.Sprintf("restore into %s; to roll back to %s, restore a backup taken before the upgrade", newestWriter(v), r.name))
 	}
 	if src.minRow > row {
 		newer := "a BanyanDB newer than this banyan-backup knows, going by its " + src.desc + ","
 		if src.minRow < len(releases) {
 			newer = fmt.Sprintf("BanyanDB %s or later, going by its %s,", releases[src.minRow].name, src.desc)
 		}
-		hint := "restore into the release that wrote it; to roll back, restore a backup taken before the upgrade"
+		hint := fmt.Sprintf("restore into %s; to roll back to %s, restore a backup taken before the upgrade", src.home(), r.name)
 		switch c {
 		case banyandb.SchemaProperty:
-			return refuse(false, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s: %s", newer, r.name, downgradeSchemaReason), hint)
+			return refuse(false, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s: %s", newer, r.name, schemaDowngradeReason(src, r)), hint)
 		case banyandb.Property:
 			return refuse(true, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s: %s", newer, r.name, downgradePropertyReason),
 				hint+"; --allow-incompatible restores it into a target that keeps its own schemas")
 		}
 		return refuse(true, fmt.Sprintf("the backup was written by %s newer than BanyanDB %s, and BanyanDB supports no rollback to an older release", newer, r.name),
 			hint+"; --allow-incompatible restores it anyway")
+	}
+	if src.mayBeNewer(row) {
+		// docs/banyandb.md, Versions: data written by 0.11 cannot go back
+		// to any 0.10.x release, though 0.10.3 opens its segment format.
+		maybe := fmt.Sprintf("the backup may have been written by BanyanDB %s, newer than BanyanDB %s: its %s fits BanyanDB %s alike, and nothing in the backup tells them apart "+
+			"(the API version cannot: 0.11 development servers answer 0.10)",
+			releases[src.maxRow].name, r.name, src.desc, rowNames(src.minRow, src.maxRow))
+		hint := fmt.Sprintf("restore into %s; only if the backup was taken from a BanyanDB %s server, --allow-incompatible restores it", src.home(), rowNames(src.minRow, row))
+		switch c {
+		case banyandb.SchemaProperty:
+			return refuse(true, maybe+"; "+schemaDowngradeReason(src, r), hint)
+		case banyandb.Property:
+			return refuse(true, maybe+"; "+downgradePropertyReason, hint)
+		}
+		return refuse(true, maybe+"; BanyanDB supports no rollback to an older release", hint)
 	}
 	if src.maxLine >= 0 && lineOf(r)-src.maxLine > 1 {
 		return refuse(false, fmt.Sprintf("the backup holds %s, more than one release line older than BanyanDB %s; upgrades must go one release at a time", src.desc, r.name),
@@ -250,6 +294,26 @@ func decideRow(c banyandb.Catalog, vs []string, src source, row int) Decision {
 		}
 	}
 	return Decision{Catalog: c, Allowed: true}
+}
+
+// newestWriter names the newest release that writes segment format v, "or
+// newer": the one that opens every backup of that format, whichever
+// release wrote it.
+func newestWriter(v string) string {
+	w := writers(v)
+	return "BanyanDB " + releases[w[len(w)-1]].name + " or newer"
+}
+
+// rowNames names the rows from first to last, e.g. "0.10.3 and 0.11".
+func rowNames(first, last int) string {
+	var names []string
+	for i := max(first, 0); i <= last && i < len(releases); i++ {
+		names = append(names, releases[i].name)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // writerNames names the releases that write segment format v.

@@ -87,7 +87,15 @@ func TestDecide(t *testing.T) {
 		{"0.10.2 into 0.10.3", v0102, "", "0.10.3", want{}},
 		{"0.10.2 into 0.11: trace broken", v0102, "", "0.11", want{refused: []banyandb.Catalog{banyandb.Trace}, overridable: []banyandb.Catalog{banyandb.Trace}, inReason: "blockMetadata"}},
 		{"0.11 into 0.11", v011, "0.10", "0.11", want{}},
-		{"0.11 into 0.10.3", v011, "", "0.10.3", want{}},
+		// 1.5.0 is written by 0.10.3 and 0.11 alike: the backup may be 0.11's,
+		// whose schemas 0.10.3 refuses; --allow-incompatible for a backup
+		// of a 0.10.3 server.
+		{"0.11 into 0.10.3", v011, "", "0.10.3", want{refused: all, overridable: all, inReason: "may have been written by BanyanDB 0.11"}},
+		{"0.11 answering API 0.10 into 0.10.3", v011, "0.10", "0.10.3", want{refused: all, overridable: all, inReason: "the API version cannot"}},
+		{"0.11 answering API 0.11 into 0.10.3", v011, "0.11", "0.10.3",
+			want{refused: all, overridable: []banyandb.Catalog{banyandb.Measure, banyandb.Stream, banyandb.Trace, banyandb.Property}, inReason: "written by BanyanDB 0.11 or later"}},
+		{"upgraded node into 0.10.3", upgraded, "", "0.10.3", want{refused: all, overridable: all, inReason: "1.4.0, 1.5.0"}},
+		{"0.10.2 answering API 0.10 into 0.11: trace broken", v0102, "0.10", "0.11", want{refused: []banyandb.Catalog{banyandb.Trace}, overridable: []banyandb.Catalog{banyandb.Trace}, inReason: "blockMetadata"}},
 		{"0.11 into 0.10", v011, "", "0.10", want{refused: all, overridable: []banyandb.Catalog{banyandb.Property}, inReason: "1.5.0"}},
 		{"0.11 into 0.10.2", v011, "0.10", "0.10.2", want{refused: all, overridable: []banyandb.Catalog{banyandb.Property}, inReason: "opens only 1.4.0"}},
 		{"upgraded node into 0.11: old trace broken", upgraded, "", "0.11", want{refused: []banyandb.Catalog{banyandb.Trace}, overridable: []banyandb.Catalog{banyandb.Trace}, inReason: "blockMetadata"}},
@@ -143,11 +151,50 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestDecideTargetLineHintsAtExactRelease(t *testing.T) {
-	in := Input{Catalogs: []banyandb.Catalog{banyandb.Measure}, SegmentVersions: map[banyandb.Catalog][]string{banyandb.Measure: {"1.5.0"}}}
-	d := Decide(in, mustTarget(t, "0.10"), Options{})[0]
-	if d.Allowed || !strings.Contains(d.Hint, "--target-version 0.10.3") {
-		t.Errorf("1.5.0 into 0.10: %+v; want refused with a hint naming 0.10.3", d)
+// TestDecideKeeps011DataFrom010: data that 0.11 may have written goes to no
+// 0.10.x release, 0.10.3 included (docs/banyandb.md, Versions); the schema
+// refusal names the reason, the hint names 0.11, and no message sends the
+// data to 0.10.3.
+func TestDecideKeeps011DataFrom010(t *testing.T) {
+	v011 := map[banyandb.Catalog][]string{banyandb.Measure: {"1.5.0"}, banyandb.Stream: {"1.5.0"}, banyandb.Trace: {"1.5.0"}}
+	for _, api := range []string{"", "0.10", "0.11"} {
+		for _, target := range []string{"0.10", "0.10.0", "0.10.2", "0.10.3", "v0.10.3"} {
+			in := Input{Catalogs: banyandb.AllCatalogs(), SegmentVersions: v011, APIVersion: api}
+			ds := Decide(in, mustTarget(t, target), Options{})
+			for _, d := range ds {
+				if d.Allowed {
+					t.Errorf("API %q into %s: %s allowed", api, target, d.Catalog)
+				}
+				for _, bad := range []string{"--target-version 0.10", "restore into BanyanDB 0.10"} {
+					if strings.Contains(d.Reason+d.Hint, bad) {
+						t.Errorf("API %q into %s: %s says %q: %s (%s)", api, target, d.Catalog, bad, d.Reason, d.Hint)
+					}
+				}
+				if !strings.Contains(d.Hint, "restore into BanyanDB 0.11 or newer") {
+					t.Errorf("API %q into %s: %s hint %q does not name 0.11", api, target, d.Catalog, d.Hint)
+				}
+				if d.Catalog == banyandb.SchemaProperty && !strings.Contains(d.Reason, `unknown field "createdAt"`) {
+					t.Errorf("API %q into %s: schema reason %q does not name createdAt", api, target, d.Reason)
+				}
+			}
+			if _, err := Refusals(ds, mustTarget(t, target)); !errors.Is(err, ErrIncompatible) {
+				t.Errorf("API %q into %s: the whole restore is not refused: %v", api, target, err)
+			}
+		}
+	}
+}
+
+func TestTargetCheckRelease(t *testing.T) {
+	for _, tc := range []struct{ target, want string }{
+		{"0.10.2", "1.4.0"}, {"0.10.3", "1.4.0,1.5.0"}, {"0.10", "1.4.0"}, {"0.11", "1.4.0,1.5.0"}, {"0.9", "1.3.0"},
+	} {
+		r := mustTarget(t, tc.target).CheckRelease()
+		if got := strings.Join(r.SegmentFormats, ","); got != tc.want || r.Name != strings.TrimPrefix(tc.target, "v") {
+			t.Errorf("%s: CheckRelease() = %q %q, want %q", tc.target, r.Name, got, tc.want)
+		}
+	}
+	if r := (Target{}).CheckRelease(); r.Name != "" || r.SegmentFormats != nil {
+		t.Errorf("zero Target: %+v, want the zero Release", r)
 	}
 }
 

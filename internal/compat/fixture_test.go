@@ -76,7 +76,7 @@ func TestFixture0102(t *testing.T) {
 			t.Errorf("0.10.2 %s into 0.11 refused: %s", c, d.Reason)
 		}
 	}
-	for _, target := range []string{"0.10", "0.10.2", "v0.10.2"} {
+	for _, target := range []string{"0.10", "0.10.2", "v0.10.2", "0.10.3"} {
 		for c, d := range decisions(t, m, target) {
 			if !d.Allowed {
 				t.Errorf("0.10.2 %s into %s refused: %s", c, target, d.Reason)
@@ -87,6 +87,35 @@ func TestFixture0102(t *testing.T) {
 	tg, ok, err := compat.TargetFromRoot(context.Background(), banyandb.Roots{Root: root}, banyandb.ScanOptions{Location: timeUTC()})
 	if err != nil || !ok || strings.Join(tg.Releases(), ",") != "0.10.0–0.10.2" {
 		t.Errorf("TargetFromRoot(0.10.2 root) = %v %v %v", tg.Releases(), ok, err)
+	}
+}
+
+// TestFixture011Into0103: 0.10.3 opens the 0.11 fixture's segment format
+// but not its schemas (docs/banyandb.md, Versions), and nothing in the backup
+// tells 0.11 data from 0.10.3 data: the restore is refused, the schema's
+// reason names the field 0.10.3 stops on, and the hint names 0.11.
+func TestFixture011Into0103(t *testing.T) {
+	_, m := backupOf(t, fixture.V011)
+	in := compat.FromManifest(m)
+	if got := strings.Join(in.SegmentVersions[banyandb.Measure], ","); got != "1.5.0" {
+		t.Fatalf("measure segment formats %q, want 1.5.0", got)
+	}
+	ds := decisions(t, m, "0.10.3")
+	for c, d := range ds {
+		if d.Allowed || !strings.Contains(d.Hint, "restore into BanyanDB 0.11 or newer") || strings.Contains(d.Hint, "--target-version 0.10.3") {
+			t.Errorf("0.11 %s into 0.10.3: %+v; want refused, pointing to 0.11", c, d)
+		}
+	}
+	if r := ds[banyandb.SchemaProperty].Reason; !strings.Contains(r, `unknown field "createdAt"`) || !strings.Contains(r, "0.10.3") {
+		t.Errorf("schema reason %q names neither createdAt nor 0.10.3", r)
+	}
+	list := make([]compat.Decision, 0, len(ds))
+	for _, c := range banyandb.AllCatalogs() {
+		list = append(list, ds[c])
+	}
+	tg, _ := compat.ParseTarget("0.10.3")
+	if _, err := compat.Refusals(list, tg); !errors.Is(err, compat.ErrIncompatible) {
+		t.Errorf("Refusals = %v, want the whole restore refused", err)
 	}
 }
 

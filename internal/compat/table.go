@@ -9,7 +9,11 @@
 // catalog of a backup.
 package compat
 
-import "github.com/banyan-backup/banyan-backup/internal/banyandb"
+import (
+	"fmt"
+
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+)
 
 // release is one row of the table: a range of BanyanDB releases of one line
 // that write the same segment format and accept the same ones.
@@ -90,11 +94,20 @@ var brokenPairs = []brokenPair{{
 		"--allow-incompatible restores it anyway",
 }}
 
-// Names of the downgrade outcomes measured with a 0.10.2 server on 0.11
-// data (fixtures README): it refuses 0.11 schemas (unknown field
-// "createdAt") and opens no measure, stream or trace group, but property
-// data is readable when 0.10.2 schemas are in place.
-const (
-	downgradeSchemaReason   = "a BanyanDB 0.10.2 server refuses to start on schemas written by 0.11 (unknown field \"createdAt\")"
-	downgradePropertyReason = "a BanyanDB 0.10.2 server reads 0.11 property data only when its own 0.10 schemas are in place"
-)
+// downgradePropertyReason is the property outcome measured with a 0.10.2
+// server on 0.11 data (fixtures README): property data is readable when
+// 0.10.2 schemas are in place.
+const downgradePropertyReason = "a BanyanDB 0.10.2 server reads 0.11 property data only when its own 0.10 schemas are in place"
+
+// schemaDowngradeReason says why the schemas of a backup that may come from
+// a newer release than r are refused. docs/banyandb.md, Versions: a real
+// 0.10.3 server stopped on 0.11's schemas with unknown field "createdAt",
+// and 0.10.2 refuses them too.
+func schemaDowngradeReason(src source, r release) string {
+	newest := max(src.minRow, src.maxRow)
+	if r.major == 0 && r.minor == 10 && newest >= 0 && (newest >= len(releases) || releases[newest].minor >= 11) {
+		return "BanyanDB 0.10 servers cannot read the schemas 0.11 writes: they refuse to start on them " +
+			"(a real 0.10.3 server stopped with unknown field \"createdAt\"; 0.10.2 refuses them too)"
+	}
+	return fmt.Sprintf("a BanyanDB %s server cannot be relied on to read the schemas a newer release wrote", r.name)
+}
