@@ -15,8 +15,8 @@ import (
 )
 
 // ErrCheckFailed is wrapped by the error of a command whose Check found
-// errors: a server started on the data root would delete data or refuse to
-// start.
+// errors: a server started on the data root would delete data, skip it or
+// refuse to start.
 var ErrCheckFailed = errors.New("data root would not load cleanly")
 
 // knownSegmentVersions are the segment formats of every BanyanDB release

@@ -320,15 +320,6 @@ func TestCheckSchemaWarningOnlyWhenAsked(t *testing.T) {
 	}
 }
 
-func newestSnp(t *testing.T, shard string) string {
-	t.Helper()
-	m := glob(t, filepath.Join(shard, "*.snp"))
-	if len(m) == 0 {
-		t.Fatalf("no .snp in %s", shard)
-	}
-	return m[len(m)-1] // 16 hex digits: lexical order is epoch order
-}
-
 func glob(t *testing.T, pattern string) []string {
 	t.Helper()
 	m, err := filepath.Glob(pattern)
