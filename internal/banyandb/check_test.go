@@ -273,25 +273,6 @@ func TestCheckPredictsServer(t *testing.T) {
 	}
 }
 
-// TestCheckUnreadableSnpFallsBack: a .snp the server cannot read is
-// deleted and the next older tried, like one that does not parse.
-func TestCheckUnreadableSnpFallsBack(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads every file")
-	}
-	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
-	newer := filepath.Join(root, mShard, "ffffffffffffffff.snp")
-	write(t, newer, `["0000000000000001"]`)
-	if err := os.Chmod(newer, 0); err != nil {
-		t.Fatal(err)
-	}
-	r := checkRoot(t, root)
-	if len(r.Issues) != 1 || r.Issues[0].Action != banyandb.ActionFallBack || r.Issues[0].Severity != banyandb.SeverityWarning ||
-		!strings.Contains(r.Issues[0].Message, "falls back to the next older, "+mSnp) {
-		t.Errorf("issues %v; want one fallback warning", r.Issues)
-	}
-}
-
 func TestCheckIssueFields(t *testing.T) {
 	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
 	copyDir(t, filepath.Join(root, mPart), filepath.Join(root, mShard, "0000000000000002"))
