@@ -68,6 +68,18 @@ func TestEmptyRoot(t *testing.T) {
 	if err != nil || len(resp.Snapshots) != 5 {
 		t.Fatalf("%v, %v", resp, err)
 	}
+	// Every catalog is named without an error, and none has a group, so
+	// none gets a directory (docs/banyandb.md, Snapshots).
+	for _, sn := range resp.Snapshots {
+		if sn.Name == "" || sn.Error != "" {
+			t.Errorf("snapshot %v: want a name and no error", sn)
+		}
+	}
+	for _, c := range []string{"measure", "stream", "trace", "property", "schema-property"} {
+		if isDir(filepath.Join(s.Root(), c, "snapshots")) {
+			t.Errorf("a root without groups got a %s snapshot directory", c)
+		}
+	}
 }
 
 func TestSeedRefusesData(t *testing.T) {

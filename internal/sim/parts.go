@@ -137,11 +137,20 @@ func (s *Server) writeCounted(path string, b []byte) error {
 	return nil
 }
 
-// writeSnp publishes a shard's new live part list: <epoch>.snp with an
-// epoch above the previous one (written to a .tmp file, then renamed), then
-// deletes the older .snp files.
+// nextEpoch is the epoch of a shard's next part list: above that of its
+// live .snp and of its in-memory part list, and at least the wall clock in
+// nanoseconds.
+func (s *Server) nextEpoch(sh *shard) uint64 {
+	return max(max(sh.epoch, sh.memEpoch)+1, uint64(s.now().UnixNano()))
+}
+
+// writeSnp publishes a shard's new live part list, the flushed parts:
+// <epoch>.snp with an epoch above the previous ones (written to a .tmp
+// file, then renamed), then deletes the older .snp files. Parts held in
+// memory are never in it (docs/banyandb.md, Server startup: a live root
+// whose .snp names a part it lacks has lost data).
 func (s *Server) writeSnp(sh *shard, parts []string) error {
-	epoch := max(sh.epoch+1, uint64(s.now().UnixNano()))
+	epoch := s.nextEpoch(sh)
 	b, err := json.Marshal(parts)
 	if err != nil {
 		return fmt.Errorf("cannot write part list: %w", err)

@@ -11,7 +11,11 @@
 // files. Each shard's part of a snapshot is taken under the same mutex as
 // every change, so that its .snp lists exactly its parts, with hard links for
 // parts and segment metadata and copies for .snp and Bluge files, laid out
-// like a real server's snapshots.
+// like a real server's snapshots. As on a real server under writes, the rows
+// written since the last flush are parts held in memory: named in no live
+// .snp and with no directory, but listed in a snapshot's .snp
+// (docs/banyandb.md, Snapshots); a catalog without groups gets no snapshot
+// directory.
 //
 // Faults can be switched on (flags, Config.Faults, or POST /sim/faults): a slow
 // snapshot, a catalog whose snapshot fails, and a connection closed without
@@ -82,7 +86,9 @@ type Config struct {
 // Workload says how the simulated server changes its data.
 type Workload struct {
 	// FlushInterval is the time between two steps of the background
-	// workload; 0 runs none (Server.Step still works).
+	// workload; 0 runs none (Server.Step still works). Each step flushes
+	// the parts the previous one wrote into memory, then writes the next
+	// ClockStep of rows into new parts in memory (see Server.Step).
 	FlushInterval time.Duration
 	// MergeEvery merges parts after every N flushes; 0 never.
 	MergeEvery int
@@ -142,6 +148,8 @@ type Server struct {
 	// property catalogs, whose snapshot copies need no lock.
 	mu     sync.Mutex
 	groups []*group
+	// shardDirs finds the shards of groups by directory.
+	shardDirs map[string]*shard
 	// pins counts, per part directory, the snapshots that still have to
 	// link it; doomed lists merged parts whose deletion waits for them.
 	pins    map[string]int
@@ -206,7 +214,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.check(); err != nil {
 		return nil, fmt.Errorf("cannot create simulator: %w", err)
 	}
-	s := &Server{cfg: cfg, roots: banyandb.Roots{Root: cfg.Root}, loc: cfg.Location, now: cfg.Now, pins: map[string]int{}}
+	s := &Server{cfg: cfg, roots: banyandb.Roots{Root: cfg.Root}, loc: cfg.Location, now: cfg.Now, pins: map[string]int{},
+		shardDirs: map[string]*shard{}}
 	if s.loc == nil {
 		s.loc = time.UTC
 	}

@@ -116,10 +116,13 @@ func toProtoCatalog(c banyandb.Catalog) commonv1.Catalog {
 
 // Snapshot takes a snapshot as a server answers SnapshotService/Snapshot:
 // one directory <root>/<catalog>/snapshots/<name> per catalog covered (see
-// planSnapshot), each shard cut under the data mutex so that its .snp lists
-// exactly the parts it holds, then removes stale snapshots. A catalog whose
-// snapshot fails (or is named in Faults.ErrorCatalog) gets an error in the
-// answer and no directory.
+// planSnapshot) that has a group to put in it, each shard cut under the
+// data mutex so that its .snp lists exactly the parts it holds and those it
+// holds in memory (not linked: docs/banyandb.md, Snapshots), then removes
+// stale snapshots. A catalog without groups is named in the answer, without
+// an error, but gets no directory. A catalog whose snapshot fails (or is
+// named in Faults.ErrorCatalog) gets an error in the answer and no
+// directory.
 //
 // Like a real server, it finishes a snapshot even when ctx is cancelled
 // (the caller has gone away); it fails only when Stop cuts the delay of the
@@ -190,6 +193,9 @@ func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*
 			resp.Snapshots[i].Name, resp.Snapshots[i].Error = "", fmt.Sprintf("cannot snapshot %s: %v", t.catalog, err)
 			continue
 		}
+		if !isDir(filepath.Join(s.roots.SnapshotsDir(t.catalog), name)) {
+			continue // no group: named, but no directory
+		}
 		done = append(done, t.catalog)
 		s.stats.snapshotsTaken.Add(1)
 	}
@@ -216,15 +222,15 @@ func (s *Server) stopping() <-chan struct{} {
 	return s.baseCtx.Done()
 }
 
-// snapshotCatalog makes <root>/<catalog>/snapshots/<name> for one target. On
-// failure it removes what it made.
+// snapshotCatalog makes <root>/<catalog>/snapshots/<name> for one target,
+// as its first group goes into it: a catalog without groups (or whose
+// groups are all empty, or none of which the request names) gets no
+// directory, though the answer names its snapshot without an error
+// (docs/banyandb.md, Snapshots). On failure it removes what it made.
 func (s *Server) snapshotCatalog(t target, name string, links *linkList) error {
 	dst := filepath.Join(s.roots.SnapshotsDir(t.catalog), name)
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("cannot snapshot %s: %s exists", t.catalog, dst)
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return fmt.Errorf("cannot snapshot %s: %w", t.catalog, err)
 	}
 	var err error
 	if t.catalog.HasSegments() {
@@ -344,6 +350,20 @@ func (l *linkList) release() {
 		l.held = time.Time{}
 		l.srv.mu.Unlock()
 	}
+}
+
+// memOf returns the names of the parts the shard in dir holds in memory
+// and the epoch of its in-memory part list; nothing in tests without a
+// server. The caller holds the server's lock (inside cut).
+func (l *linkList) memOf(dir string) ([]string, uint64) {
+	if l.srv == nil {
+		return nil, 0
+	}
+	sh := l.srv.shardDirs[dir]
+	if sh == nil || len(sh.mem) == 0 {
+		return nil, 0
+	}
+	return sh.memNames(), sh.memEpoch
 }
 
 func (l *linkList) isDoomed(dir string) bool { return slices.Contains(l.doomed, dir) }

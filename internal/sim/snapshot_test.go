@@ -301,14 +301,55 @@ func TestSnapshotGroupsAndQuirk(t *testing.T) {
 		t.Error("measure snapshot made although not asked for")
 	}
 
-	// A named group that does not exist gives an empty catalog snapshot.
+	// A named group that does not exist: the snapshot is named, without an
+	// error, but it has no group and so no directory.
 	resp, err = c.Snapshot(ctx, &databasev1.SnapshotRequest{Groups: []*databasev1.SnapshotRequest_Group{
 		group(commonv1.Catalog_CATALOG_MEASURE, "nope")}})
-	if err != nil || len(resp.Snapshots) != 1 || resp.Snapshots[0].Error != "" {
+	if err != nil || len(resp.Snapshots) != 1 || resp.Snapshots[0].Error != "" || resp.Snapshots[0].Name == "" {
 		t.Fatalf("unknown group: %v, %v", resp, err)
 	}
-	if g := listNames(t, filepath.Join(s.Root(), "measure", "snapshots", resp.Snapshots[0].Name), func(fs.DirEntry) bool { return true }); len(g) != 0 {
-		t.Errorf("unknown group snapshot holds %v", g)
+	if p := filepath.Join(s.Root(), "measure", "snapshots", resp.Snapshots[0].Name); isDir(p) {
+		t.Errorf("unknown group snapshot made %s", p)
+	}
+}
+
+// TestSnapshotOfCatalogsWithoutGroups: a catalog without groups is named in
+// the answer without an error, but gets no snapshot directory
+// (docs/banyandb.md, Snapshots); the other catalogs get theirs.
+func TestSnapshotOfCatalogsWithoutGroups(t *testing.T) {
+	t.Parallel()
+	root := newTestRoot(t)
+	if err := os.RemoveAll(filepath.Join(root, "property", "data", "bk_prop")); err != nil {
+		t.Fatal(err)
+	}
+	s := startWith(t, testConfig(root))
+	for _, api := range []string{"grpc", "http"} {
+		var name string
+		if api == "grpc" {
+			resp, err := grpcClient(t, s).Snapshot(context.Background(), &databasev1.SnapshotRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name = wantAll(t, resp)
+		} else {
+			code, body := httpDo(t, s, http.MethodPost, "/api/v1/snapshot", "{}")
+			m := regexp.MustCompile(`\{"catalog":"CATALOG_PROPERTY","name":"(\d{14}-[0-9a-f]{8})","error":""\}`).FindStringSubmatch(body)
+			if code != http.StatusOK || m == nil {
+				t.Fatalf("%d %s: want a property snapshot named without an error", code, body)
+			}
+			name = m[1]
+		}
+		if p := filepath.Join(s.Root(), "property", "snapshots", name); isDir(p) {
+			t.Errorf("%s: the property catalog has no group, but its snapshot made %s", api, p)
+		}
+		for _, c := range []string{"schema-property", "measure", "stream", "trace"} {
+			if !isDir(filepath.Join(s.Root(), c, "snapshots", name)) {
+				t.Errorf("%s: no %s snapshot directory", api, c)
+			}
+		}
+	}
+	if st := s.Stats(); st.SnapshotsTaken != 8 || st.Errors != 0 {
+		t.Errorf("stats %+v: want 8 catalog snapshot directories (4 per call), no error", st)
 	}
 }
 

@@ -92,16 +92,20 @@ func snapshotSegment(c banyandb.Catalog, src, dst string, links *linkList) error
 	return nil
 }
 
-// snapshotShard hard-links (through links) the parts listed in the shard's newest .snp and
-// writes a fresh .snp of the same name listing exactly them. Stream shards'
-// idx/ is copied; trace shards' sidx/<rule>/<part> are hard-linked and
-// finalize.json is copied. Everything else (older .snp, parts no longer
-// listed, failed-parts/, temporary files) is left out.
+// snapshotShard hard-links (through links) the parts listed in the shard's
+// newest .snp and writes the snapshot's .snp: those parts and the shard's
+// parts still in memory, which are not flushed and so not linked
+// (docs/banyandb.md, Snapshots). It is named for the epoch of the
+// in-memory part list when parts are in memory, else for the newest .snp's
+// (whose copy it then is). Stream shards' idx/ is copied; trace shards'
+// sidx/<rule>/<part> are hard-linked and finalize.json is copied.
+// Everything else (older .snp, parts no longer listed, failed-parts/,
+// temporary files) is left out.
 func snapshotShard(c banyandb.Catalog, src, dst string, links *linkList) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dst, err)
 	}
-	snpName, _, parts, err := newestSnp(src)
+	snpName, epoch, parts, err := newestSnp(src)
 	if err != nil {
 		return err
 	}
@@ -112,8 +116,13 @@ func snapshotShard(c banyandb.Catalog, src, dst string, links *linkList) error {
 		}
 		links.add(filepath.Join(src, p), filepath.Join(dst, p))
 	}
+	listed := parts
+	if mem, memEpoch := links.memOf(src); len(mem) > 0 {
+		listed = append(append([]string{}, parts...), mem...)
+		snpName = fmt.Sprintf("%016x.snp", max(epoch, memEpoch))
+	}
 	if snpName != "" {
-		b, err := json.Marshal(parts)
+		b, err := json.Marshal(listed)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dst, snpName), b, 0o644)
 		}

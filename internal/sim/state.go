@@ -60,8 +60,30 @@ type segment struct {
 type shard struct {
 	dir   string
 	epoch uint64   // epoch of the newest .snp; 0 when none
-	parts []string // live parts, as listed in the newest .snp
+	parts []string // flushed live parts, as listed in the newest .snp
 	next  uint64   // number of the next part
+	// mem are the parts written since the last flush, still in memory:
+	// named, but with no directory and in no live .snp until the next
+	// flush. memEpoch is the epoch of the shard's in-memory part list that
+	// holds them (above epoch when mem is not empty). A snapshot's .snp
+	// lists them all the same (docs/banyandb.md, Snapshots).
+	mem      []memPart
+	memEpoch uint64
+}
+
+// memPart is a part still in memory: the rows of [minTS, maxTS].
+type memPart struct {
+	name         string
+	minTS, maxTS time.Time
+}
+
+// memNames returns the names of the shard's parts in memory.
+func (sh *shard) memNames() []string {
+	out := make([]string, 0, len(sh.mem))
+	for _, m := range sh.mem {
+		out = append(out, m.name)
+	}
+	return out
 }
 
 // load reads every measure, stream and trace group of the data root, picks
@@ -145,6 +167,7 @@ func (s *Server) loadShards(g *group, seg *segment) error {
 			return err
 		}
 		seg.shards[n] = sh
+		s.shardDirs[sh.dir] = sh
 		g.shards = max(g.shards, n+1)
 		if g.catalog == banyandb.Trace {
 			rules, _ := os.ReadDir(filepath.Join(sh.dir, sidxName))

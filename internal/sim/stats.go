@@ -8,14 +8,18 @@ import (
 
 // Stats are the simulator's counters since Start (GET /sim/stats).
 type Stats struct {
-	// Flushes counts workload flushes; each writes one part per shard of
-	// every written group.
+	// Flushes counts workload steps (Step, Flush); each writes one part
+	// per shard of every written group, held in memory until the next
+	// flush.
 	Flushes int64 `json:"flushes"`
 	// Merges counts shard merges; PartsMerged the parts they replaced.
 	Merges      int64 `json:"merges"`
 	PartsMerged int64 `json:"parts_merged"`
-	// PartsWritten counts new parts, by flushes and merges.
+	// PartsWritten counts new part directories, by flushes and merges.
 	PartsWritten int64 `json:"parts_written"`
+	// PartsInMemory is the number of parts written and not flushed yet,
+	// now: a snapshot's .snp lists them, but it cannot link them.
+	PartsInMemory int64 `json:"parts_in_memory"`
 	// SegmentsCreated counts new segment directories.
 	SegmentsCreated int64 `json:"segments_created"`
 	// BlugeFilesWritten counts new Bluge .seg files.
@@ -44,6 +48,7 @@ type Stats struct {
 // counters are the live values behind Stats.
 type counters struct {
 	flushes, merges, partsMerged, partsWritten      atomic.Int64
+	partsInMemory                                   atomic.Int64
 	segments, blugeFiles, bytesWritten              atomic.Int64
 	snapshotCalls, snapshotsTaken, snapshotsDeleted atomic.Int64
 	clock                                           atomic.Int64 // Unix ns
@@ -69,6 +74,7 @@ func (s *Server) Stats() Stats {
 		Merges:            c.merges.Load(),
 		PartsMerged:       c.partsMerged.Load(),
 		PartsWritten:      c.partsWritten.Load(),
+		PartsInMemory:     c.partsInMemory.Load(),
 		SegmentsCreated:   c.segments.Load(),
 		BlugeFilesWritten: c.blugeFiles.Load(),
 		BytesWritten:      c.bytesWritten.Load(),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
@@ -28,15 +29,26 @@ func (s *Server) runWorkload(ctx context.Context) {
 }
 
 // Step runs one step of the workload, as the background workload does every
-// FlushInterval: a flush, then a merge, a Bluge index change and a move to
-// the next segment window when their counts of flushes are reached.
+// FlushInterval: a flush of the parts the previous steps wrote, a write of
+// the next ClockStep of rows into new parts held in memory (one per shard
+// of the current segment of every written group), then a merge, a Bluge
+// index change and a move to the next segment window when their counts of
+// steps are reached.
+//
+// So between two steps, as on a server under a steady write load, every
+// written shard holds one part in memory: the shard's live .snp (written by
+// flushes and merges) does not list it and it has no directory yet, but a
+// snapshot's .snp lists it (docs/banyandb.md, Snapshots).
 func (s *Server) Step(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cannot run workload step: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.flushLocked(); err != nil {
+	if err := s.flushMemLocked(); err != nil {
+		return err
+	}
+	if err := s.writeLocked(); err != nil {
 		return err
 	}
 	w := s.cfg.Workload
@@ -56,10 +68,17 @@ func (s *Server) Step(ctx context.Context) error {
 	return nil
 }
 
-// Flush writes one new part into every shard of the current segment of
-// every written group, as a server's flush of its in-memory data does.
+// Flush writes the next ClockStep of rows into every shard of the current
+// segment of every written group and flushes them, together with any part
+// still in memory: afterwards every part is on disk and listed in its
+// shard's live .snp, one new part per shard more than before.
 func (s *Server) Flush(ctx context.Context) error {
-	return s.locked(ctx, "flush", s.flushLocked)
+	return s.locked(ctx, "flush", func() error {
+		if err := s.writeLocked(); err != nil {
+			return err
+		}
+		return s.flushMemLocked()
+	})
 }
 
 // Merge merges parts in every shard of the written groups that has at
@@ -110,9 +129,12 @@ func (s *Server) nextSegmentLocked() {
 	s.setClock(windowEnd(windowStart(s.clock, unit, s.loc), unit))
 }
 
-// flushLocked writes the data of [clock, clock+ClockStep) into each written
-// group, then advances the clock.
-func (s *Server) flushLocked() error {
+// writeLocked writes the rows of [clock, clock+ClockStep) of each written
+// group into a new part in memory in every shard of the segment holding
+// the clock (creating the segment and shard directories as needed, as a
+// server does when rows for them arrive), then advances the clock. Nothing
+// is written into the shards until flushMemLocked.
+func (s *Server) writeLocked() error {
 	from := s.clock
 	for _, g := range s.groups {
 		if !g.write {
@@ -131,9 +153,10 @@ func (s *Server) flushLocked() error {
 			if err != nil {
 				return err
 			}
-			if err := s.flushShard(g, seg, sh, from, to.Add(-time.Nanosecond)); err != nil {
-				return err
-			}
+			sh.mem = append(sh.mem, memPart{name: partName(sh.next), minTS: from, maxTS: to.Add(-time.Nanosecond)})
+			sh.next++
+			sh.memEpoch = s.nextEpoch(sh)
+			s.stats.partsInMemory.Add(1)
 		}
 	}
 	s.flushes++
@@ -142,21 +165,43 @@ func (s *Server) flushLocked() error {
 	return nil
 }
 
-// flushShard writes one new part into sh and publishes it in a new .snp.
-func (s *Server) flushShard(g *group, seg *segment, sh *shard, minTS, maxTS time.Time) error {
-	name := partName(sh.next)
-	sh.next++
-	for _, rule := range g.rules {
-		dir := filepath.Join(sh.dir, sidxName, rule, name)
-		if err := s.writeSidxPart(dir, g.ruleTpl[rule], seg, minTS, maxTS, sh.next-1); err != nil {
-			return err
+// flushMemLocked writes every part held in memory into its shard's
+// directory and publishes each such shard's flushed parts in a new .snp.
+func (s *Server) flushMemLocked() error {
+	for _, g := range s.groups {
+		for _, seg := range g.sortedSegments() {
+			for _, n := range sortedShardNumbers(seg) {
+				if sh := seg.shards[n]; len(sh.mem) > 0 {
+					if err := s.flushShard(g, seg, sh); err != nil {
+						return err
+					}
+				}
+			}
 		}
 	}
-	if err := s.writePart(g, filepath.Join(sh.dir, name), minTS, maxTS); err != nil {
-		return err
+	return nil
+}
+
+// flushShard writes the parts of sh held in memory (trace index parts
+// first, then the part, metadata.json last) and publishes them in a new
+// .snp.
+func (s *Server) flushShard(g *group, seg *segment, sh *shard) error {
+	for _, m := range sh.mem {
+		id, _ := strconv.ParseUint(m.name, 16, 64) // partName made it
+		for _, rule := range g.rules {
+			dir := filepath.Join(sh.dir, sidxName, rule, m.name)
+			if err := s.writeSidxPart(dir, g.ruleTpl[rule], seg, m.minTS, m.maxTS, id); err != nil {
+				return err
+			}
+		}
+		if err := s.writePart(g, filepath.Join(sh.dir, m.name), m.minTS, m.maxTS); err != nil {
+			return err
+		}
+		s.stats.partsWritten.Add(1)
 	}
-	s.stats.partsWritten.Add(1)
-	parts := append(append([]string{}, sh.parts...), name)
+	parts := append(append([]string{}, sh.parts...), sh.memNames()...)
+	s.stats.partsInMemory.Add(-int64(len(sh.mem)))
+	sh.mem = nil
 	return s.writeSnp(sh, parts)
 }
 
@@ -204,6 +249,7 @@ func (s *Server) shardAt(g *group, seg *segment, n int) (*shard, error) {
 		}
 	}
 	seg.shards[n] = sh
+	s.shardDirs[sh.dir] = sh
 	return sh, nil
 }
 

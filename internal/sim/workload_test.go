@@ -22,12 +22,17 @@ const firstNewSegment = "seg-20261123"
 
 // checkTree checks the invariants of a measure, stream or trace tree dir
 // (a data directory or a snapshot): every shard has exactly one .snp, which
-// lists exactly the part directories present; every part is complete (its
-// metadata.json parses, its timestamps lie in the segment's window and, for
-// parts the simulator wrote, its size is the sum of its files); every trace
-// index part has its manifest.json; every Bluge index has at most one .snp.
-func checkTree(t *testing.T, c banyandb.Catalog, dir string) {
+// lists every part directory present and, in a snapshot, at most maxMem
+// more per shard: the parts held in memory, which it cannot link (a shard
+// whose only rows are in memory has neither .snp nor part in the data
+// directory); every part is complete (its metadata.json parses, its
+// timestamps lie in the segment's window and, for parts the simulator
+// wrote, its size is the sum of its files); every trace index part has its
+// manifest.json; every Bluge index has at most one .snp. It returns the
+// number of listed parts absent.
+func checkTree(t *testing.T, c banyandb.Catalog, dir string, maxMem int) int {
 	t.Helper()
+	absent := 0
 	for _, g := range listNames(t, dir, fs.DirEntry.IsDir) {
 		for _, seg := range listNames(t, filepath.Join(dir, g), func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), "seg-") }) {
 			segDir := filepath.Join(dir, g, seg)
@@ -42,24 +47,42 @@ func checkTree(t *testing.T, c banyandb.Catalog, dir string) {
 			}
 			checkBluge(t, filepath.Join(segDir, "sidx"))
 			for _, sh := range listNames(t, segDir, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), "shard-") }) {
-				checkShard(t, c, filepath.Join(segDir, sh), start, end, seg >= firstNewSegment)
+				absent += checkShard(t, c, filepath.Join(segDir, sh), start, end, seg >= firstNewSegment, maxMem)
 			}
 		}
 	}
+	return absent
 }
 
-// checkShard checks one shard for checkTree.
-func checkShard(t *testing.T, c banyandb.Catalog, dir string, start, end time.Time, written bool) {
+// checkShard checks one shard for checkTree and returns the number of
+// parts its .snp lists but it lacks.
+func checkShard(t *testing.T, c banyandb.Catalog, dir string, start, end time.Time, written bool, maxMem int) int {
 	t.Helper()
 	snps := snpFilesIn(t, dir)
+	present := partDirsIn(t, dir)
+	if len(snps) == 0 && len(present) == 0 {
+		return 0 // its rows are in memory
+	}
 	if len(snps) != 1 {
 		t.Errorf("%s: part lists %v, want exactly one", dir, snps)
-		return
+		return 0
 	}
 	listed := readSnpFile(t, filepath.Join(dir, snps[0]))
-	if got := partDirsIn(t, dir); !slices.Equal(got, listed) {
-		t.Errorf("%s: parts %v, listed %v", dir, got, listed)
+	var absent []string
+	for _, p := range listed {
+		if !slices.Contains(present, p) {
+			absent = append(absent, p)
+		}
 	}
+	for _, p := range present {
+		if !slices.Contains(listed, p) {
+			t.Errorf("%s: part %s not listed in %v", dir, p, listed)
+		}
+	}
+	if len(absent) > maxMem {
+		t.Errorf("%s: parts %v, listed %v: %d absent, want at most %d", dir, present, listed, len(absent), maxMem)
+	}
+	listed = present
 	for _, p := range listed {
 		b, err := os.ReadFile(filepath.Join(dir, p, banyandb.PartMetadataFile))
 		if err != nil {
@@ -104,6 +127,7 @@ func checkShard(t *testing.T, c banyandb.Catalog, dir string, start, end time.Ti
 			}
 		}
 	}
+	return len(absent)
 }
 
 // checkBluge wants at most one .snp and at most maxBlugeSegs .seg files.
@@ -143,7 +167,7 @@ func TestWorkloadInvariants(t *testing.T) {
 	}
 	roots := banyandb.Roots{Root: s.Root()}
 	for _, c := range []banyandb.Catalog{banyandb.Measure, banyandb.Stream, banyandb.Trace} {
-		checkTree(t, c, roots.DataDir(c))
+		checkTree(t, c, roots.DataDir(c), 0)
 		for _, seg := range []string{"seg-20261123", "seg-20261124", "seg-20261125"} {
 			if !isDir(filepath.Join(roots.DataDir(c), "bk_"+string(c), seg)) {
 				t.Errorf("%s: no segment %s", c, seg)
@@ -244,15 +268,23 @@ func TestSnapshotsDuringWorkload(t *testing.T) {
 		t.Fatalf("%d snapshots", len(names))
 	}
 	roots := banyandb.Roots{Root: s.Root()}
+	inMemory := 0
 	for _, name := range names {
 		for _, c := range []banyandb.Catalog{banyandb.Measure, banyandb.Stream, banyandb.Trace} {
 			dir := filepath.Join(roots.SnapshotsDir(c), name)
-			checkTree(t, c, dir)
+			// One part per written shard is in memory between steps.
+			inMemory += checkTree(t, c, dir, 1)
 			if l := scanAs(t, c, dir); len(l.Warnings) > 0 {
 				t.Errorf("%s snapshot %s: %v", c, name, l.Warnings)
 			}
 		}
 		checkNoServerFiles(t, filepath.Join(roots.SnapshotsDir(banyandb.Measure), name))
+	}
+	// 2 measure shards, a stream and a trace shard are written: each
+	// snapshot lists their parts in memory, but for shards cut in a segment
+	// the clock has just left, listed before the next one was made.
+	if inMemory < 2*len(names) {
+		t.Errorf("%d snapshots list %d parts in memory, want about 4 each (one per written shard)", len(names), inMemory)
 	}
 }
 
@@ -277,4 +309,94 @@ func TestStats(t *testing.T) {
 			t.Errorf("stats lack %s: %s", k, body)
 		}
 	}
+}
+
+// TestPartsInMemory: a step leaves the rows it wrote in memory, one part
+// per written shard: the live .snp does not list it and it has no
+// directory, but a snapshot's .snp lists it, unlinked (docs/banyandb.md,
+// Snapshots); the next step flushes it. Flush leaves nothing in memory.
+func TestPartsInMemory(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	ctx := context.Background()
+	roots := banyandb.Roots{Root: s.Root()}
+	shards := []string{"measure/data/bk_measure/seg-20261123/shard-0", "measure/data/bk_measure/seg-20261123/shard-1",
+		"stream/data/bk_stream/seg-20261123/shard-0", "trace/data/bk_trace/seg-20261123/shard-0"}
+	snapshot := func() string {
+		t.Helper()
+		resp, err := s.Snapshot(ctx, &databasev1.SnapshotRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wantAll(t, resp)
+	}
+	// inSnapshot returns a live shard's directory in snapshot name.
+	inSnapshot := func(shard, name string) string {
+		c, rest, _ := strings.Cut(shard, "/data/")
+		return filepath.Join(roots.SnapshotsDir(banyandb.Catalog(c)), name, rest)
+	}
+
+	if err := s.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.PartsInMemory != 4 || st.PartsWritten != 0 || st.Flushes != 1 {
+		t.Fatalf("after a step: %+v, want 4 parts in memory, none written", st)
+	}
+	name := snapshot()
+	first := map[string]string{}
+	for _, sh := range shards {
+		live := filepath.Join(s.Root(), sh)
+		if got := snpFilesIn(t, live); len(got) != 0 || len(partDirsIn(t, live)) != 0 {
+			t.Errorf("%s: .snp %v and parts %v before the first flush, want none", sh, got, partDirsIn(t, live))
+		}
+		snap := inSnapshot(sh, name)
+		snps := snpFilesIn(t, snap)
+		if len(snps) != 1 {
+			t.Fatalf("%s: part lists %v, want one", snap, snps)
+		}
+		listed := readSnpFile(t, filepath.Join(snap, snps[0]))
+		if len(listed) != 1 || len(partDirsIn(t, snap)) != 0 {
+			t.Fatalf("%s: lists %v, holds %v: want one part in memory, unlinked", snap, listed, partDirsIn(t, snap))
+		}
+		first[sh] = listed[0]
+	}
+
+	if err := s.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	name = snapshot()
+	for _, sh := range shards {
+		live := filepath.Join(s.Root(), sh)
+		liveSnp, liveEpoch, liveParts, err := newestSnp(live)
+		if err != nil || liveSnp == "" || !slices.Equal(liveParts, []string{first[sh]}) || !slices.Equal(partDirsIn(t, live), liveParts) {
+			t.Errorf("%s: live .snp %s lists %v (%v), holds %v: want the flushed %s", sh, liveSnp, liveParts, err, partDirsIn(t, live), first[sh])
+		}
+		snap := inSnapshot(sh, name)
+		snpName, epoch, listed, err := newestSnp(snap)
+		if err != nil || len(snpFilesIn(t, snap)) != 1 {
+			t.Fatalf("%s: %v, part lists %v", snap, err, snpFilesIn(t, snap))
+		}
+		if len(listed) != 2 || listed[0] != first[sh] || isDir(filepath.Join(live, listed[1])) || epoch <= liveEpoch {
+			t.Errorf("%s: %s lists %v, want %s (flushed) and the part in memory, at an epoch above the live %s", snap, snpName, listed, first[sh], liveSnp)
+		}
+		if got := partDirsIn(t, snap); !slices.Equal(got, []string{first[sh]}) {
+			t.Errorf("%s: holds %v, want only the flushed %s", snap, got, first[sh])
+		}
+		checkLinks(t, filepath.Join(live, first[sh]), filepath.Join(snap, first[sh]))
+	}
+
+	// Flush: nothing stays in memory, and a snapshot is the data (the
+	// older snapshots are removed, so that links count 2).
+	for _, c := range banyandb.AllCatalogs() {
+		if err := os.RemoveAll(roots.SnapshotsDir(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.PartsInMemory != 0 || st.PartsWritten != 12 {
+		t.Errorf("after a flush: %+v, want no part in memory, 12 written", st)
+	}
+	checkSnapshotMatchesData(t, s.Root(), snapshot())
 }
