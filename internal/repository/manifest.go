@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,26 @@ type SegmentRecord struct {
 	Group   string `json:"group"`
 	Name    string `json:"name"`
 	SegmentInfo
+}
+
+// LackingParts lists the parts that one shard's newest .snp in a live
+// backup's snapshot names but that the snapshot did not hold: the node had
+// them in memory, not yet flushed, and a snapshot lists such parts without
+// linking them (docs/banyandb.md, Snapshots). Their rows are in no backup.
+type LackingParts struct {
+	Catalog string `json:"catalog"`
+	Group   string `json:"group"`
+	Segment string `json:"segment"`
+	// Shard is N of the shard directory shard-N.
+	Shard int `json:"shard"`
+	// Parts are the part names (16 hex digits), sorted.
+	Parts []string `json:"parts"`
+}
+
+// ShardPath is the shard directory relative to the catalog's data
+// directory, slash-separated: <group>/<segment>/shard-<N>.
+func (l LackingParts) ShardPath() string {
+	return l.Group + "/" + l.Segment + "/shard-" + strconv.Itoa(l.Shard)
 }
 
 // Summary counts a backup's work.
@@ -62,7 +83,12 @@ type Manifest struct {
 	Catalogs         []string        `json:"catalogs"`
 	Tree             ID              `json:"tree"`
 	Segments         []SegmentRecord `json:"segments,omitempty"`
-	Summary          Summary         `json:"summary"`
+	// LackingParts lists, for live backups, the parts the snapshot's .snp
+	// files named but the snapshot lacked (held in the node's memory);
+	// absent when there were none, and in manifests written before it was
+	// recorded.
+	LackingParts []LackingParts `json:"lacking_parts,omitempty"`
+	Summary      Summary        `json:"summary"`
 }
 
 // Backup is a manifest with its id.

@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -191,5 +192,41 @@ func TestFindBackup(t *testing.T) {
 		if _, err := r.FindBackup(ctx, ref); !errors.Is(err, ErrBackupNotFound) {
 			t.Errorf("FindBackup(%q) = %v, want ErrBackupNotFound", ref, err)
 		}
+	}
+}
+
+// TestManifestLackingParts: the optional lacking_parts field has the
+// documented shape (docs/repository-format.md, Manifests), is left out when
+// empty, and round-trips.
+func TestManifestLackingParts(t *testing.T) {
+	m := sampleManifest(2)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "lacking_parts") {
+		t.Errorf("a manifest without lacking parts has the field: %s", b)
+	}
+	m.LackingParts = []LackingParts{{Catalog: "measure", Group: "bk_measure", Segment: "seg-20261119", Shard: 1,
+		Parts: []string{"0000000000000005"}}}
+	b, err = json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"lacking_parts":[{"catalog":"measure","group":"bk_measure","segment":"seg-20261119","shard":1,"parts":["0000000000000005"]}]`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("manifest JSON %s lacks %s", b, want)
+	}
+	if got := m.LackingParts[0].ShardPath(); got != "bk_measure/seg-20261119/shard-1" {
+		t.Errorf("ShardPath = %q", got)
+	}
+	r := newTestRepo(t, mem.New("t"), smallPacks)
+	id, _, err := r.SaveManifest(t.Context(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.LoadManifest(t.Context(), id)
+	if err != nil || !reflect.DeepEqual(out.LackingParts, m.LackingParts) {
+		t.Errorf("LoadManifest lacking parts %+v, %v; want %+v", out.LackingParts, err, m.LackingParts)
 	}
 }
