@@ -10,6 +10,7 @@ import (
 
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,6 +61,14 @@ type sourceHooks struct {
 	// snapshot then. It is called from the reading workers and must not
 	// block.
 	partRead func(c banyandb.Catalog, dir string)
+	// emptyCatalogs are catalogs the node named a snapshot of, without an
+	// error, but made no directory for: it has no group
+	// (docs/banyandb.md, Snapshots). They are recorded as empty catalogs
+	// and not scanned; Options.Catalogs does not name them.
+	emptyCatalogs []banyandb.Catalog
+	// recordLacking records in the manifest the parts the snapshot's .snp
+	// files list but the snapshot lacks (lacking.go).
+	recordLacking bool
 }
 
 // Result is a finished backup.
@@ -276,7 +285,10 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 			return err == nil && prev.reusesPart(repo, c, rel, mtime, inode)
 		}
 	}
-	layout, err := banyandb.Scan(ctx, opts.Roots, scan)
+	layout, err := &banyandb.Layout{}, error(nil)
+	if len(opts.Catalogs) > 0 || len(hooks.emptyCatalogs) == 0 { // else every catalog is empty
+		layout, err = banyandb.Scan(ctx, opts.Roots, scan)
+	}
 	// A live backup's preread hands over here: from now on the backup
 	// proper reads what it has not (lookup waits for the files in hand).
 	s.pre.stop()
@@ -287,6 +299,13 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	if err != nil {
 		return nil, err
 	}
+	var lacking []repository.LackingParts
+	if hooks.recordLacking {
+		if lacking, err = lackingParts(opts.Roots, layout); err != nil {
+			return nil, err
+		}
+	}
+	layout.Catalogs = withCatalogs(layout.Catalogs, hooks.emptyCatalogs)
 	if hooks.source == nil {
 		src.Roots = rootsOf(opts.Roots, layout)
 	}
@@ -295,7 +314,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	if err != nil {
 		return nil, err
 	}
-	root, err := buildTrees(ctx, saver, opts.Roots, layout, files, prev)
+	root, err := buildTrees(ctx, saver, opts.Roots, layout, files, prev, hooks.emptyCatalogs)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +332,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	host, _ := os.Hostname()
 	m := &repository.Manifest{
 		Format: repository.ManifestFormat, Time: repo.Now().UTC(), Hostname: host, ToolVersion: opts.ToolVersion,
-		Tags: opts.Tags, Source: src, Tree: root, Segments: segmentRecords(layout),
+		Tags: opts.Tags, Source: src, Tree: root, Segments: segmentRecords(layout), LackingParts: lacking,
 	}
 	for _, c := range layout.Catalogs {
 		m.Catalogs = append(m.Catalogs, string(c))
@@ -352,6 +371,20 @@ func rootsOf(roots banyandb.Roots, layout *banyandb.Layout) map[string]string {
 	out := map[string]string{}
 	for _, c := range layout.Catalogs {
 		out[string(c)] = roots.DataDir(c)
+	}
+	return out
+}
+
+// withCatalogs adds the catalogs extra to cats, in AllCatalogs order.
+func withCatalogs(cats, extra []banyandb.Catalog) []banyandb.Catalog {
+	if len(extra) == 0 {
+		return cats
+	}
+	var out []banyandb.Catalog
+	for _, c := range banyandb.AllCatalogs() {
+		if slices.Contains(cats, c) || slices.Contains(extra, c) {
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -43,7 +45,11 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 // directories in place of the data directories, and deletes the snapshot
 // directories it asked for before returning, whatever happens, unless told
 // to keep them. Nothing else under the roots is touched. The manifest
-// records the node and its API version.
+// records the node and its API version, and the parts the snapshot's .snp
+// files list but it lacks, which the node held in memory (LackingParts). A
+// catalog the node names a snapshot of without making its directory has no
+// group: it is backed up as an empty catalog; one whose answer carries an
+// error fails the backup (ErrSnapshotFailed).
 //
 // While the node takes the snapshot, the repository is locked, the parent
 // found, and the live part files read (preread.go): the node's linking and
@@ -162,16 +168,23 @@ func (n *liveNode) uploadSnapshot(ctx context.Context, s *session, asked Options
 	src := n.src
 	roots := asked.Roots
 	roots.Data = map[banyandb.Catalog]string{}
-	var cats []banyandb.Catalog
+	var cats, empty []banyandb.Catalog
 	for _, t := range taken {
 		if !n.wanted(t) {
 			continue
 		}
-		roots.Data[t.Catalog] = snapshot.Dir(asked.Roots, t)
 		src.Roots[string(t.Catalog)] = asked.Roots.DataDir(t.Catalog)
+		// A catalog without groups gets no snapshot directory, though the
+		// node names its snapshot without an error (docs/banyandb.md,
+		// Snapshots): an empty catalog, not a failure.
+		if _, err := os.Lstat(snapshot.SnapshotDir(asked.Roots, t)); errors.Is(err, fs.ErrNotExist) {
+			empty = append(empty, t.Catalog)
+			continue
+		}
+		roots.Data[t.Catalog] = snapshot.Dir(asked.Roots, t)
 		cats = append(cats, t.Catalog)
 	}
-	if len(cats) == 0 {
+	if len(cats)+len(empty) == 0 {
 		return nil, fmt.Errorf("cannot back up %s: the node took no snapshot of the selected catalogs and groups (empty groups are skipped)", n.live.Node.Node)
 	}
 	if parent, _, err := s.waitParent(); err == nil && parent != nil && !sameRoots(parent.Source.Roots, src.Roots) {
@@ -179,7 +192,7 @@ func (n *liveNode) uploadSnapshot(ctx context.Context, s *session, asked Options
 	}
 	o := asked
 	o.Roots, o.Catalogs = roots, cats
-	hooks := sourceHooks{skipLockCheck: true, source: &src}
+	hooks := sourceHooks{skipLockCheck: true, source: &src, emptyCatalogs: empty, recordLacking: true}
 	if rm != nil {
 		hooks.sourceRead = rm.start
 		hooks.partRead = func(c banyandb.Catalog, dir string) {

@@ -3,9 +3,12 @@ package backup_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -133,6 +136,18 @@ func TestLiveBackupRestoresTheSnapshottedData(t *testing.T) {
 // index files, so their times may differ).
 func sameContent(t *testing.T, src, dst banyandb.Roots) {
 	t.Helper()
+	sameContentBut(t, src, dst, nil)
+}
+
+// sameContentBut is sameContent for the restore of a backup that lacks
+// parts (its manifest's lacking parts): the .snp of each shard that lacks
+// some is replaced by one at the next epoch that lists the others, sorted.
+func sameContentBut(t *testing.T, src, dst banyandb.Roots, lacking []repository.LackingParts) {
+	t.Helper()
+	gone := map[string][]string{} // catalog/shard path → lacking parts
+	for _, l := range lacking {
+		gone[l.Catalog+"/"+l.ShardPath()] = l.Parts
+	}
 	want, err := banyandb.Scan(context.Background(), src, banyandb.ScanOptions{Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)
@@ -141,21 +156,57 @@ func sameContent(t *testing.T, src, dst banyandb.Roots) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := func(l *banyandb.Layout) []string {
-		var out []string
-		for _, f := range l.Files {
-			out = append(out, string(f.Catalog)+"/"+f.Path)
-		}
-		return out
+	// expected maps each source file to its restored path and bytes.
+	type expected struct {
+		path string
+		data []byte
 	}
-	if !slices.Equal(paths(want), paths(got)) {
-		t.Fatalf("restored files differ from the source:\nsource   %v\nrestored %v", paths(want), paths(got))
-	}
+	var wantFiles []expected
 	for _, f := range want.Files {
-		a, _ := os.ReadFile(filepath.Join(src.DataDir(f.Catalog), f.Path))
-		b, _ := os.ReadFile(filepath.Join(dst.DataDir(f.Catalog), f.Path))
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s/%s: restored bytes differ", f.Catalog, f.Path)
+		data, err := os.ReadFile(filepath.Join(src.DataDir(f.Catalog), f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := string(f.Catalog) + "/" + f.Path
+		if parts := gone[string(f.Catalog)+"/"+path.Dir(f.Path)]; f.Kind == banyandb.KindSnp && parts != nil {
+			listed, err := banyandb.ParseSnp(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := []string{}
+			for _, n := range listed {
+				if !slices.Contains(parts, n) {
+					kept = append(kept, n)
+				}
+			}
+			slices.Sort(kept)
+			epoch, _ := banyandb.SnpEpoch(path.Base(f.Path))
+			p = string(f.Catalog) + "/" + path.Dir(f.Path) + "/" + fmt.Sprintf("%016x.snp", epoch+1)
+			data, _ = json.Marshal(kept)
+			delete(gone, string(f.Catalog)+"/"+path.Dir(f.Path))
+		}
+		wantFiles = append(wantFiles, expected{p, data})
+	}
+	if len(gone) > 0 {
+		t.Errorf("lacking parts recorded for shards without a .snp: %v", gone)
+	}
+	slices.SortFunc(wantFiles, func(a, b expected) int { return strings.Compare(a.path, b.path) })
+	var wantPaths, gotPaths []string
+	for _, e := range wantFiles {
+		wantPaths = append(wantPaths, e.path)
+	}
+	for _, f := range got.Files {
+		gotPaths = append(gotPaths, string(f.Catalog)+"/"+f.Path)
+	}
+	slices.Sort(gotPaths)
+	if !slices.Equal(wantPaths, gotPaths) {
+		t.Fatalf("restored files differ from the source:\nsource   %v\nrestored %v", wantPaths, gotPaths)
+	}
+	for _, e := range wantFiles {
+		c, rel, _ := strings.Cut(e.path, "/")
+		b, _ := os.ReadFile(filepath.Join(dst.DataDir(banyandb.Catalog(c)), rel))
+		if !bytes.Equal(e.data, b) {
+			t.Errorf("%s: restored bytes differ", e.path)
 		}
 	}
 }
@@ -272,5 +323,125 @@ func TestLiveBackupOfOneGroup(t *testing.T) {
 	if !slices.Contains(groups, "measure/bk_measure") || !slices.Contains(groups, "schema-property/_schema") ||
 		slices.Contains(groups, "stream/bk_stream") || slices.Contains(groups, "trace/bk_trace") {
 		t.Errorf("a backup of group bk_measure holds %v", groups)
+	}
+}
+
+// TestLiveBackupRecordsWhatTheSnapshotLacks: the node holds one part per
+// written shard in memory; its snapshot's .snp lists it without linking it
+// (docs/banyandb.md, Snapshots). The backup records exactly those parts,
+// and its restore passes check: each such shard gets a .snp listing the
+// parts it holds, every other file is the snapshot's.
+func TestLiveBackupRecordsWhatTheSnapshotLacks(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{})
+	for range 2 {
+		if err := srv.Step(ctx); err != nil { // the second flushes the first's parts
+			t.Fatal(err)
+		}
+	}
+	before := snapshotDirs(t, root)
+	repo := newRepo(t)
+	opts := liveOpts(srv.GRPCAddr())
+	opts.KeepSnapshot = true
+	res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := takenRoots(t, root, before)
+	// What the snapshot lacks, read from it.
+	var want []string
+	for _, c := range []banyandb.Catalog{banyandb.Measure, banyandb.Stream, banyandb.Trace} {
+		snps, _ := filepath.Glob(filepath.Join(taken.Data[c], "*", "seg-*", "shard-*", "*.snp"))
+		for _, snp := range snps {
+			b, err := os.ReadFile(snp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed, err := banyandb.ParseSnp(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(taken.Data[c], filepath.Dir(snp))
+			for _, p := range listed {
+				if _, err := os.Stat(filepath.Join(filepath.Dir(snp), p)); os.IsNotExist(err) {
+					want = append(want, string(c)+"/"+filepath.ToSlash(rel)+"/"+p)
+				}
+			}
+		}
+	}
+	var got []string
+	for _, l := range res.Manifest.LackingParts {
+		for _, p := range l.Parts {
+			got = append(got, l.Catalog+"/"+l.ShardPath()+"/"+p)
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) != 4 || !slices.Equal(got, want) {
+		t.Fatalf("the backup records lacking parts %v; the snapshot lacks %v (want one per written shard: 4)", got, want)
+	}
+
+	target := filepath.Join(t.TempDir(), "t")
+	rr, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Roots: banyandb.Roots{Root: target}, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Check.Errors() > 0 || rr.SnpWritten != 4 {
+		t.Errorf("restore: %d new .snp, check %v; want 4 and no error", rr.SnpWritten, rr.Check.Issues)
+	}
+	var named []string
+	counts := map[string]int{}
+	for _, l := range rr.Lacking {
+		counts[string(l.Catalog)+"/"+l.Group] = l.Count
+		for _, p := range l.Parts {
+			named = append(named, string(l.Catalog)+"/"+l.Group+"/"+p)
+		}
+	}
+	slices.Sort(named)
+	if !slices.Equal(named, want) || counts["measure/bk_measure"] != 2 || counts["stream/bk_stream"] != 1 || counts["trace/bk_trace"] != 1 {
+		t.Errorf("the restore reports lacking %v (%v), want %v", named, counts, want)
+	}
+	sameContentBut(t, taken, banyandb.Roots{Root: target}, res.Manifest.LackingParts)
+}
+
+// TestLiveBackupOfANodeWithoutPropertyGroups: the node names a property
+// snapshot without an error but makes no directory for it
+// (docs/banyandb.md, Snapshots): the catalog is backed up empty, the
+// backup succeeds and restores to a root that passes check. A catalog
+// whose answer carries an error still fails (TestLiveBackupFailsOnACatalogError).
+func TestLiveBackupOfANodeWithoutPropertyGroups(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{})
+	if err := os.RemoveAll(filepath.Join(root, "property", "data", "bk_prop")); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDirs(t, root)
+	repo := newRepo(t)
+	res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, liveOpts(srv.GRPCAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshotDirs(t, root); !slices.Equal(before, after) {
+		t.Errorf("snapshot directories left: before %v, after %v", before, after)
+	}
+	if !slices.Contains(res.Manifest.Catalogs, "property") || len(res.Manifest.Catalogs) != 5 || res.Manifest.Source.Roots["property"] == "" {
+		t.Errorf("catalogs %v, roots %v: want all five, property empty", res.Manifest.Catalogs, res.Manifest.Source.Roots)
+	}
+	target := filepath.Join(t.TempDir(), "t")
+	rr, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Roots: banyandb.Roots{Root: target}, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Check.Errors() > 0 || rr.Check.Parts == 0 {
+		t.Errorf("restore check: %d parts, %v", rr.Check.Parts, rr.Check.Issues)
+	}
+
+	// Only the empty catalog: an empty backup, not a failure.
+	res, err = backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Catalogs: []banyandb.Catalog{banyandb.Property}}, liveOpts(srv.GRPCAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Manifest.Summary.Files != 0 || !slices.Equal(res.Manifest.Catalogs, []string{"property"}) {
+		t.Errorf("a backup of the empty property catalog: %d files, catalogs %v", res.Manifest.Summary.Files, res.Manifest.Catalogs)
 	}
 }

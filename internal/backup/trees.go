@@ -3,8 +3,10 @@ package backup
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,17 +17,25 @@ import (
 // buildTrees stores one tree per directory, deepest first, and returns the
 // root tree: one entry per catalog, whose subtree is its data directory.
 //
-// A part directory the scan reused keeps the parent backup's subtree.
-func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node, prev *previous) (repository.ID, error) {
+// A part directory the scan reused keeps the parent backup's subtree. An
+// empty catalog (a live backup's catalog without groups, which has no
+// snapshot directory) is an empty directory, with the mode and time of the
+// catalog's data directory if there is one.
+func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node,
+	prev *previous, empty []banyandb.Catalog) (repository.ID, error) {
 	entries := map[string][]repository.Node{} // dir path in the root tree → entries
 	dirs := map[string]repository.Node{}      // dir path → its own node (without subtree yet)
 	for _, c := range layout.Catalogs {
 		p := string(c)
+		n := repository.Node{Name: p, Type: repository.NodeDir, Mode: fs.ModeDir | 0o755}
 		st, err := os.Stat(roots.DataDir(c))
-		if err != nil {
+		switch {
+		case err == nil:
+			n.Mode, n.ModTime = st.Mode(), st.ModTime().UTC()
+		case !slices.Contains(empty, c):
 			return repository.ID{}, fmt.Errorf("cannot read %s: %w", roots.DataDir(c), err)
 		}
-		dirs[p] = repository.Node{Name: p, Type: repository.NodeDir, Mode: st.Mode(), ModTime: st.ModTime().UTC()}
+		dirs[p] = n
 		entries[p] = nil
 	}
 	for _, d := range layout.Dirs {
