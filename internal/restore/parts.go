@@ -20,13 +20,10 @@ type shardParts struct {
 	keep   map[string]bool
 }
 
-// selectParts narrows every shard of the selected segments to the parts
-// that its newest .snp lists and whose min/max timestamps overlap the time
-// window. It replaces the shard's .snp files with one new file, one epoch
-// higher, listing exactly those parts, so that a server loads them and
-// deletes nothing else (docs/banyandb.md, Server startup). Parts a shard's .snp does not list are
-// never restored: a server would delete them.
-func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel Selection) error {
+// shardsOf gathers the shards of the plan that have a .snp, keyed by the
+// shard's path (<catalog>/<group>/<segment>/shard-N), in plan order, each
+// with its newest .snp.
+func shardsOf(p *plan) (map[string]*shardParts, []string) {
 	shards := map[string]*shardParts{}
 	var order []string
 	for i := range p.files {
@@ -44,19 +41,40 @@ func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel 
 			sp.newest = f
 		}
 	}
+	return shards, order
+}
+
+// readLive reads the parts the shard's newest .snp lists into sp.live.
+func readLive(ctx context.Context, repo *repository.Repository, sp *shardParts, key string) error {
+	data, err := readFile(ctx, repo, &sp.newest.node)
+	if err != nil {
+		return fmt.Errorf("cannot read part list %s/%s: %w", sp.newest.cat, sp.newest.rel, err)
+	}
+	names, err := banyandb.ParseSnp(data)
+	if err != nil {
+		return fmt.Errorf("cannot select parts of %s: %s/%s: %w", key, sp.newest.cat, sp.newest.rel, err)
+	}
+	sp.live = map[string]bool{}
+	for _, n := range names {
+		sp.live[n] = true
+	}
+	return nil
+}
+
+// selectParts narrows every shard of the selected segments to the parts
+// that its newest .snp lists and whose min/max timestamps overlap the time
+// window. It replaces the shard's .snp files with one new file, one epoch
+// higher, listing exactly those parts, so that a server loads them and
+// deletes nothing else (docs/banyandb.md, Server startup). Parts a shard's .snp does not list are
+// never restored: a server would delete them. Parts it lists that the backup
+// lacks (a live backup's parts in memory) have no directory and so are
+// never kept.
+func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel Selection) error {
+	shards, order := shardsOf(p)
 	for _, key := range order {
 		sp := shards[key]
-		data, err := readFile(ctx, repo, &sp.newest.node)
-		if err != nil {
-			return fmt.Errorf("cannot read part list %s/%s: %w", sp.newest.cat, sp.newest.rel, err)
-		}
-		names, err := banyandb.ParseSnp(data)
-		if err != nil {
-			return fmt.Errorf("cannot select parts of %s: %s/%s: %w", key, sp.newest.cat, sp.newest.rel, err)
-		}
-		sp.live = map[string]bool{}
-		for _, n := range names {
-			sp.live[n] = true
+		if err := readLive(ctx, repo, sp, key); err != nil {
+			return err
 		}
 		sp.keep = map[string]bool{}
 	}
@@ -80,9 +98,75 @@ func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel 
 		}
 	}
 	p.dirs = dirs
+	// The new .snp files first: they are made from the old ones, which
+	// the filtering below moves.
+	if err := replaceSnps(p, shards, order, repo.Now()); err != nil {
+		return err
+	}
+	files := p.files[:0]
+	for _, f := range p.files {
+		if kept(f.shard, f.part) {
+			files = append(files, f)
+		}
+	}
+	p.files = files
+	return nil
+}
+
+// dropLacking writes a new .snp for every shard of the plan whose newest
+// .snp lists parts the backup lacks (lacking, by shard path: a live
+// backup's parts that were in the node's memory, docs/banyandb.md,
+// Snapshots): one epoch higher, listing what the newest one lists but
+// those parts, so that the restored shard lists exactly the parts the
+// backup holds. A part the backup holds stays listed: if the restore did
+// not write it, check reports it lost. Every other shard is restored as it
+// is. It records each shard's lacking parts in the plan.
+func dropLacking(ctx context.Context, repo *repository.Repository, p *plan, lacking map[string][]string) error {
+	all, allOrder := shardsOf(p)
+	shards := map[string]*shardParts{}
+	var order []string
+	for _, key := range allOrder {
+		sp := all[key]
+		gone := lacking[key]
+		if len(gone) == 0 {
+			continue
+		}
+		if err := readLive(ctx, repo, sp, key); err != nil {
+			return err
+		}
+		sp.keep = map[string]bool{}
+		for n := range sp.live {
+			sp.keep[n] = true
+		}
+		for _, n := range gone {
+			delete(sp.keep, n)
+		}
+		shards[key] = sp
+		order = append(order, key)
+	}
+	return replaceSnps(p, shards, order, repo.Now())
+}
+
+// noteLacking records, for every shard of the plan with a .snp, the parts
+// the backup lacks (lacking, by shard path), for the result.
+func (p *plan) noteLacking(lacking map[string][]string) {
+	shards, order := shardsOf(p)
+	for _, key := range order {
+		if gone := lacking[key]; len(gone) > 0 {
+			p.lacking = append(p.lacking, lackingShard{unit: shards[key].unit, shard: key, parts: gone})
+		}
+	}
+}
+
+// replaceSnps replaces the .snp files of the given shards by one new
+// file each, listing the shard's kept parts (newSnp).
+func replaceSnps(p *plan, shards map[string]*shardParts, order []string, now time.Time) error {
+	if len(order) == 0 {
+		return nil
+	}
 	var newSnps []planFile
 	for _, key := range order {
-		f, err := newSnp(shards[key], key, repo.Now())
+		f, err := newSnp(shards[key], key, now)
 		if err != nil {
 			return err
 		}
@@ -90,7 +174,7 @@ func selectParts(ctx context.Context, repo *repository.Repository, p *plan, sel 
 	}
 	files := p.files[:0]
 	for _, f := range p.files {
-		if !f.isSnp && kept(f.shard, f.part) {
+		if !f.isSnp || shards[f.shard] == nil {
 			files = append(files, f)
 		}
 	}

@@ -66,6 +66,17 @@ type plan struct {
 	units []*unit
 	bytes int64
 	parts int
+	// lacking are the restored shards whose newest .snp in the backup
+	// lists parts the backup lacks (a live backup's parts in memory).
+	lacking []lackingShard
+}
+
+// lackingShard is one shard of the plan and the parts its .snp in the
+// backup lists but the backup lacks.
+type lackingShard struct {
+	unit  *unit
+	shard string // <catalog>/<group>/<segment>/shard-N
+	parts []string
 }
 
 // unitDepth is the depth, in path elements below the tree's root, of a
@@ -126,8 +137,15 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 	if err != nil {
 		return nil, fmt.Errorf("cannot read backup %s: %w", b.ID.Short(), err)
 	}
-	if sel.Granularity == ByPart && sel.timed() {
+	lacking := lackingByShard(b.LackingParts)
+	p.noteLacking(lacking)
+	switch {
+	case sel.Granularity == ByPart && sel.timed():
 		if err := selectParts(ctx, repo, p, sel); err != nil {
+			return nil, err
+		}
+	case len(lacking) > 0:
+		if err := dropLacking(ctx, repo, p, lacking); err != nil {
 			return nil, err
 		}
 	}
@@ -137,6 +155,17 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 		return p, fmt.Errorf("%w: backup %s has no data for %s", ErrNothingSelected, b.ID.Short(), describe(sel))
 	}
 	return p, nil
+}
+
+// lackingByShard indexes a manifest's lacking parts by the shard's path in
+// the backup's tree, <catalog>/<group>/<segment>/shard-N.
+func lackingByShard(ls []repository.LackingParts) map[string][]string {
+	out := map[string][]string{}
+	for _, l := range ls {
+		key := l.Catalog + "/" + l.ShardPath()
+		out[key] = append(out[key], l.Parts...)
+	}
+	return out
 }
 
 // selectUnit decides on a unit (or a loose file above the unit level) by

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
@@ -29,9 +30,15 @@ type Result struct {
 	Bytes        int64                         `json:"bytes"`
 	FilesResumed int64                         `json:"files_resumed"`
 	// SnpWritten counts the shards given a new part list (--granularity
-	// part).
-	SnpWritten      int     `json:"snp_written"`
-	DurationSeconds float64 `json:"duration_seconds"`
+	// part, or a shard whose backup lacks parts: Lacking).
+	SnpWritten int `json:"snp_written"`
+	// Lacking lists, per catalog and group restored, the parts the backup
+	// could not contain: the live backup's snapshot listed them, but the
+	// node held them in memory, not flushed (docs/banyandb.md, Snapshots).
+	// Their rows are not restored, and their shards got a new .snp that
+	// does not list them.
+	Lacking         []LackingGroup `json:"lacking_parts,omitempty"`
+	DurationSeconds float64        `json:"duration_seconds"`
 	// Check is what `check` says of the restored roots: whether a node
 	// started on them would load them cleanly. Nil for a dry run.
 	Check *banyandb.CheckReport `json:"check,omitempty"`
@@ -53,6 +60,16 @@ type UnitPlan struct {
 	// Action is "restore", "replace" (--overwrite) or "skip" (--merge: the
 	// target has it).
 	Action string `json:"action"`
+}
+
+// LackingGroup is what the backup could not contain of one group.
+type LackingGroup struct {
+	Catalog banyandb.Catalog `json:"catalog"`
+	Group   string           `json:"group"`
+	// Count is the number of parts.
+	Count int `json:"count"`
+	// Parts name them below the group: <segment>/shard-<N>/<part>.
+	Parts []string `json:"parts"`
 }
 
 // Refusal is a catalog left out because the target release cannot use it.
@@ -119,6 +136,46 @@ func (res *Result) summarize(p *plan, roots banyandb.Roots, sel Selection, skipp
 			res.SnpWritten++
 		}
 	}
+	res.Lacking = lackingGroups(p)
+}
+
+// lackingGroups counts the lacking parts of the shards the plan restores,
+// per catalog and group, in plan order.
+func lackingGroups(p *plan) []LackingGroup {
+	restored := map[*unit]bool{}
+	for _, u := range p.units {
+		restored[u] = true
+	}
+	var out []LackingGroup
+	at := map[string]int{}
+	for _, l := range p.lacking {
+		if !restored[l.unit] {
+			continue
+		}
+		key := string(l.unit.cat) + "/" + l.unit.group
+		i, ok := at[key]
+		if !ok {
+			i = len(out)
+			at[key] = i
+			out = append(out, LackingGroup{Catalog: l.unit.cat, Group: l.unit.group})
+		}
+		_, below := cutGroup(l.shard)
+		for _, part := range l.parts {
+			out[i].Parts = append(out[i].Parts, below+"/"+part)
+		}
+		out[i].Count += len(l.parts)
+	}
+	return out
+}
+
+// cutGroup splits a shard path <catalog>/<group>/<segment>/shard-N into
+// <catalog>/<group> and <segment>/shard-N.
+func cutGroup(shard string) (group, below string) {
+	elems := strings.SplitN(shard, "/", 3)
+	if len(elems) < 3 {
+		return shard, ""
+	}
+	return elems[0] + "/" + elems[1], elems[2]
 }
 
 func targetPathIn(roots banyandb.Roots, c banyandb.Catalog, rel string) string {
