@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -185,6 +186,10 @@ func printRestore(w io.Writer, b repository.Backup, res *restore.Result) {
 	}
 	for _, c := range res.Conflicts {
 		fmt.Fprintf(w, "%s (the target has it): %s\n", c.Action, c.Path)
+	}
+	for _, l := range res.Lacking {
+		fmt.Fprintf(w, "not in the backup: %s/%s: %d parts the node held in memory when the backup's snapshot was taken (their rows are not restored; their shards get a .snp without them): %s\n",
+			l.Catalog, l.Group, l.Count, strings.Join(l.Parts, " "))
 	}
 	fmt.Fprintf(w, "%s backup %s into %v: %d groups, %d segments, %d parts, %d files, %s",
 		verb, b.ID.Short(), res.Targets, res.Groups, res.Segments, res.Parts, res.Files, humanBytes(res.Bytes))

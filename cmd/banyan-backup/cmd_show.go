@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ func newShowCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(w, "files       %d in %d directories, %s\n", s.Files, s.Dirs, humanBytes(s.Bytes))
 			fmt.Fprintf(w, "read        %d files, %s (%d unchanged, not read)\n", s.FilesRead, humanBytes(s.BytesRead), s.FilesUnchanged)
 			fmt.Fprintf(w, "added       %s in %d blobs, %d packs, in %.2fs\n", humanBytes(s.BytesAdded+b.Size), s.BlobsAdded, s.PacksAdded, s.DurationSeconds)
+			if sb := engine.Summarize(b); sb.LackingCount() > 0 {
+				printLacking(w, sb)
+			}
 			if len(b.Segments) > 0 {
 				fmt.Fprintln(w, "segments:")
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -89,4 +93,17 @@ func newShowCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// printLacking lists the parts a live backup's snapshot listed but lacked
+// (in the node's memory), per shard.
+func printLacking(w io.Writer, b engine.Backup) {
+	fmt.Fprintf(w, "lacking     %d parts in the node's memory at the snapshot, their rows not backed up: %s\n",
+		b.LackingCount(), engine.LackingByGroup(b.LackingParts))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  CATALOG\tGROUP\tSEGMENT\tSHARD\tPARTS")
+	for _, l := range b.LackingParts {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", l.Catalog, l.Group, l.Segment, l.Shard, strings.Join(l.Parts, " "))
+	}
+	_ = tw.Flush()
 }

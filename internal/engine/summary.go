@@ -41,6 +41,40 @@ type Backup struct {
 
 	Versions Versions                   `json:"versions"`
 	Segments []repository.SegmentRecord `json:"segments"`
+	// LackingParts lists, per shard, the parts a live backup's snapshot
+	// listed but did not hold: the node had them in memory, not flushed
+	// (docs/banyandb.md, Snapshots), so their rows are not in the backup.
+	// Empty for offline backups and for backups written before it was
+	// recorded.
+	LackingParts []repository.LackingParts `json:"lacking_parts"`
+}
+
+// LackingCount is the number of parts a backup lacks (LackingParts).
+func (b Backup) LackingCount() int {
+	n := 0
+	for _, l := range b.LackingParts {
+		n += len(l.Parts)
+	}
+	return n
+}
+
+// LackingByGroup counts lacking parts per catalog/group, in their order:
+// "measure/bk_measure 2, stream/bk_stream 1"; "" when there are none.
+func LackingByGroup(ls []repository.LackingParts) string {
+	var keys []string
+	counts := map[string]int{}
+	for _, l := range ls {
+		k := l.Catalog + "/" + l.Group
+		if _, ok := counts[k]; !ok {
+			keys = append(keys, k)
+		}
+		counts[k] += len(l.Parts)
+	}
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+" "+strconv.Itoa(counts[k]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // Versions are the versions a backup records, for restore compatibility.
@@ -66,7 +100,7 @@ func Summarize(bk repository.Backup) Backup {
 		DurationSeconds: s.DurationSeconds,
 		Versions: Versions{Tool: m.ToolVersion, RepositoryFormat: m.RepositoryFormat, ManifestFormat: m.Format,
 			APIVersion: m.Source.APIVersion, Segments: compat.SegmentVersions(m.Segments)},
-		Segments: m.Segments,
+		Segments: m.Segments, LackingParts: m.LackingParts,
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}
@@ -76,6 +110,9 @@ func Summarize(bk repository.Backup) Backup {
 	}
 	if b.Segments == nil {
 		b.Segments = []repository.SegmentRecord{}
+	}
+	if b.LackingParts == nil {
+		b.LackingParts = []repository.LackingParts{}
 	}
 	if m.Parent != nil {
 		b.Parent = m.Parent.String()
