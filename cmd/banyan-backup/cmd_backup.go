@@ -170,8 +170,8 @@ complete on its own.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "node snapshot took %.2fs; removed in %.2fs\n", out.SnapshotSeconds, out.SnapshotRemoveSeconds)
 			}
 			if n := out.LackingCount(); n > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "%d parts were in the node's memory, not flushed, when it took its snapshot: the snapshot lists them but lacks them, so their rows are not in this backup (%s)\n",
-					n, engine.LackingByGroup(out.LackingParts))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s in the node's memory, not flushed, when it took its snapshot: the snapshot lists but lacks them, so their rows are not in this backup (%s)\n",
+					partsText(n), engine.LackingByGroup(out.LackingParts))
 			}
 			if out.PrereadFiles > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "read %d live part files (%s) while the node took its snapshot and it was listed; %d of them (%s) were in it\n",

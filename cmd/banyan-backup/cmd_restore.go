@@ -53,6 +53,10 @@ restored, or with --granularity part only the parts whose timestamps overlap
 it, each shard getting a new .snp listing exactly them. The schema catalog
 comes along unless --no-schema.
 
+A live backup cannot hold the parts the node had in memory, which its
+snapshot's .snp files list all the same: each shard concerned gets a new .snp
+listing the parts it holds, and the restore names what the backup lacks.
+
 A target holding data is refused unless --merge (add the segments and groups
 it lacks, keep the ones it has) or --overwrite (replace those the restore
 brings). A target a running BanyanDB server holds is refused (--force).
@@ -188,8 +192,8 @@ func printRestore(w io.Writer, b repository.Backup, res *restore.Result) {
 		fmt.Fprintf(w, "%s (the target has it): %s\n", c.Action, c.Path)
 	}
 	for _, l := range res.Lacking {
-		fmt.Fprintf(w, "not in the backup: %s/%s: %d parts the node held in memory when the backup's snapshot was taken (their rows are not restored; their shards get a .snp without them): %s\n",
-			l.Catalog, l.Group, l.Count, strings.Join(l.Parts, " "))
+		fmt.Fprintf(w, "not in the backup: %s/%s: %s the node held in memory when the backup's snapshot was taken (their rows are not restored; their shards get a .snp without them): %s\n",
+			l.Catalog, l.Group, partsText(l.Count), strings.Join(l.Parts, " "))
 	}
 	fmt.Fprintf(w, "%s backup %s into %v: %d groups, %d segments, %d parts, %d files, %s",
 		verb, b.ID.Short(), res.Targets, res.Groups, res.Segments, res.Parts, res.Files, humanBytes(res.Bytes))
@@ -216,4 +220,12 @@ func timeOrOpen(t *time.Time, open string) string {
 		return open
 	}
 	return t.Format(time.RFC3339)
+}
+
+// partsText is "1 part" or "N parts".
+func partsText(n int) string {
+	if n == 1 {
+		return "1 part"
+	}
+	return fmt.Sprintf("%d parts", n)
 }

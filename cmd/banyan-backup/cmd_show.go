@@ -98,8 +98,8 @@ func newShowCmd(g *globals) *cobra.Command {
 // printLacking lists the parts a live backup's snapshot listed but lacked
 // (in the node's memory), per shard.
 func printLacking(w io.Writer, b engine.Backup) {
-	fmt.Fprintf(w, "lacking     %d parts in the node's memory at the snapshot, their rows not backed up: %s\n",
-		b.LackingCount(), engine.LackingByGroup(b.LackingParts))
+	fmt.Fprintf(w, "lacking     %s in the node's memory at the snapshot, their rows not backed up: %s\n",
+		partsText(b.LackingCount()), engine.LackingByGroup(b.LackingParts))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CATALOG\tGROUP\tSEGMENT\tSHARD\tPARTS")
 	for _, l := range b.LackingParts {
