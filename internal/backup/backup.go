@@ -66,6 +66,9 @@ type sourceHooks struct {
 	// (docs/banyandb.md, Snapshots). They are recorded as empty catalogs
 	// and not scanned; Options.Catalogs does not name them.
 	emptyCatalogs []banyandb.Catalog
+	// liveRoots are the node's live data directories, from whose index
+	// files the node wrote its snapshot's copies (origin.go).
+	liveRoots *banyandb.Roots
 	// recordLacking records in the manifest the parts the snapshot's .snp
 	// files list but the snapshot lacks (lacking.go).
 	recordLacking bool
@@ -310,7 +313,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 		src.Roots = rootsOf(opts.Roots, layout)
 	}
 	saver := s.newSaver(ctx)
-	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, s.pre, opts, hooks.partRead, rep)
+	files, sum, err := storeFiles(ctx, repo, saver, layout, prev, s.pre, opts, hooks, rep)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository
 // storeFiles returns one node per layout file, reading only files the
 // parent lacks or that changed, and storing their new blobs.
 func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
-	prev *previous, pre *preread, opts Options, partRead func(banyandb.Catalog, string), rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
+	prev *previous, pre *preread, opts Options, hooks sourceHooks, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
 	nodes := make([]repository.Node, len(layout.Files))
 	var sum repository.Summary
 	for _, d := range layout.Dirs {
@@ -58,7 +58,9 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		if err != nil {
 			return nil, sum, err
 		}
-		if !opts.ForceRehash && unchanged(f, p, repo) {
+		origin := originOf(hooks.liveRoots, opts.Roots, f)
+		nodes[i].Origin = origin
+		if !opts.ForceRehash && (unchanged(f, p, repo) || sameCopy(f, origin, p, repo)) {
 			nodes[i].Blobs = p.Blobs
 			sum.FilesUnchanged++
 			continue
@@ -78,7 +80,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	defer rep.Done()
 
 	var bytesRead atomic.Int64
-	partDone := partCounter(layout, todo, partRead)
+	partDone := partCounter(layout, todo, hooks.partRead)
 	chunk := repo.Config().ChunkSize
 	err := parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
 		buf := make([]byte, chunk)

@@ -192,7 +192,7 @@ func (n *liveNode) uploadSnapshot(ctx context.Context, s *session, asked Options
 	}
 	o := asked
 	o.Roots, o.Catalogs = roots, cats
-	hooks := sourceHooks{skipLockCheck: true, source: &src, emptyCatalogs: empty, recordLacking: true}
+	hooks := sourceHooks{skipLockCheck: true, source: &src, emptyCatalogs: empty, recordLacking: true, liveRoots: &asked.Roots}
 	if rm != nil {
 		hooks.sourceRead = rm.start
 		hooks.partRead = func(c banyandb.Catalog, dir string) {

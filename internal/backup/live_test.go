@@ -29,6 +29,12 @@ import (
 func startSim(t *testing.T, name string, w sim.Workload) (*sim.Server, string) {
 	t.Helper()
 	root := filepath.Join(fixture.ForTest(t, name), "data")
+	return startSimOn(t, root, w), root
+}
+
+// startSimOn runs the node simulator on a data root.
+func startSimOn(t *testing.T, root string, w sim.Workload) *sim.Server {
+	t.Helper()
 	cfg := sim.DefaultConfig(root)
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	if w.FlushInterval > 0 {
@@ -43,7 +49,7 @@ func startSim(t *testing.T, name string, w sim.Workload) (*sim.Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	return srv, root
+	return srv
 }
 
 func newRepo(t *testing.T) *repository.Repository {

@@ -45,6 +45,35 @@ type Node struct {
 	Subtree *ID          `json:"subtree,omitempty"`
 	Segment *SegmentInfo `json:"segment,omitempty"`
 	Part    *PartInfo    `json:"part,omitempty"`
+	// Origin is set on a file a live backup took from a node's snapshot
+	// where the node writes each copy anew from a live file (a Bluge index
+	// file): it names that live file and the copy's last bytes, so that the
+	// next live backup can reuse Blobs unread.
+	Origin *Origin `json:"origin,omitempty"`
+}
+
+// Origin is the live file a snapshot's copy was written from, as it was
+// when the backup took the copy, and the copy's last bytes (at most
+// OriginTailSize). A node writes a snapshot's copy of an unchanged live
+// index file byte for byte the same every time (docs/banyandb.md,
+// Snapshots), so a later copy of the same live file, of the same size and
+// ending with the same bytes, has the same content
+// (repository-format.md, "Incremental backups").
+type Origin struct {
+	Inode   uint64    `json:"inode"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mtime"`
+	Tail    []byte    `json:"tail"`
+}
+
+// OriginTailSize is how many of a copy's last bytes an Origin keeps.
+const OriginTailSize = 32
+
+// Same reports whether a copy with origin o was written from the
+// same live file as the one this origin names, and ends the same.
+func (o *Origin) Same(other *Origin) bool {
+	return o != nil && other != nil && o.Inode == other.Inode && o.Size == other.Size &&
+		o.ModTime.Equal(other.ModTime) && string(o.Tail) == string(other.Tail)
 }
 
 // Tree is one directory: its entries sorted by name.

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -211,7 +213,10 @@ func snapshotBlugeCatalog(dataDir, dst string, t target) error {
 }
 
 // copyBlugeDir copies the files of a Bluge index directory but bluge.pid,
-// lock and temporary files. An index with neither .seg nor .snp gets the
+// lock and temporary files. Like a real server, it writes each .seg anew
+// rather than copying its bytes: the same size, the last 4 bytes (a
+// checksum) differing from the live file's, and the same bytes every time
+// for the same live file (docs/banyandb.md, Snapshots). An index with neither .seg nor .snp gets the
 // empty .snp a real server's snapshot writes (000000000000.snp).
 func copyBlugeDir(src, dst string) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
@@ -225,7 +230,11 @@ func copyBlugeDir(src, dst string) error {
 		if skippedFile(e.Name()) || !e.Type().IsRegular() {
 			continue
 		}
-		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+		write := copyFile
+		if strings.HasSuffix(e.Name(), blugeSegSuffix) {
+			write = rewriteBlugeSeg
+		}
+		if err := write(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 			return err
 		}
 	}
@@ -303,6 +312,33 @@ func copyFile(src, dst string) error {
 		return fmt.Errorf("cannot copy %s: %w", src, err)
 	}
 	return nil
+}
+
+// rewriteBlugeSeg writes a snapshot's copy of the Bluge segment file src:
+// its bytes but the last 4, which are a checksum of the others that the
+// live file does not end with.
+func rewriteBlugeSeg(src, dst string) error {
+	if err := copyFile(src, dst); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", dst, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < 4 {
+		return err
+	}
+	h := crc32.NewIEEE()
+	if _, err := io.CopyN(h, f, st.Size()-4); err != nil {
+		return fmt.Errorf("cannot write %s: %w", dst, err)
+	}
+	sum := binary.BigEndian.AppendUint32(nil, h.Sum32()^0x5a17c0de)
+	if _, err := f.WriteAt(sum, st.Size()-4); err != nil {
+		return fmt.Errorf("cannot write %s: %w", dst, err)
+	}
+	return f.Close()
 }
 
 func isRegular(p string) bool {
