@@ -125,3 +125,20 @@ func TestGenerateAddPartsCheck(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// --stream-index makes the stream element indexes that share of the root,
+// as on a real root of log streams; the total is still exact.
+func TestStreamIndexShare(t *testing.T) {
+	p := newShapedPlan(1, 256<<20, 0.67)
+	var idx int64
+	for _, j := range p.jobs {
+		for _, f := range j.files {
+			if strings.Contains(f.rel, "/idx/") && strings.HasPrefix(f.rel, "stream/") {
+				idx += f.size
+			}
+		}
+	}
+	if p.total() != 256<<20 || idx < 256<<20*60/100 || idx > 256<<20*70/100 {
+		t.Errorf("total %d, stream indexes %d (%.1f%%), want 256 MiB and about 67%%", p.total(), idx, 100*float64(idx)/float64(256<<20))
+	}
+}

@@ -71,32 +71,42 @@ func (s *shardPlan) rel() string {
 
 // plan is the whole generated tree before anything is written.
 type plan struct {
-	seed   uint64
-	size   int64
-	rng    *rand.Rand
-	groups []*group
-	shards []*shardPlan
-	segW   map[string]float64 // segment directory -> weight share
-	index  int64              // bytes planned for Bluge index files
-	jobs   []job
+	seed uint64
+	size int64
+	// streamIndex is the share of size in stream element indexes.
+	streamIndex float64
+	rng         *rand.Rand
+	groups      []*group
+	shards      []*shardPlan
+	segW        map[string]float64 // segment directory -> weight share
+	index       int64              // bytes planned for Bluge index files
+	jobs        []job
 }
 
 // newPlan lays out groups, segments and shards and sizes every file so
 // that they total size bytes. Small files and per-file minimums are only
 // known once planned, so a second pass takes them out of the part budget.
 func newPlan(seed uint64, size int64) *plan {
-	p := buildPlan(seed, size, 0)
+	return newShapedPlan(seed, size, 0)
+}
+
+// newShapedPlan is newPlan with streamIndex of the bytes in stream element
+// indexes (shard idx/); 0 keeps the default root's small indexes (8% of
+// the stream shards' share). A root of log streams written by a real
+// server held about two thirds (docs/banyandb.md, Snapshots).
+func newShapedPlan(seed uint64, size int64, streamIndex float64) *plan {
+	p := buildPlan(seed, size, 0, streamIndex)
 	if excess := p.total() - size; excess > size/1000 {
-		p = buildPlan(seed, size, excess)
+		p = buildPlan(seed, size, excess, streamIndex)
 	}
 	p.fixTotal()
 	return p
 }
 
 // buildPlan plans the tree with slack bytes less for parts.
-func buildPlan(seed uint64, size, slack int64) *plan {
+func buildPlan(seed uint64, size, slack int64, streamIndex float64) *plan {
 	p := &plan{seed: seed, size: size, rng: rand.New(rand.NewPCG(seed, 0x62616e79616e6462)),
-		segW: map[string]float64{}}
+		segW: map[string]float64{}, streamIndex: streamIndex}
 	p.layout()
 	p.buildJobs(slack)
 	return p
@@ -171,10 +181,20 @@ func (p *plan) buildJobs(slack int64) {
 		p.jobs = append(p.jobs, p.segmentJobs(g, weights)...)
 	}
 	p.jobs = append(p.jobs, p.propertyJobs()...)
+	var streamWeights float64
+	for _, sh := range p.shards {
+		if sh.g.kind == stream {
+			streamWeights += sh.weight
+		}
+	}
 	streamIdx := map[*shardPlan]int64{}
 	for _, sh := range p.shards {
 		if sh.g.kind == stream {
-			streamIdx[sh] = p.indexBytes(0.08*sh.weight/weights, 1024)
+			share := 0.08 * sh.weight / weights
+			if p.streamIndex > 0 {
+				share = p.streamIndex * sh.weight / streamWeights
+			}
+			streamIdx[sh] = p.indexBytes(share, 1024)
 		}
 	}
 	p.assignParts(max(p.size-p.index-slack, int64(len(p.shards))*minPartBytes))

@@ -40,6 +40,8 @@ type options struct {
 	check    string
 	workers  int
 	addIsSet bool
+	// streamIndex is the share of the bytes in stream element indexes.
+	streamIndex float64
 }
 
 // parseFlags parses and validates the command line.
@@ -53,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.add, "add-parts", 0, "add new parts totalling PERCENT of the existing root's bytes")
 	fs.StringVar(&o.check, "check", "", "verify that DIR has the BanyanDB layout, then exit")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel writers")
+	fs.Float64Var(&o.streamIndex, "stream-index", 0, "share of the bytes in stream element indexes (shard idx/), e.g. 0.67 for a root of log streams like a real one (0: the default root's small indexes)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -65,6 +68,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.out == "" {
 		return o, errors.New("--out is required")
+	}
+	if o.streamIndex < 0 || o.streamIndex > 0.9 {
+		return o, errors.New("--stream-index must be between 0 and 0.9")
 	}
 	if o.addIsSet && o.add <= 0 {
 		return o, errors.New("--add-parts needs a positive percent")
@@ -107,7 +113,7 @@ func generate(o options, st *stats) error {
 	if err := ensureEmptyDir(o.out); err != nil {
 		return err
 	}
-	p := newPlan(o.seed, o.size)
+	p := newShapedPlan(o.seed, o.size, o.streamIndex)
 	return runJobs(o.out, o.seed, p.jobs, o.workers, st)
 }
 
