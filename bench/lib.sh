@@ -114,11 +114,14 @@ build_bin() {
 	fi
 }
 
-# generate_root writes a SIZE root with SEED into ROOT (BIN/gen) and sets
-# GEN_LINE to the generator's summary line.
+# generate_root writes a SIZE root with SEED into ROOT (BIN/gen), with the
+# generator's further flags GEN_FLAGS if set, and sets GEN_LINE to the
+# generator's summary line.
 generate_root() {
-	log "generating $SIZE root"
-	"$BIN/gen" --out "$ROOT" --size "$SIZE" --seed "$SEED" 2>"$LOGS/gen.err" || {
+	local flags
+	read -r -a flags <<<"${GEN_FLAGS:-}"
+	log "generating $SIZE root ${GEN_FLAGS:-}"
+	"$BIN/gen" --out "$ROOT" --size "$SIZE" --seed "$SEED" "${flags[@]}" 2>"$LOGS/gen.err" || {
 		cat "$LOGS/gen.err" >&2
 		die "generator failed"
 	}

@@ -283,9 +283,9 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	src := sourceOf(opts, hooks)
 	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location}
 	if !opts.ForceRehash {
-		scan.ReusePart = func(c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
+		scan.ReusePart = func(c banyandb.Catalog, rel string, id banyandb.PartDirID) bool {
 			_, prev, err := s.waitParent()
-			return err == nil && prev.reusesPart(repo, c, rel, mtime, inode)
+			return err == nil && prev.reusesPart(repo, c, rel, id)
 		}
 	}
 	layout, err := &banyandb.Layout{}, error(nil)

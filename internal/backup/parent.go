@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path"
 	"sync"
-	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
@@ -26,13 +25,30 @@ func newPrevious() *previous {
 	return &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}}
 }
 
-// reusesPart accepts a part directory the parent recorded with the same
-// inode and modification time, whose subtree the repository still has.
-func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, mtime time.Time, inode uint64) bool {
+// reusesPart accepts a part directory the parent recorded at the same path
+// whose subtree the repository still has, when it is the same directory
+// (inode and modification time) or holds the same commit marker (inode,
+// size and time: a snapshot's new directory of hard links to the same
+// part). BanyanDB never changes a part once its marker is written, and
+// never reuses a part's name.
+func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, id banyandb.PartDirID) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := p.parts[nodePath(c, rel)]
-	return n != nil && n.Subtree != nil && n.Inode == inode && n.ModTime.Equal(mtime) && repo.Index().Has(*n.Subtree)
+	if n == nil || n.Subtree == nil || !repo.Index().Has(*n.Subtree) {
+		return false
+	}
+	sameDir := n.Inode == id.Inode && n.ModTime.Equal(id.ModTime)
+	return sameDir || sameMarker(n.Part, id.Marker)
+}
+
+// sameMarker reports whether a part's recorded commit marker is the file m.
+func sameMarker(part *repository.PartInfo, m banyandb.FileID) bool {
+	if part == nil || part.Marker == nil || m.Inode == 0 {
+		return false
+	}
+	r := part.Marker
+	return r.Inode == m.Inode && r.Size == m.Size && r.ModTime.Equal(m.ModTime)
 }
 
 // file returns the parent's node for a file. A file inside a part directory

@@ -63,6 +63,9 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		if n, ok := dirs[p]; ok && pt.Meta != nil {
 			n.Part = &repository.PartInfo{MinTimestamp: pt.Meta.MinTimestamp, MaxTimestamp: pt.Meta.MaxTimestamp,
 				TotalCount: pt.Meta.TotalCount, CompressedSize: pt.Meta.CompressedSizeBytes}
+			if m := pt.Marker; m.Inode != 0 {
+				n.Part.Marker = &repository.FileID{Inode: m.Inode, Size: m.Size, ModTime: m.ModTime.UTC()}
+			}
 			dirs[p] = n
 		}
 	}

@@ -154,11 +154,30 @@ type ScanOptions struct {
 	Location *time.Location
 	// ReusePart, when set, is asked about every part directory (rel is its
 	// path below the catalog's data dir). Parts are immutable once written
-	// (docs/banyandb.md, Measure, stream and trace trees), so a part directory whose inode and modification time a
-	// previous backup recorded need not be walked again: when ReusePart
-	// returns true the directory is listed with Reused set, and neither its
-	// files nor its metadata.json are read.
-	ReusePart func(c Catalog, rel string, modTime time.Time, inode uint64) bool
+	// (docs/banyandb.md, Measure, stream and trace trees), so a part
+	// directory that a previous backup recorded (the same directory, or a
+	// snapshot's hard links to the same commit marker) need not be walked
+	// again: when ReusePart returns true the directory is listed with
+	// Reused set, and neither its files nor its metadata.json are read.
+	ReusePart func(c Catalog, rel string, id PartDirID) bool
+}
+
+// FileID is what tells one file from another: inode, size and time.
+type FileID struct {
+	Inode   uint64
+	Size    int64
+	ModTime time.Time
+}
+
+// PartDirID identifies a part directory: its own inode and time, and its
+// commit marker's (metadata.json, or manifest.json of a trace sidx part;
+// zero when missing). A node's snapshot makes new part directories of hard
+// links to the same files: the marker's identity survives, the
+// directory's does not.
+type PartDirID struct {
+	Inode   uint64
+	ModTime time.Time
+	Marker  FileID
 }
 
 // Scan walks the data directory of every selected catalog and lists and
@@ -270,7 +289,7 @@ type scanner struct {
 	layout   *Layout
 	segments []segDir
 	parts    []partDir
-	reuse    func(c Catalog, rel string, modTime time.Time, inode uint64) bool
+	reuse    func(c Catalog, rel string, id PartDirID) bool
 	groups   []string
 }
 
@@ -401,7 +420,8 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 		if d.IsDir() {
 			if s.addDir(c, rel, p, info) && s.reuse != nil {
 				last := &s.layout.Dirs[len(s.layout.Dirs)-1]
-				if s.reuse(c, rel, last.ModTime, last.Inode) {
+				pd := &s.parts[len(s.parts)-1]
+				if s.reuse(c, rel, PartDirID{Inode: last.Inode, ModTime: last.ModTime, Marker: pd.part.Marker}) {
 					last.Reused = true
 					s.parts = s.parts[:len(s.parts)-1]
 					return filepath.SkipDir
@@ -451,8 +471,24 @@ func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) bool {
 	default:
 		return false
 	}
+	part.Marker = markerID(abs, part.Rule != "")
 	s.parts = append(s.parts, partDir{part: part, abs: abs})
 	return true
+}
+
+// markerID returns the identity of the commit marker of the part
+// directory abs (zero when it has none).
+func markerID(abs string, sidx bool) FileID {
+	name := PartMetadataFile
+	if sidx {
+		name = SidxManifestFile
+	}
+	st, err := os.Lstat(filepath.Join(abs, name))
+	if err != nil {
+		return FileID{}
+	}
+	ino, _, _ := StatIDs(st)
+	return FileID{Inode: ino, Size: st.Size(), ModTime: st.ModTime()}
 }
 
 // inExternalTemp reports whether the file rel lies inside an

@@ -29,6 +29,18 @@ type PartInfo struct {
 	MaxTimestamp   int64  `json:"max_timestamp"`
 	TotalCount     uint64 `json:"total_count"`
 	CompressedSize uint64 `json:"compressed_size"`
+	// Marker is the part's commit marker (metadata.json, or manifest.json
+	// of a trace sidx part) as the backup found it: a later backup that
+	// finds the same file there (a snapshot hard-links it) reuses the
+	// part's subtree without walking it. Absent in older backups.
+	Marker *FileID `json:"marker,omitempty"`
+}
+
+// FileID tells one file from another: inode, size and time.
+type FileID struct {
+	Inode   uint64    `json:"inode"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mtime"`
 }
 
 // Node is one entry of a tree: a file with its blobs, or a directory with
