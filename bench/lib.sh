@@ -21,6 +21,7 @@
 #   CACHES_DROPPED    setup_work: "yes"; drop_caches: why not, if a drop fails
 #   TIME_BIN          setup_rss: GNU time, or empty to poll VmHWM
 #   SECS RSS_KIB      measure: wall time (s) and peak RSS (KiB) of a command
+#   CPU_SECS          measure: its user + system CPU time (s); empty without GNU time
 #   GEN_LINE          generate_root: the generator's last line
 #   REPORT MISSES     print_report: the report and its number of MISS lines
 
@@ -168,17 +169,19 @@ setup_rss() {
 
 # measure NAME SYNC CMD... runs CMD with stdout to $LOGS/NAME.out and
 # stderr to $LOGS/NAME.err, and sets SECS (wall time, plus a final sync when
-# SYNC is 1 and the script's SYNC is 1) and RSS_KIB (peak resident set,
-# KiB). It fails the benchmark if CMD fails. Call setup_rss first.
+# SYNC is 1 and the script's SYNC is 1), RSS_KIB (peak resident set,
+# KiB) and CPU_SECS (user + system; with GNU time only). It fails the
+# benchmark if CMD fails. Call setup_rss first.
 measure() {
 	local name=$1 want_sync=$2
 	shift 2
 	local start rc=0
-	RSS_KIB=
+	RSS_KIB= CPU_SECS=
 	start=$EPOCHREALTIME
 	if [[ -n $TIME_BIN ]]; then
-		"$TIME_BIN" -f %M -o "$LOGS/$name.rss" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
+		"$TIME_BIN" -f '%U %S\n%M' -o "$LOGS/$name.rss" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
 		RSS_KIB=$(tail -n 1 "$LOGS/$name.rss")
+		CPU_SECS=$(tail -n 2 "$LOGS/$name.rss" | awk 'NR == 1 { print $1 + $2 }')
 	else
 		"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
 		local pid=$! hwm peak=0
