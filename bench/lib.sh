@@ -176,7 +176,7 @@ measure() {
 	local name=$1 want_sync=$2
 	shift 2
 	local start rc=0
-	RSS_KIB= CPU_SECS=
+	RSS_KIB="" CPU_SECS=""
 	start=$EPOCHREALTIME
 	if [[ -n $TIME_BIN ]]; then
 		"$TIME_BIN" -f '%U %S\n%M' -o "$LOGS/$name.rss" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?

@@ -19,6 +19,7 @@
 #   BENCH_SIZE=1GiB     BENCH_SEED=1     the generated root
 #   BENCH_ROUNDS=5      BENCH_LIMIT=1.05
 #   BENCH_DIR, BENCH_KEEP, BENCH_OUT, BENCH_STRICT  as in bench/backup.sh
+# shellcheck disable=SC2034 # T C R L SZ are read through namerefs (vals, ratios)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -85,7 +86,8 @@ SRC_FILES=$(tree_files "$ROOT")
 
 STEPS=(full unchanged restore)
 # [STEP.V.K]: seconds, CPU seconds, peak RSS KiB, 1-min load at the start,
-# repository file bytes after the step (full, unchanged); SAME[V]: round 1's check.
+# repository file bytes after the step (full, unchanged; packs: data/ after
+# the full backup); SAME[V]: round 1's check.
 declare -A T C R L SZ SAME
 
 # step NAME V K SYNC CMD... measures one step with caches dropped first.
@@ -105,7 +107,7 @@ run() {
 	"${bb[@]}" init >"$LOGS/init-$v-$k.out" 2>&1 || die "init ($v): $(cat "$LOGS/init-$v-$k.out")"
 	log "round $k: $v"
 	step full "$v" "$k" 1 "${bb[@]}" backup --root "$ROOT" --json
-	SZ[full.$v.$k]=$(tree_bytes "$repo")
+	SZ[full.$v.$k]=$(tree_bytes "$repo") SZ[packs.$v.$k]=$(tree_bytes "$repo/data")
 	step unchanged "$v" "$k" 0 "${bb[@]}" backup --root "$ROOT" --json
 	SZ[unchanged.$v.$k]=$(tree_bytes "$repo")
 	step restore "$v" "$k" 1 "${bb[@]}" restore latest --target "$target" --json
@@ -176,6 +178,7 @@ report() {
 	for s in full unchanged; do
 		printf -- '- after the %s backup: old %s; new %s\n' "$s" "$(vals SZ "$s" old | xargs)" "$(vals SZ "$s" new | xargs)"
 	done
+	printf -- '- packs (data/) after the full backup: old %s; new %s\n' "$(vals SZ packs old | sort -u | xargs)" "$(vals SZ packs new | sort -u | xargs)"
 	printf -- '- new − old, medians: %+.0f bytes after the full backup, %+.0f after the unchanged one\n' \
 		"$(calc "$(medv SZ full new) - $(medv SZ full old)")" "$(calc "$(medv SZ unchanged new) - $(medv SZ unchanged old)")"
 	printf '\nRestored tree equals the root (round 1, diff -r): old %s; new %s\n' "${SAME[old]}" "${SAME[new]}"
