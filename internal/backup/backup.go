@@ -226,7 +226,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	if !opts.ForceRehash {
 		scan.ReusePart = func(c banyandb.Catalog, rel string, id banyandb.PartDirID) bool {
 			_, prev, err := s.waitParent()
-			return err == nil && prev.reusesPart(repo, c, rel, id)
+			return err == nil && prev.reusesPart(repo, c, rel, id, hooks.liveRoots != nil)
 		}
 	}
 	layout, err := &banyandb.Layout{}, error(nil)

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/sim"
 )
 
@@ -49,8 +51,12 @@ func TestUnchangedLiveBackupReusesIndexCopies(t *testing.T) {
 	if read := again.Summary.BytesRead; read*20 >= total {
 		t.Errorf("the unchanged live re-backup read %d of %d bytes (%.1f%%), want under 5%%", read, total, 100*float64(read)/float64(total))
 	}
-	if again.Tree == first.Tree {
-		t.Log("note: the two backups have the same root tree")
+	// Its part directories are the parent's: the snapshot's new
+	// directories hold hard links to the same commit markers.
+	firstParts, againParts := partInodes(t, repo, first.Tree), partInodes(t, repo, again.Tree)
+	if len(firstParts) == 0 || !maps.Equal(firstParts, againParts) {
+		t.Errorf("the re-backup walked part directories again: %d parts, %d of them recorded as in the parent",
+			len(againParts), sameCount(firstParts, againParts))
 	}
 
 	opts.ForceRehash = true
@@ -64,6 +70,33 @@ func TestUnchangedLiveBackupReusesIndexCopies(t *testing.T) {
 	if forced.Summary.BytesAdded > again.Summary.BytesAdded+64<<10 {
 		t.Errorf("the forced re-read stored %d bytes, the reuse %d: the reused blobs were not the copies' bytes", forced.Summary.BytesAdded, again.Summary.BytesAdded)
 	}
+}
+
+// partInodes maps each part directory of a backup to its recorded inode.
+func partInodes(t *testing.T, repo *repository.Repository, tree repository.ID) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	err := repo.Walk(t.Context(), tree, func(p string, n *repository.Node) error {
+		if n.Part != nil {
+			out[p] = n.Inode
+			return repository.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameCount(a, b map[string]uint64) int {
+	n := 0
+	for k, v := range a {
+		if b[k] == v {
+			n++
+		}
+	}
+	return n
 }
 
 // indexBytes totals the live Bluge index files under root.

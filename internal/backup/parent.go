@@ -19,36 +19,38 @@ type previous struct {
 	mu    sync.Mutex
 	files map[string]*repository.Node
 	parts map[string]*repository.Node
+	// loaded are the part directories whose files are in files.
+	loaded map[string]bool
 }
 
 func newPrevious() *previous {
-	return &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}}
+	return &previous{files: map[string]*repository.Node{}, parts: map[string]*repository.Node{}, loaded: map[string]bool{}}
 }
 
 // reusesPart accepts a part directory the parent recorded at the same path
 // whose subtree the repository still has, when it is the same directory
-// (inode and modification time) or holds the same commit marker (inode,
-// size and time: a snapshot's new directory of hard links to the same
-// part). BanyanDB never changes a part once its marker is written, and
-// never reuses a part's name.
-func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, id banyandb.PartDirID) bool {
+// (inode and modification time: a file added, removed or renamed inside
+// would move the time) or, with byMarker (a live backup's snapshot, whose
+// part directories are new every time), holds the same commit marker
+// (inode, size and time: a new directory of hard links to the same part).
+// BanyanDB never changes a part once its marker is written, and never
+// reuses a part's name.
+func (p *previous) reusesPart(repo *repository.Repository, c banyandb.Catalog, rel string, id banyandb.PartDirID, byMarker bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := p.parts[nodePath(c, rel)]
 	if n == nil || n.Subtree == nil || !repo.Index().Has(*n.Subtree) {
 		return false
 	}
-	sameDir := n.Inode == id.Inode && n.ModTime.Equal(id.ModTime)
-	return sameDir || sameMarker(n.Part, id.Marker)
+	if n.Inode == id.Inode && n.ModTime.Equal(id.ModTime) {
+		return true // the same directory
+	}
+	return byMarker && n.Part != nil && n.Part.Marker != nil && sameMarker(n.Part.Marker, id.Marker())
 }
 
-// sameMarker reports whether a part's recorded commit marker is the file m.
-func sameMarker(part *repository.PartInfo, m banyandb.FileID) bool {
-	if part == nil || part.Marker == nil || m.Inode == 0 {
-		return false
-	}
-	r := part.Marker
-	return r.Inode == m.Inode && r.Size == m.Size && r.ModTime.Equal(m.ModTime)
+// sameMarker reports whether a part's recorded commit marker r is the file m.
+func sameMarker(r *repository.FileID, m banyandb.FileID) bool {
+	return m.Inode != 0 && r.Inode == m.Inode && r.Size == m.Size && r.ModTime.Equal(m.ModTime)
 }
 
 // file returns the parent's node for a file. A file inside a part directory
@@ -62,10 +64,10 @@ func (p *previous) file(ctx context.Context, repo *repository.Repository, treePa
 	}
 	dir := path.Dir(treePath)
 	part, ok := p.parts[dir]
-	if !ok || part.Subtree == nil {
+	if !ok || part.Subtree == nil || p.loaded[dir] {
 		return nil, nil
 	}
-	delete(p.parts, dir)
+	p.loaded[dir] = true // the part stays in parts: the scan may still reuse it whole
 	t, err := repo.LoadTree(ctx, *part.Subtree)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read parent backup: %w", err)

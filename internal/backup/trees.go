@@ -58,14 +58,12 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 			dirs[p] = n
 		}
 	}
+	markers := partMarkers(layout)
 	for _, pt := range layout.Parts {
 		p := nodePath(pt.Catalog, pt.Path)
 		if n, ok := dirs[p]; ok && pt.Meta != nil {
 			n.Part = &repository.PartInfo{MinTimestamp: pt.Meta.MinTimestamp, MaxTimestamp: pt.Meta.MaxTimestamp,
-				TotalCount: pt.Meta.TotalCount, CompressedSize: pt.Meta.CompressedSizeBytes}
-			if m := pt.Marker; m.Inode != 0 {
-				n.Part.Marker = &repository.FileID{Inode: m.Inode, Size: m.Size, ModTime: m.ModTime.UTC()}
-			}
+				TotalCount: pt.Meta.TotalCount, CompressedSize: pt.Meta.CompressedSizeBytes, Marker: markers[p]}
 			dirs[p] = n
 		}
 	}
@@ -114,6 +112,18 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 	sort.Slice(root.Entries, func(i, j int) bool { return root.Entries[i].Name < root.Entries[j].Name })
 	id, _, err := saver.SaveTree(ctx, &root, scratch)
 	return id, err
+}
+
+// partMarkers returns, by the part directory's path in the root tree, the
+// identity of each listed part's commit marker, as the scan found it.
+func partMarkers(layout *banyandb.Layout) map[string]*repository.FileID {
+	out := map[string]*repository.FileID{}
+	for _, f := range layout.Files {
+		if name := path.Base(f.Path); f.Part != "" && (name == banyandb.PartMetadataFile || name == banyandb.SidxManifestFile) {
+			out[nodePath(f.Catalog, path.Dir(f.Path))] = &repository.FileID{Inode: f.Inode, Size: f.Size, ModTime: f.ModTime.UTC()}
+		}
+	}
+	return out
 }
 
 func nonNil(es []repository.Node) []repository.Node {

@@ -63,8 +63,6 @@ type Part struct {
 	// when the file is missing or unreadable (see Layout.Warnings). The
 	// server deletes such parts on startup.
 	Meta *PartMetadata
-	// Marker identifies that file (zero when it is missing).
-	Marker FileID
 }
 
 // PartComplete reports whether the part directory dir has its commit

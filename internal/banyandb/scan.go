@@ -169,16 +169,22 @@ type FileID struct {
 	ModTime time.Time
 }
 
-// PartDirID identifies a part directory: its own inode and time, and its
-// commit marker's (metadata.json, or manifest.json of a trace sidx part;
-// zero when missing). A node's snapshot makes new part directories of hard
-// links to the same files: the marker's identity survives, the
-// directory's does not.
+// PartDirID identifies a part directory: its own inode and time, and on
+// demand its commit marker's (Marker). A node's snapshot makes new part
+// directories of hard links to the same files: the marker's identity
+// survives, the directory's does not.
 type PartDirID struct {
 	Inode   uint64
 	ModTime time.Time
-	Marker  FileID
+	abs     string
+	sidx    bool
 }
+
+// Marker returns the identity of the part's commit marker (metadata.json,
+// or manifest.json of a trace sidx part; zero when missing). It costs a
+// stat, which on a cold cache is a read from the disk: ask only when the
+// directory's own identity does not settle the question.
+func (id PartDirID) Marker() FileID { return markerID(id.abs, id.sidx) }
 
 // Scan walks the data directory of every selected catalog and lists and
 // classifies what a backup must copy. Catalogs whose data directory does not
@@ -421,7 +427,7 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 			if s.addDir(c, rel, p, info) && s.reuse != nil {
 				last := &s.layout.Dirs[len(s.layout.Dirs)-1]
 				pd := &s.parts[len(s.parts)-1]
-				if s.reuse(c, rel, PartDirID{Inode: last.Inode, ModTime: last.ModTime, Marker: pd.part.Marker}) {
+				if s.reuse(c, rel, PartDirID{Inode: last.Inode, ModTime: last.ModTime, abs: p, sidx: pd.part.Rule != ""}) {
 					last.Reused = true
 					s.parts = s.parts[:len(s.parts)-1]
 					return filepath.SkipDir
@@ -471,7 +477,6 @@ func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) bool {
 	default:
 		return false
 	}
-	part.Marker = markerID(abs, part.Rule != "")
 	s.parts = append(s.parts, partDir{part: part, abs: abs})
 	return true
 }
