@@ -52,6 +52,21 @@ func startSimOn(t *testing.T, root string, w sim.Workload) *sim.Server {
 	return srv
 }
 
+// liveKeeping takes a live backup of root through the node at addr that
+// keeps the node's snapshot, and returns it with the snapshot's data
+// directories.
+func liveKeeping(t *testing.T, repo *repository.Repository, root, addr string) (*backup.Result, banyandb.Roots) {
+	t.Helper()
+	before := snapshotDirs(t, root)
+	opts := liveOpts(addr)
+	opts.KeepSnapshot = true
+	res, err := backup.RunLive(t.Context(), repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, takenRoots(t, root, before)
+}
+
 func newRepo(t *testing.T) *repository.Repository {
 	t.Helper()
 	repo, err := repository.Init(context.Background(), local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{}, repository.Options{})
@@ -108,16 +123,9 @@ func TestLiveBackupRestoresTheSnapshottedData(t *testing.T) {
 				if api == "http" {
 					addr = "http://" + srv.HTTPAddr()
 				}
-				before := snapshotDirs(t, root)
-				repo := newRepo(t)
-				opts := liveOpts(addr)
-				opts.KeepSnapshot = true
-				res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
 				// The snapshot the node took is what the backup must hold.
-				taken := takenRoots(t, root, before)
+				repo := newRepo(t)
+				res, taken := liveKeeping(t, repo, root, addr)
 				if len(taken.Data) != 5 {
 					t.Fatalf("the node took snapshots of %v, want all five catalogs", taken.Data)
 				}
@@ -345,15 +353,8 @@ func TestLiveBackupRecordsWhatTheSnapshotLacks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := snapshotDirs(t, root)
 	repo := newRepo(t)
-	opts := liveOpts(srv.GRPCAddr())
-	opts.KeepSnapshot = true
-	res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	taken := takenRoots(t, root, before)
+	res, taken := liveKeeping(t, repo, root, srv.GRPCAddr())
 	// What the snapshot lacks, read from it.
 	var want []string
 	for _, c := range []banyandb.Catalog{banyandb.Measure, banyandb.Stream, banyandb.Trace} {

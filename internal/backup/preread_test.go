@@ -45,14 +45,7 @@ func TestLiveBackupUsesTheFilesReadDuringTheSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := newRepo(t)
-	before := snapshotDirs(t, root)
-	opts := liveOpts(srv.GRPCAddr())
-	opts.KeepSnapshot = true
-	res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	taken := takenRoots(t, root, before)
+	res, taken := liveKeeping(t, repo, root, srv.GRPCAddr())
 	want := partFiles(t, taken)
 	pre, sum := res.Preread, res.Manifest.Summary
 	if want == 0 || pre.Files != want || pre.FilesUsed != want || pre.BytesUsed != pre.Bytes {
@@ -88,15 +81,8 @@ func TestLiveBackupWithPrereadUnderMerges(t *testing.T) {
 	repo := newRepo(t)
 	var used int64
 	for i := range 3 {
-		before := snapshotDirs(t, root)
-		opts := liveOpts(srv.GRPCAddr())
-		opts.KeepSnapshot = true
-		res, err := backup.RunLive(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC}, opts)
-		if err != nil {
-			t.Fatalf("backup %d: %v", i, err)
-		}
+		res, taken := liveKeeping(t, repo, root, srv.GRPCAddr())
 		used += res.Preread.FilesUsed
-		taken := takenRoots(t, root, before)
 		target := filepath.Join(t.TempDir(), "t")
 		if _, err := restore.Run(ctx, repo, repository.Backup{ID: res.ID, Manifest: res.Manifest}, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
 			t.Fatalf("restore %d: %v", i, err)
