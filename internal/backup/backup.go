@@ -245,9 +245,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	}
 	var lacking []repository.LackingParts
 	if hooks.recordLacking {
-		if lacking, err = lackingParts(opts.Roots, layout); err != nil {
-			return nil, err
-		}
+		lacking = lackingParts(opts.Roots, layout)
 	}
 	layout.Catalogs = withCatalogs(layout.Catalogs, hooks.emptyCatalogs)
 	if hooks.source == nil {

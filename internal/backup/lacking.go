@@ -1,9 +1,6 @@
 package backup
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -21,7 +18,7 @@ import (
 // linking them (docs/banyandb.md, Snapshots): their rows are in no
 // snapshot, and a restore must not promise them to a server. The result is
 // sorted by catalog (AllCatalogs order), group, segment and shard.
-func lackingParts(roots banyandb.Roots, l *banyandb.Layout) ([]repository.LackingParts, error) {
+func lackingParts(roots banyandb.Roots, l *banyandb.Layout) []repository.LackingParts {
 	type shard struct {
 		file banyandb.File // any .snp of it, for its place
 		snps []string      // paths of its .snp files
@@ -49,10 +46,7 @@ func lackingParts(roots banyandb.Roots, l *banyandb.Layout) ([]repository.Lackin
 	for _, key := range order {
 		sh := shards[key]
 		c := sh.file.Catalog
-		listed, err := newestPartList(roots.DataDir(c), sh.snps)
-		if err != nil {
-			return nil, err
-		}
+		listed := winningPartList(roots.DataDir(c), sh.snps)
 		var missing []string
 		for _, p := range listed {
 			if !dirs[string(c)+":"+path.Dir(sh.file.Path)+"/"+p] && !slices.Contains(missing, p) {
@@ -82,30 +76,20 @@ func lackingParts(roots banyandb.Roots, l *banyandb.Layout) ([]repository.Lackin
 		}
 		return a.Shard < b.Shard
 	})
-	return out, nil
+	return out
 }
 
-// newestPartList reads the part list a server would load from a shard's
-// .snp files (paths below dataDir): the highest epoch that parses; nil when
-// none does (check reports that shard).
-func newestPartList(dataDir string, snps []string) ([]string, error) {
-	sorted := slices.Clone(snps)
-	sort.Slice(sorted, func(i, j int) bool {
-		a, _ := banyandb.SnpEpoch(path.Base(sorted[i]))
-		b, _ := banyandb.SnpEpoch(path.Base(sorted[j]))
-		return a > b
-	})
-	for _, p := range sorted {
-		b, err := os.ReadFile(filepath.Join(dataDir, filepath.FromSlash(p)))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot read part list: %w", err)
-		}
-		if names, err := banyandb.ParseSnp(b); err == nil {
-			return names, nil
-		}
+// winningPartList returns the parts that the .snp a server would load
+// lists, of a shard's .snp files (paths below dataDir, all in one shard);
+// nil when none loads (check reports that shard).
+func winningPartList(dataDir string, snps []string) []string {
+	shard := filepath.Join(dataDir, filepath.FromSlash(path.Dir(snps[0])))
+	names := make([]string, len(snps))
+	for i, p := range snps {
+		names[i] = path.Base(p)
 	}
-	return nil, nil
+	listed, _ := banyandb.WinningPartList(names, func(name string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(shard, name))
+	})
+	return listed
 }

@@ -6,19 +6,28 @@ import (
 	"sort"
 )
 
-// snpLoad is what the server makes of one of a shard's .snp files.
-type snpLoad struct {
-	name  string
-	names []string // the parts it lists, when it loads
-	err   error    // why it does not load
+// PartListLoad is what the server makes of one of a shard's .snp files.
+type PartListLoad struct {
+	Name  string
+	Parts []string // the parts it lists, when it loads
+	Err   error    // why it does not load
 }
 
-// loadSnps reads and parses a shard's .snp files from the highest epoch
-// down, as the server tries them (docs/banyandb.md, Server startup): the
-// files tried, the winner (the first that loads) last when there is one,
-// and the older ones, which the server never reads.
-func (c *checker) loadSnps(sh *shardState) (tried, older []snpLoad) {
-	names := slices.Clone(sh.snps)
+// loadSnps reads and parses a shard's .snp files as the server tries
+// them (LoadPartLists).
+func (c *checker) loadSnps(sh *shardState) (tried, older []PartListLoad) {
+	return LoadPartLists(sh.snps, func(name string) ([]byte, error) {
+		return os.ReadFile(c.dataFile(sh.catalog, sh.path+"/"+name))
+	})
+}
+
+// LoadPartLists reads and parses a shard's .snp files (names, read by
+// read) from the highest epoch down, as the server tries them
+// (docs/banyandb.md, Server startup): the files tried, the winner (the
+// first that loads) last when there is one, and the older ones, which the
+// server never reads. A file that cannot be read does not load.
+func LoadPartLists(names []string, read func(name string) ([]byte, error)) (tried, older []PartListLoad) {
+	names = slices.Clone(names)
 	sort.Slice(names, func(i, j int) bool {
 		a, _ := SnpEpoch(names[i])
 		b, _ := SnpEpoch(names[j])
@@ -26,12 +35,12 @@ func (c *checker) loadSnps(sh *shardState) (tried, older []snpLoad) {
 	})
 	won := false
 	for _, name := range names {
-		l := snpLoad{name: name}
-		b, err := os.ReadFile(c.dataFile(sh.catalog, sh.path+"/"+name))
+		l := PartListLoad{Name: name}
+		b, err := read(name)
 		if err == nil {
-			l.names, err = ParseSnp(b)
+			l.Parts, err = ParseSnp(b)
 		}
-		l.err = err
+		l.Err = err
 		if won {
 			older = append(older, l)
 			continue
@@ -40,6 +49,16 @@ func (c *checker) loadSnps(sh *shardState) (tried, older []snpLoad) {
 		won = err == nil
 	}
 	return tried, older
+}
+
+// WinningPartList returns the parts that the .snp a server loads lists,
+// and false when none of the files loads (LoadPartLists).
+func WinningPartList(names []string, read func(name string) ([]byte, error)) ([]string, bool) {
+	tried, _ := LoadPartLists(names, read)
+	if n := len(tried); n > 0 && tried[n-1].Err == nil {
+		return tried[n-1].Parts, true
+	}
+	return nil, false
 }
 
 // checkShard applies the shard rules of docs/banyandb.md, Server startup,
@@ -59,25 +78,25 @@ func (c *checker) checkShard(sh *shardState) error {
 	}
 
 	tried, older := c.loadSnps(sh)
-	var winner *snpLoad
-	if n := len(tried); n > 0 && tried[n-1].err == nil {
+	var winner *PartListLoad
+	if n := len(tried); n > 0 && tried[n-1].Err == nil {
 		winner = &tried[n-1]
 		tried = tried[:n-1]
 	}
 	for _, l := range older {
-		if l.err != nil {
-			issue(SeverityWarning, ActionIgnore, "older part list %s cannot be loaded (%v): the server never reads it, as %s loads", l.name, l.err, winner.name)
+		if l.Err != nil {
+			issue(SeverityWarning, ActionIgnore, "older part list %s cannot be loaded (%v): the server never reads it, as %s loads", l.Name, l.Err, winner.Name)
 		}
 	}
 	for i, l := range tried {
 		next := "and no older .snp is left"
 		switch {
 		case i+1 < len(tried):
-			next = "and tries the next older, " + tried[i+1].name
+			next = "and tries the next older, " + tried[i+1].Name
 		case winner != nil:
-			next = "and falls back to the next older, " + winner.name
+			next = "and falls back to the next older, " + winner.Name
 		}
-		issue(SeverityWarning, ActionFallBack, "part list %s cannot be loaded (%v): the server deletes it %s", l.name, l.err, next)
+		issue(SeverityWarning, ActionFallBack, "part list %s cannot be loaded (%v): the server deletes it %s", l.Name, l.Err, next)
 	}
 	onDisk := len(sh.parts)
 	switch {
@@ -92,17 +111,17 @@ func (c *checker) checkShard(sh *shardState) error {
 		return nil
 	case winner == nil:
 		return nil // the fallbacks above say it all
-	case len(winner.names) == 0 && onDisk > 0:
-		issue(SeverityError, ActionEmpty, "the winning part list %s lists no parts: the server empties the shard, deleting %s", winner.name, partCount(onDisk))
+	case len(winner.Parts) == 0 && onDisk > 0:
+		issue(SeverityError, ActionEmpty, "the winning part list %s lists no parts: the server empties the shard, deleting %s", winner.Name, partCount(onDisk))
 		return nil
 	}
 
 	listed := map[string]bool{}
-	for _, n := range winner.names {
+	for _, n := range winner.Parts {
 		listed[n] = true
 		if _, ok := sh.parts[n]; !ok {
 			issue(SeverityError, ActionSkip, "part %s is listed in the winning part list %s but not in the shard: the server skips it without a word, and its rows are not served",
-				n, winner.name)
+				n, winner.Name)
 		}
 	}
 	names := make([]string, 0, len(sh.parts))
@@ -113,7 +132,7 @@ func (c *checker) checkShard(sh *shardState) error {
 	for _, n := range names {
 		switch {
 		case !listed[n]:
-			issue(SeverityError, ActionDelete, "part %s is not listed in the winning part list %s: the server deletes it", n, winner.name)
+			issue(SeverityError, ActionDelete, "part %s is not listed in the winning part list %s: the server deletes it", n, winner.Name)
 		case sh.parts[n].Meta == nil:
 			issue(SeverityError, ActionDelete, "part %s has no valid %s: the server deletes it as incomplete", n, PartMetadataFile)
 		}
