@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
 func countPacks(t *testing.T, repo string) int {
@@ -156,7 +157,9 @@ func TestKilledBackupResumes(t *testing.T) {
 	stored, storedPacks := packBytes(t, repo)-beforeBytes, countPacks(t, repo)-before
 
 	again := backupJSONOf(t, repo, root)
-	const pack = 4 << 20
+	// A pack is sealed once it reaches the pack size (4 MiB here), so it
+	// holds up to one chunk (4 MiB by default) more.
+	const pack = 4<<20 + repository.DefaultChunkSize
 	limit := full.BytesAdded - stored + pack + 64<<10 // one pack, plus slack for pack headers and the index
 	t.Logf("killed after %d packs (%d bytes); a whole backup adds %d bytes; the rerun added %d and recovered %d packs",
 		storedPacks, stored, full.BytesAdded, again.BytesAdded, again.PacksRecovered)
