@@ -129,6 +129,43 @@ func TestRestoreOfABackupLackingParts(t *testing.T) {
 	}
 }
 
+// TestRestoreOfAnOlderLiveBackupLackingParts: a live backup whose manifest
+// predates lacking_parts gets the same restore as one that records them:
+// the parts its shards' newest .snp list and it has no directory for are
+// the ones its snapshot lacked. An offline backup's listed-but-absent
+// part stays listed, and check reports it lost.
+func TestRestoreOfAnOlderLiveBackupLackingParts(t *testing.T) {
+	repo, b, _ := lackingBackup(t)
+	b.LackingParts = nil
+	live := *b.Manifest
+	live.Source.Type = "node"
+	b.Manifest = &live
+	target := filepath.Join(t.TempDir(), "target")
+	res, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Check.Errors() != 0 || res.SnpWritten != 1 {
+		t.Errorf("%d new .snp, check %v; want 1, clean", res.SnpWritten, res.Check.Issues)
+	}
+	wantLackingReport(t, res)
+	if _, listed := snpOf(t, filepath.Join(target, "measure", "data", "bk_measure", lackSeg, "shard-0")); !slices.Equal(listed, []string{"0000000000000001"}) {
+		t.Errorf("restored .snp lists %v, want the part the backup holds", listed)
+	}
+
+	offline := *b.Manifest
+	offline.Source.Type = "root"
+	b.Manifest = &offline
+	target = filepath.Join(t.TempDir(), "target")
+	res, err = restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Check.Errors() != 1 || res.SnpWritten != 0 || len(res.Lacking) != 0 {
+		t.Errorf("offline backup: %d new .snp, lacking %v, check %v; want none, none and one error", res.SnpWritten, res.Lacking, res.Check.Issues)
+	}
+}
+
 // TestRestoreKeepsListingWhatTheBackupHad: only the parts the manifest
 // records as lacking leave the shard's .snp. A listed part the restore does
 // not bring and the manifest does not record stays listed, and check

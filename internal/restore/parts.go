@@ -147,6 +147,40 @@ func dropLacking(ctx context.Context, repo *repository.Repository, p *plan, lack
 	return replaceSnps(p, shards, order, repo.Now())
 }
 
+// deriveLacking finds, for a live backup whose manifest does not record
+// what its snapshot lacked (one written before manifests recorded it), the
+// parts each shard's newest .snp lists that the backup has no directory
+// for: in a node's snapshot, those are the parts it held in memory
+// (docs/banyandb.md, Snapshots), the same rule a live backup applies when
+// it records them. A live backup that lacked nothing costs one small read
+// per shard.
+func deriveLacking(ctx context.Context, repo *repository.Repository, p *plan) (map[string][]string, error) {
+	shards, order := shardsOf(p)
+	present := map[string]map[string]bool{}
+	for _, d := range p.dirs {
+		if d.isPart {
+			if present[d.shard] == nil {
+				present[d.shard] = map[string]bool{}
+			}
+			present[d.shard][d.part] = true
+		}
+	}
+	lacking := map[string][]string{}
+	for _, key := range order {
+		sp := shards[key]
+		if err := readLive(ctx, repo, sp, key); err != nil {
+			return nil, err
+		}
+		for n := range sp.live {
+			if !present[key][n] {
+				lacking[key] = append(lacking[key], n)
+			}
+		}
+		sort.Strings(lacking[key])
+	}
+	return lacking, nil
+}
+
 // noteLacking records, for every shard of the plan with a .snp, the parts
 // the backup lacks (lacking, by shard path), for the result.
 func (p *plan) noteLacking(lacking map[string][]string) {

@@ -138,6 +138,12 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 		return nil, fmt.Errorf("cannot read backup %s: %w", b.ID.Short(), err)
 	}
 	lacking := lackingByShard(b.LackingParts)
+	if b.Source.Type == "node" && b.LackingParts == nil && !(sel.Granularity == ByPart && sel.timed()) {
+		// A live backup made before manifests recorded lacking parts.
+		if lacking, err = deriveLacking(ctx, repo, p); err != nil {
+			return nil, err
+		}
+	}
 	p.noteLacking(lacking)
 	switch {
 	case sel.Granularity == ByPart && sel.timed():
