@@ -30,6 +30,10 @@
 #         cleanly, and no snapshot may be left under ROOT.
 # Then it prints a Markdown table and PASS/MISS lines.
 #
+# Incremental live backups of an index-heavy root (the snapshot's index
+# files written anew each time, most of the root's bytes) are measured by
+# bench/reuse.sh, on the same simulator and generator (--stream-index).
+#
 # Why pairs: this machine's speed drifts by ±30% within minutes. Each live
 # backup is compared with the offline one just before it, of the same data
 # but for the last round's writes, and the target is judged on the median
