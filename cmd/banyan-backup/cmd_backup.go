@@ -97,6 +97,7 @@ func newBackupCmd(g *globals) *cobra.Command {
 		parent      string
 		forceRehash bool
 		tags        []string
+		host        string
 		node        nodeFlags
 		lf          limitFlags
 	)
@@ -138,7 +139,7 @@ complete on its own.`,
 			defer repo.Close()
 			opts := backup.Options{
 				Roots: roots, Catalogs: cats, Location: loc, Parent: parent, ForceRehash: forceRehash,
-				Tags: tags, ToolVersion: version, Progress: newProgress(g, os.Stderr),
+				Tags: tags, Host: host, ToolVersion: version, Progress: newProgress(g, os.Stderr),
 				Workers: lim.workers, ReadLimit: lim.read,
 			}
 			var res *backup.Result
@@ -185,6 +186,7 @@ complete on its own.`,
 	f.StringVar(&parent, "parent", "", "backup whose unchanged files are reused (default: the newest backup of the same roots)")
 	f.BoolVar(&forceRehash, "force-rehash", false, "read and hash every file, even unchanged ones")
 	f.StringSliceVar(&tags, "tag", nil, "tag the backup (repeatable)")
+	f.StringVar(&host, "host", "", "the node the backup is of, by which forget groups backups (default: the host of --node, or this machine's hostname for a node on localhost or a stopped node)")
 	node.add(cmd)
 	addLimitFlags(cmd, &lf, true)
 	return cmd

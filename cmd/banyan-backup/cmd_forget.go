@@ -45,7 +45,9 @@ Only the backups' manifests are deleted; run prune (or give --prune) to free
 the data no remaining backup needs.
 
 Backups are grouped by host and source (--group-by), and the policy applies
-to each group on its own. Within a group, looking at the backups newest
+to each group on its own: the host is the node a backup is of (backup
+--host, or the host of its --node, or the hostname of the machine that ran it
+for a node on localhost or a stopped node), the source its data roots. Within a group, looking at the backups newest
 first, a backup is kept when any rule keeps it:
 
   --keep-last N       the N newest backups

@@ -38,7 +38,7 @@ func newListCmd(g *globals) *cobra.Command {
 			for _, b := range backups {
 				sb := engine.Summarize(b)
 				s := b.Summary
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.ID.Short(), b.Time.Local().Format(time.DateTime), b.Hostname,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.ID.Short(), b.Time.Local().Format(time.DateTime), b.Host(),
 					b.Source.Type, strings.Join(b.Catalogs, ","), s.Files, humanBytes(s.Bytes), humanBytes(sb.BytesAdded), strings.Join(b.Tags, ","),
 					sb.Versions.Short())
 			}

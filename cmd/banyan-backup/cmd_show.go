@@ -45,7 +45,10 @@ func newShowCmd(g *globals) *cobra.Command {
 			w := cmd.OutOrStdout()
 			s := b.Summary
 			fmt.Fprintf(w, "backup      %s\ntime        %s\nhost        %s\ntool        banyan-backup %s (manifest format %d, repository format %s)\n",
-				b.ID, b.Time.Local().Format(time.RFC3339), b.Hostname, b.ToolVersion, b.Format, repoFormatText(b.RepositoryFormat))
+				b.ID, b.Time.Local().Format(time.RFC3339), b.Host(), b.ToolVersion, b.Format, repoFormatText(b.RepositoryFormat))
+			if b.Runner != "" && b.Runner != b.Host() {
+				fmt.Fprintf(w, "run on      %s\n", b.Runner)
+			}
 			fmt.Fprintf(w, "source      %s", b.Source.Type)
 			if b.Source.Node != "" {
 				fmt.Fprintf(w, " %s (API %s)", b.Source.Node, b.Source.APIVersion)

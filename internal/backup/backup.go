@@ -35,6 +35,9 @@ type Options struct {
 	ForceRehash bool
 	Tags        []string
 	ToolVersion string
+	// Host names the node the backup is of, by which retention groups
+	// backups; "" for the default (hostOf).
+	Host string
 	// Workers reading files; 0 means GOMAXPROCS.
 	Workers int
 	// ReadLimit caps the bytes per second read from the source files, over
@@ -271,9 +274,9 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	if err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
+	runner, host := hostOf(opts, src)
 	m := &repository.Manifest{
-		Format: repository.ManifestFormat, Time: repo.Now().UTC(), Hostname: host, ToolVersion: opts.ToolVersion,
+		Format: repository.ManifestFormat, Time: repo.Now().UTC(), Hostname: host, Runner: runner, ToolVersion: opts.ToolVersion,
 		Tags: opts.Tags, Source: src, Tree: root, Segments: segmentRecords(layout), LackingParts: lacking,
 	}
 	for _, c := range layout.Catalogs {
@@ -286,6 +289,23 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	sum.DurationSeconds = time.Since(start).Seconds()
 	m.Summary = sum
 	return &Uploaded{s: s, manifest: m, result: Result{Recovered: s.recovered, Preread: s.pre.stats()}}, nil
+}
+
+// hostOf returns the machine running the backup and the node the backup
+// is of: opts.Host, else for a live backup the node's host
+// (repository.NodeHost), else the runner.
+func hostOf(opts Options, src repository.Source) (runner, host string) {
+	runner, err := os.Hostname()
+	if err != nil || runner == "" {
+		runner = "unknown"
+	}
+	switch {
+	case opts.Host != "":
+		return runner, opts.Host
+	case src.Type == "node":
+		return runner, repository.NodeHost(src.Node, runner)
+	}
+	return runner, runner
 }
 
 // sourceOf is the recorded source; for a data root, the data directories

@@ -110,10 +110,10 @@ func groupOf(b repository.Backup, groupBy []string) (string, RetentionGroup) {
 	for _, k := range groupBy {
 		switch k {
 		case GroupByHost:
-			grp.Host = b.Hostname
-			key = append(key, "host="+b.Hostname)
+			grp.Host = b.Host()
+			key = append(key, "host="+grp.Host)
 		case GroupBySource:
-			grp.Source = SourceString(b.Source)
+			grp.Source = RootsString(b.Source)
 			key = append(key, "source="+grp.Source)
 		case GroupByTags:
 			grp.Tags = slices.Sorted(slices.Values(b.Tags))
@@ -128,10 +128,18 @@ func SourceString(s repository.Source) string {
 	if s.Node != "" {
 		return "node " + s.Node
 	}
+	return s.Type + " " + RootsString(s)
+}
+
+// RootsString names the data a backup is of: its catalogs' data
+// directories. Retention groups by it (with the host), so that backups of
+// one node's root form one group whether they were taken live, through
+// gRPC or HTTP, or offline.
+func RootsString(s repository.Source) string {
 	cats := make([]string, 0, len(s.Roots))
 	for c, dir := range s.Roots {
 		cats = append(cats, c+"="+dir)
 	}
 	sort.Strings(cats)
-	return s.Type + " " + strings.Join(cats, " ")
+	return strings.Join(cats, " ")
 }

@@ -16,10 +16,13 @@ import (
 // one JSON shape of `backup --json`, `list --json`, `show --json` and
 // GET /api/v1/jobs/{job}/backups.
 type Backup struct {
-	ID       string            `json:"id"`
-	ShortID  string            `json:"short_id"`
-	Time     time.Time         `json:"time"`
+	ID      string    `json:"id"`
+	ShortID string    `json:"short_id"`
+	Time    time.Time `json:"time"`
+	// Hostname is the node the backup is of (repository.Manifest.Host),
+	// Runner the machine that ran it ("" before it was recorded).
 	Hostname string            `json:"hostname"`
+	Runner   string            `json:"runner,omitempty"`
 	Tags     []string          `json:"tags"`
 	Source   repository.Source `json:"source"`
 	Parent   string            `json:"parent,omitempty"`
@@ -93,7 +96,7 @@ type Versions struct {
 func Summarize(bk repository.Backup) Backup {
 	id, m, s := bk.ID, bk.Manifest, bk.Summary
 	b := Backup{
-		ID: id.String(), ShortID: id.Short(), Time: m.Time, Hostname: m.Hostname, Tags: m.Tags, Source: m.Source,
+		ID: id.String(), ShortID: id.Short(), Time: m.Time, Hostname: m.Host(), Runner: m.Runner, Tags: m.Tags, Source: m.Source,
 		Catalogs: m.Catalogs, Tree: m.Tree.String(),
 		Files: s.Files, Dirs: s.Dirs, FilesRead: s.FilesRead, FilesUnchanged: s.FilesUnchanged, BytesTotal: s.Bytes,
 		BytesRead: s.BytesRead, BytesAdded: s.BytesAdded + bk.Size, BlobsAdded: s.BlobsAdded, PacksAdded: s.PacksAdded,

@@ -73,16 +73,21 @@ type Manifest struct {
 	// RepositoryFormat is the repository format (Config.Version) the
 	// backup was written in; SaveManifest fills it in. 0 in manifests
 	// written before it was recorded, all of them format 1.
-	RepositoryFormat int             `json:"repository_format,omitempty"`
-	Time             time.Time       `json:"time"`
-	Hostname         string          `json:"hostname"`
-	ToolVersion      string          `json:"tool_version"`
-	Tags             []string        `json:"tags,omitempty"`
-	Source           Source          `json:"source"`
-	Parent           *ID             `json:"parent,omitempty"`
-	Catalogs         []string        `json:"catalogs"`
-	Tree             ID              `json:"tree"`
-	Segments         []SegmentRecord `json:"segments,omitempty"`
+	RepositoryFormat int       `json:"repository_format,omitempty"`
+	Time             time.Time `json:"time"`
+	// Hostname is the node the backup is of: `--host`, or for a live
+	// backup NodeHost, or the runner's hostname. Before Runner was
+	// recorded it was always the runner's (see Host).
+	Hostname string `json:"hostname"`
+	// Runner is the hostname of the machine that ran the backup.
+	Runner      string          `json:"runner,omitempty"`
+	ToolVersion string          `json:"tool_version"`
+	Tags        []string        `json:"tags,omitempty"`
+	Source      Source          `json:"source"`
+	Parent      *ID             `json:"parent,omitempty"`
+	Catalogs    []string        `json:"catalogs"`
+	Tree        ID              `json:"tree"`
+	Segments    []SegmentRecord `json:"segments,omitempty"`
 	// LackingParts lists, for live backups, the parts the snapshot's .snp
 	// files named but the snapshot lacked (held in the node's memory);
 	// absent when there were none, and in manifests written before it was

@@ -65,6 +65,10 @@ type SourceConfig struct {
 	ConnectTimeout     Duration          `yaml:"connect_timeout"`
 	CallTimeout        Duration          `yaml:"call_timeout"`
 	KeepSnapshot       bool              `yaml:"keep_snapshot"`
+	// Host names the node the backups are of, by which retention groups
+	// them (default: the node's host, or this machine's hostname for a
+	// node on localhost or an offline backup).
+	Host string `yaml:"host"`
 
 	catalogs []banyandb.Catalog
 	location *time.Location

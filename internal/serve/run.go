@@ -164,7 +164,7 @@ func (s *Server) backupOnce(ctx context.Context, j *job, repo *repository.Reposi
 	}
 	opts := backup.Options{
 		Roots: roots, Catalogs: src.catalogs, Location: src.location,
-		Tags: append(slices.Clone(j.cfg.Tags), JobTag(j.cfg.Name)), ToolVersion: s.opts.ToolVersion,
+		Tags: append(slices.Clone(j.cfg.Tags), JobTag(j.cfg.Name)), Host: src.Host, ToolVersion: s.opts.ToolVersion,
 		Workers: j.workers, ReadLimit: j.read, Progress: &j.progress,
 	}
 	if src.Node == "" {
