@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
 func TestRoundTripFixtures(t *testing.T) {
@@ -129,8 +132,9 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"no repository flag", []string{"list"}, 2, "--repo"},
-		{"missing repository", []string{"list", "--repo", filepath.Join(tmp, "nope")}, 1, "banyan-backup init"},
-		{"uninitialised repository", []string{"backup", "--repo", notRepo, "--root", root}, 1, "no config"},
+		{"missing repository", []string{"list", "--repo", filepath.Join(tmp, "nope")}, 10, "banyan-backup init"},
+		{"uninitialised repository", []string{"backup", "--repo", notRepo, "--root", root}, 10, "no config"},
+		{"unknown command", []string{"lsit", "--repo", repo}, 2, "unknown command"},
 		{"init twice", []string{"init", "--repo", repo}, 1, "already initialised"},
 		{"unsupported URL", []string{"list", "--repo", "ftp://x/y"}, 2, "unsupported repository URL"},
 		{"root is not a BanyanDB root", []string{"backup", "--repo", repo, "--root", tmp}, 1, "--root"},
@@ -210,5 +214,44 @@ func TestBackupOfARunningNodeRootIsRefused(t *testing.T) {
 	}
 	if out := mustRun(t, "list", "--repo", repo, "--json"); out != "[]\n" {
 		t.Errorf("a refused backup is listed: %s", out)
+	}
+}
+
+// TestInitIfMissing: init --if-missing creates a repository once and then
+// finds it, exit 0 each time, as an init container runs it on every start.
+func TestInitIfMissing(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	var first, again struct {
+		Created bool
+		Config  struct{ ID string }
+	}
+	for _, out := range []any{&first, &again} {
+		if err := json.Unmarshal([]byte(mustRun(t, "init", "--repo", repo, "--if-missing", "--json")), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !first.Created || again.Created || first.Config.ID == "" || first.Config.ID != again.Config.ID {
+		t.Errorf("init --if-missing twice: %+v then %+v; want created, then the same repository found", first, again)
+	}
+}
+
+// TestLockedRepositoryExitCode: a command that cannot take its lock exits
+// 11, naming the holder.
+func TestLockedRepositoryExitCode(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", dir)
+	ctx := context.Background()
+	repo, err := repository.Open(ctx, local.New(dir), repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := repo.Lock(ctx, "backup", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock(ctx)
+	r := run(t, "prune", "--repo", dir)
+	if r.code != 11 || !strings.Contains(r.stderr, "locked") || !strings.Contains(r.stderr, "backup") {
+		t.Errorf("prune beside a backup's lock: exit %d, stderr %q; want 11 naming the backup's lock", r.code, r.stderr)
 	}
 }

@@ -91,8 +91,8 @@ func TestInterruptedBackupExitsCleanly(t *testing.T) {
 	if err == nil {
 		t.Fatal("the backup finished before it could be interrupted")
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 1 {
-		t.Errorf("interrupted backup: exit %d, want 1", code)
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("interrupted backup: exit %d, want 130", code)
 	}
 	if !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("stderr does not say it was interrupted: %q", stderr.String())

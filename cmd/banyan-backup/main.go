@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,12 +20,15 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes, documented in the README.
+// Exit codes, documented in the README; 10 and 11 are restic's.
 const (
-	exitOK        = 0
-	exitError     = 1
-	exitUsage     = 2
-	exitIntegrity = 3
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitIntegrity   = 3
+	exitNoRepo      = 10
+	exitLocked      = 11
+	exitInterrupted = 130
 )
 
 // usageError marks errors in how the command was called.
@@ -45,8 +49,27 @@ func exitCode(err error) int {
 		return exitIntegrity
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.Is(err, repository.ErrNoRepository), errors.Is(err, repository.ErrNotInitialized):
+		return exitNoRepo
+	case errors.Is(err, repository.ErrLocked), errors.Is(err, repository.ErrLockLost):
+		return exitLocked
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
 	}
 	return exitError
+}
+
+// cobraUsage makes the errors cobra returns for an unknown command or a
+// wrong argument count of the root command usage errors.
+func cobraUsage(err error) error {
+	var ue usageError
+	if err == nil || errors.As(err, &ue) {
+		return err
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "unknown command ") || strings.HasPrefix(msg, "unknown flag") {
+		return usageError{err}
+	}
+	return err
 }
 
 // hint replaces errors whose text alone does not say what to do.
@@ -71,7 +94,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()
-	err := root.ExecuteContext(ctx)
+	err := cobraUsage(root.ExecuteContext(ctx))
 	if err != nil {
 		msg := "banyan-backup: " + err.Error()
 		if h := hint(err); h != "" {
@@ -96,7 +119,9 @@ incremental forever, every blob checked by its BLAKE3 hash, restores verified.
 The repository is given with --repo (a path, s3://, gs:// or azure:// URL), or
 BANYAN_BACKUP_REPO.
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository or data).`,
+Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository
+or data), 10 no repository at --repo, 11 repository locked by another
+process, 130 interrupted.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
