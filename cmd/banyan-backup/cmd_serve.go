@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,11 +64,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				return err
 			}
 			if check {
-				if g.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"ok": true, "jobs": len(cfg.Jobs)})
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok, %d jobs\n", configPath, len(cfg.Jobs))
-				return nil
+				return checkServe(cmd, g, cfg, configPath)
 			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -113,7 +110,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 	f.StringVar(&configPath, "config", "", "the YAML config file of the jobs")
 	f.StringVar(&listen, "listen", "", "HTTP address for /metrics, /healthz and /api (default: the config's listen, else 127.0.0.1:9108)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.BoolVar(&check, "check", false, "check the config file and exit")
+	f.BoolVar(&check, "check", false, "check the config file, and that every job's data root, repositories and node are there, and exit")
 	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "after SIGTERM, how long running backups may go on before they are cancelled (when not given: the config's shutdown_grace)")
 	addLimitFlags(cmd, &lf, true)
 	return cmd
@@ -127,4 +124,29 @@ func serveLockWait(flag time.Duration) time.Duration {
 		return flag
 	}
 	return 10 * time.Minute
+}
+
+// checkServe runs serve --check: the config was loaded; every job's roots,
+// repositories and node must be there too.
+func checkServe(cmd *cobra.Command, g *globals, cfg *serve.Config, configPath string) error {
+	srv := serve.New(cfg, serve.Options{Store: engine.StoreOptions{Backends: g.store.options(), CacheDir: g.cacheRoot()}})
+	problems := srv.Preflight(cmd.Context())
+	if g.json {
+		if problems == nil {
+			problems = []serve.Problem{}
+		}
+		if err := printJSON(cmd.OutOrStdout(), map[string]any{"ok": len(problems) == 0, "jobs": len(cfg.Jobs), "problems": problems}); err != nil {
+			return err
+		}
+	} else if len(problems) == 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: ok, %d jobs: roots, repositories and nodes found\n", configPath, len(cfg.Jobs))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	lines := make([]string, 0, len(problems))
+	for _, p := range problems {
+		lines = append(lines, "  "+p.String())
+	}
+	return fmt.Errorf("%s: %d problems:\n%s", configPath, len(problems), strings.Join(lines, "\n"))
 }

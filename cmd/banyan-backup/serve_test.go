@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -279,6 +280,30 @@ func TestServeConfigErrors(t *testing.T) {
 		t.Fatalf("bad schedule: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if err := os.WriteFile(path, []byte("jobs:\n  - name: a\n    source: {root: /data}\n    repositories: [{url: /r}]\n    schedule: \"@every 6h\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// --check looks for what the jobs name: here neither the root, nor the
+	// repository, nor the node exists.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	missing := filepath.Join(t.TempDir(), "missing-repo")
+	if err := os.WriteFile(path, []byte("jobs:\n  - name: a\n    source: {root: /nonexistent/data, node: \""+deadAddr+"\", connect_timeout: 2s}\n    repositories: [{url: "+missing+"}]\n    schedule: \"@every 6h\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "serve", "--config", path, "--check")
+	for _, want := range []string{"jobs[0].source.root", "/nonexistent/data", "jobs[0].repositories[0]", "banyan-backup init", "jobs[0].source.node", deadAddr} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("--check of missing things: exit %d, stderr %q; want 1, naming %s", r.code, r.stderr, want)
+		}
+	}
+	root := fixtureRoot(t, fixture.V011)
+	srv := startSim(t, root, true)
+	mustRun(t, "init", "--repo", missing)
+	if err := os.WriteFile(path, []byte("jobs:\n  - name: a\n    source: {root: "+root+", node: \""+srv.GRPCAddr()+"\"}\n    repositories: [{url: "+missing+"}]\n    schedule: \"@every 6h\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out := mustRun(t, "serve", "--config", path, "--check"); !strings.Contains(out, "ok, 1 jobs") {

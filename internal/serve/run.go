@@ -172,8 +172,7 @@ func (s *Server) backupOnce(ctx context.Context, j *job, repo *repository.Reposi
 		return backup.Run(ctx, repo, opts)
 	}
 	live := backup.LiveOptions{
-		Node: snapshot.Options{Node: src.Node, TLS: src.TLS, CACert: src.CACert, InsecureSkipVerify: src.InsecureSkipVerify,
-			ConnectTimeout: time.Duration(src.ConnectTimeout), CallTimeout: time.Duration(src.CallTimeout)},
+		Node:   src.nodeOptions(),
 		Groups: src.Groups, KeepSnapshot: src.KeepSnapshot,
 	}
 	return backup.RunLive(ctx, repo, opts, live)
