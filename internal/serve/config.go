@@ -64,7 +64,12 @@ type SourceConfig struct {
 	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
 	ConnectTimeout     Duration          `yaml:"connect_timeout"`
 	CallTimeout        Duration          `yaml:"call_timeout"`
-	KeepSnapshot       bool              `yaml:"keep_snapshot"`
+	// NodeRetries is how many more times a run tries a node it cannot
+	// reach, waiting NodeRetryWait, then twice as long each time; nil
+	// means DefaultNodeRetries, 0 fails the run at once.
+	NodeRetries   *int     `yaml:"node_retries"`
+	NodeRetryWait Duration `yaml:"node_retry_wait"`
+	KeepSnapshot  bool     `yaml:"keep_snapshot"`
 	// Host names the node the backups are of, by which retention groups
 	// them (default: the node's host, or this machine's hostname for a
 	// node on localhost or an offline backup).
@@ -257,6 +262,9 @@ func (j *JobConfig) check(p string, at errAt) error {
 		return at(p+".source.server_time_zone", "unknown time zone %q", s.ServerTimeZone)
 	}
 	s.location = loc
+	if s.NodeRetries != nil && *s.NodeRetries < 0 {
+		return at(p+".source.node_retries", "%d: want how many more times to try an unreachable node (0: fail at once)", *s.NodeRetries)
+	}
 	if len(j.Repositories) == 0 {
 		return at(p+".repositories", "no repositories: list at least one with a url")
 	}

@@ -47,7 +47,9 @@ func (s *Server) Preflight(ctx context.Context) []Problem {
 			_ = repo.Close()
 		}
 		if src.Node != "" {
-			if err := pingNode(ctx, src.nodeOptions()); err != nil {
+			opts := src.nodeOptions()
+			opts.Retries = 0
+			if err := pingNode(ctx, opts); err != nil {
 				add(".source.node", err.Error())
 			}
 		}
@@ -104,8 +106,18 @@ func pingNode(ctx context.Context, opts snapshot.Options) error {
 	return err
 }
 
+// DefaultNodeRetries is how many more times a run tries a node it cannot
+// reach, by default: with the default wait, for about 70 s (a node
+// restarting, a pod rescheduled).
+const DefaultNodeRetries = 3
+
 // nodeOptions are the snapshot client's options for the job's node.
 func (s SourceConfig) nodeOptions() snapshot.Options {
+	retries := DefaultNodeRetries
+	if s.NodeRetries != nil {
+		retries = *s.NodeRetries
+	}
 	return snapshot.Options{Node: s.Node, TLS: s.TLS, CACert: s.CACert, InsecureSkipVerify: s.InsecureSkipVerify,
-		ConnectTimeout: time.Duration(s.ConnectTimeout), CallTimeout: time.Duration(s.CallTimeout)}
+		ConnectTimeout: time.Duration(s.ConnectTimeout), CallTimeout: time.Duration(s.CallTimeout),
+		Retries: retries, RetryWait: time.Duration(s.NodeRetryWait)}
 }

@@ -30,6 +30,7 @@ const (
 	DefaultHTTPPort       = 17913
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultCallTimeout    = 5 * time.Minute
+	DefaultRetryWait      = 10 * time.Second
 )
 
 // ErrUnreachable is matched (errors.Is) by the error of Dial when the node
@@ -56,6 +57,11 @@ type Options struct {
 	InsecureSkipVerify bool
 	// ConnectTimeout limits the dial and first contact; 0 means 10s.
 	ConnectTimeout time.Duration
+	// Retries is how many more times Dial tries a node it cannot reach (a
+	// node restarting, a pod being rescheduled), waiting RetryWait before
+	// the first retry and twice as long before each next one; 0 tries once.
+	Retries   int
+	RetryWait time.Duration
 	// CallTimeout limits each call; 0 means 5m (snapshots of big nodes can
 	// take a while).
 	CallTimeout time.Duration
@@ -108,6 +114,34 @@ type Client interface {
 // within opts.ConnectTimeout, so that an unreachable node is reported here
 // (matching ErrUnreachable) with the address and what to check.
 func Dial(ctx context.Context, opts Options) (Client, error) {
+	wait := opts.RetryWait
+	if wait <= 0 {
+		wait = DefaultRetryWait
+	}
+	for try := 0; ; try++ {
+		c, err := dialOnce(ctx, opts)
+		if err == nil || !errors.Is(err, ErrUnreachable) {
+			return c, err
+		}
+		if try >= opts.Retries {
+			if try > 0 {
+				err = fmt.Errorf("%w (after %d tries)", err, try+1)
+			}
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (gave up waiting for it after %d tries: %w)", err, try+1, ctx.Err())
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// dialOnce is one try of Dial.
+func dialOnce(ctx context.Context, opts Options) (Client, error) {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
