@@ -330,6 +330,9 @@ func TestLimitFlags(t *testing.T) {
 	target := filepath.Join(t.TempDir(), "restored")
 	mustRun(t, "restore", b.ID, "--repo", repo, "--target", target, "--limit-download", "64MiB", "--concurrency", "2")
 	compareTrees(t, root, target)
+	if out := mustRun(t, "verify", "--repo", repo, "--read-data-subset", "50%", "--limit-download", "64MiB"); !strings.Contains(out, "data of subset 50%") {
+		t.Errorf("verify of half the packs, limited: %q", out)
+	}
 	for _, bad := range [][]string{{"--limit-upload", "lots"}, {"--nice", "40"}, {"--ionice", "fast"}, {"--concurrency", "-1"}} {
 		args := append([]string{"backup", "--repo", repo, "--root", root}, bad...)
 		if r := run(t, args...); r.code != 2 || !strings.Contains(r.stderr, bad[0]) {

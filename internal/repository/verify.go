@@ -17,6 +17,8 @@ type VerifyOptions struct {
 	Backups []Backup
 	// ReadData reads every pack the backups use and checks every blob's hash.
 	ReadData bool
+	// Subset narrows ReadData to some of the packs (zero: all).
+	Subset Subset
 	Progress progress.Reporter
 }
 
@@ -93,7 +95,7 @@ func (r *Repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRes
 	var badBlob map[ID]string
 	if opts.ReadData {
 		var err error
-		if badBlob, err = r.readPacks(ctx, packs, badPack, res, rep); err != nil {
+		if badBlob, err = r.readPacks(ctx, opts.Subset.pick(packs), badPack, res, rep); err != nil {
 			return nil, err
 		}
 	}
