@@ -18,7 +18,7 @@ type VerifyOptions struct {
 	// ReadData reads every pack the backups use and checks every blob's hash.
 	ReadData bool
 	// Subset narrows ReadData to some of the packs (zero: all).
-	Subset Subset
+	Subset   Subset
 	Progress progress.Reporter
 }
 
