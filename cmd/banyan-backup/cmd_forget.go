@@ -18,12 +18,13 @@ import (
 
 // forgetFlags are forget's options.
 type forgetFlags struct {
-	policy   retention.Policy
-	tags     []string
-	groupBy  []string
-	timeZone string
-	dryRun   bool
-	prune    bool
+	policy    retention.Policy
+	tags      []string
+	groupBy   []string
+	timeZone  string
+	dryRun    bool
+	prune     bool
+	maxRepack string
 }
 
 // forgetJSON is what `forget --json` prints.
@@ -84,6 +85,7 @@ The output lists every kept backup with the rules that keep it.`,
 	fl.StringVar(&f.timeZone, "time-zone", "Local", "time zone of the hours, days, weeks, months and years (e.g. UTC)")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "only show what would be removed")
 	fl.BoolVar(&f.prune, "prune", false, "run prune after removing backups")
+	addMaxRepackFlag(cmd, &f.maxRepack)
 	return cmd
 }
 
@@ -113,6 +115,10 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 		return usagef("unknown --time-zone %q: %v", f.timeZone, err)
 	}
 	policy.Location = loc
+	maxRepack, err := parseMaxRepack(f.maxRepack)
+	if err != nil {
+		return err
+	}
 
 	ctx := cmd.Context()
 	repo, err := g.openRepo(ctx)
@@ -159,7 +165,7 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 		printForget(w, out, loc)
 	}
 	if f.prune && !f.dryRun {
-		res, err := repo.Prune(ctx, lock, repository.PruneOptions{Progress: newProgress(g, os.Stderr)})
+		res, err := repo.Prune(ctx, lock, repository.PruneOptions{MaxRepack: maxRepack, Progress: newProgress(g, os.Stderr)})
 		if err != nil {
 			return fmt.Errorf("backups removed, but prune failed (run `banyan-backup prune` again): %w", err)
 		}

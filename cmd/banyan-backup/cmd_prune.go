@@ -7,11 +7,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
 func newPruneCmd(g *globals) *cobra.Command {
-	var dryRun bool
+	var (
+		dryRun    bool
+		maxRepack string
+	)
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Delete the data no backup needs (after forget)",
@@ -32,6 +36,10 @@ with the size of packs or the number of backups.`,
   banyan-backup prune --lock-wait 1h      # wait for a running backup to finish`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			maxBytes, err := parseMaxRepack(maxRepack)
+			if err != nil {
+				return err
+			}
 			repo, err := g.openRepo(cmd.Context())
 			if err != nil {
 				return err
@@ -42,7 +50,7 @@ with the size of packs or the number of backups.`,
 				return err
 			}
 			defer lock.Unlock(cmd.Context())
-			res, err := repo.Prune(cmd.Context(), lock, repository.PruneOptions{DryRun: dryRun, Progress: newProgress(g, os.Stderr)})
+			res, err := repo.Prune(cmd.Context(), lock, repository.PruneOptions{DryRun: dryRun, MaxRepack: maxBytes, Progress: newProgress(g, os.Stderr)})
 			if err != nil {
 				return err
 			}
@@ -54,13 +62,29 @@ with the size of packs or the number of backups.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only show what would be deleted and repacked")
+	addMaxRepackFlag(cmd, &maxRepack)
 	return cmd
+}
+
+func addMaxRepackFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "max-repack-size", "", "copy at most this much out of partly used packs (e.g. 2GiB; default no bound): the packs that free the most per byte copied go first, the rest wait for a later prune")
+}
+
+func parseMaxRepack(s string) (int64, error) {
+	n, err := ratelimit.ParseRate(s)
+	if err != nil {
+		return 0, usagef("invalid --max-repack-size %q: want a size such as 2GiB or 500MB", s)
+	}
+	return n, nil
 }
 
 // printPrune writes prune's result for people.
 func printPrune(w io.Writer, res *repository.PruneResult) {
 	fmt.Fprintf(w, "%d backups use %d blobs; of %d packs: %d kept, %d partly used, %d unused, %d in no index\n",
 		res.Backups, res.BlobsUsed, res.Packs, res.PacksKept, res.PacksRepacked, res.PacksUnused, res.PacksUnindexed)
+	if res.PacksRepackLater > 0 {
+		fmt.Fprintf(w, "%d partly used packs left for a later prune (--max-repack-size)\n", res.PacksRepackLater)
+	}
 	if res.PacksMissing > 0 {
 		fmt.Fprintf(w, "%d indexed packs are missing but no backup needs them: dropped from the index\n", res.PacksMissing)
 	}

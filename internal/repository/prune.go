@@ -15,8 +15,11 @@ import (
 // PruneOptions controls Prune.
 type PruneOptions struct {
 	// DryRun computes and reports what would be done, changing nothing.
-	DryRun   bool
-	Progress progress.Reporter
+	DryRun bool
+	// MaxRepack bounds the bytes of live blobs copied out of partly used
+	// packs (0: no bound); see boundRepack.
+	MaxRepack int64
+	Progress  progress.Reporter
 }
 
 // PruneResult counts what Prune found and did (with DryRun: would do).
@@ -28,6 +31,9 @@ type PruneResult struct {
 	Packs          int `json:"packs"`
 	PacksKept      int `json:"packs_kept"`
 	PacksRepacked  int `json:"packs_repacked"`  // partly used: live blobs copied, pack deleted
+	// PacksRepackLater are partly used packs kept as they are because
+	// repacking them too would exceed MaxRepack.
+	PacksRepackLater int `json:"packs_repack_later"`
 	PacksUnused    int `json:"packs_unused"`    // indexed, no blob used: deleted
 	PacksUnindexed int `json:"packs_unindexed"` // in no index (left by killed backups): deleted
 	PacksDeleted   int `json:"packs_deleted"`
@@ -57,6 +63,7 @@ type prunePlan struct {
 	missing    int               // indexed, not stored, not needed
 	liveSeen   int               // live blobs found in the index files
 	repackLive int64             // stored bytes of the live blobs to copy
+	later      int               // partly used packs kept (boundRepack)
 	seen       map[ID]struct{}   // packs met in the index files
 	used       map[ID]struct{}   // blobs the backups use
 }
@@ -91,6 +98,7 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 	if err != nil {
 		return nil, err
 	}
+	plan.boundRepack(opts.MaxRepack)
 	res := plan.result(len(backups), len(used))
 	res.DryRun = opts.DryRun
 	if opts.DryRun || plan.nothingToDo() {
@@ -167,7 +175,7 @@ func (p *prunePlan) indexChanges() bool {
 
 func (p *prunePlan) result(backups, blobs int) *PruneResult {
 	res := &PruneResult{Backups: backups, BlobsUsed: blobs, Packs: len(p.stored),
-		PacksKept: len(p.keep), PacksRepacked: len(p.repack), PacksUnused: len(p.remove) - len(p.repack),
+		PacksKept: len(p.keep), PacksRepacked: len(p.repack), PacksRepackLater: p.later, PacksUnused: len(p.remove) - len(p.repack),
 		PacksUnindexed: len(p.unindexed), PacksMissing: p.missing, BytesRepacked: p.repackLive}
 	for _, s := range p.stored {
 		res.BytesBefore += s
