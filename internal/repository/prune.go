@@ -28,16 +28,16 @@ type PruneResult struct {
 	Backups   int  `json:"backups"`
 	BlobsUsed int  `json:"blobs_used"`
 	// Packs stored before prune, and how prune treated them.
-	Packs          int `json:"packs"`
-	PacksKept      int `json:"packs_kept"`
-	PacksRepacked  int `json:"packs_repacked"`  // partly used: live blobs copied, pack deleted
+	Packs         int `json:"packs"`
+	PacksKept     int `json:"packs_kept"`
+	PacksRepacked int `json:"packs_repacked"` // partly used: live blobs copied, pack deleted
 	// PacksRepackLater are partly used packs kept as they are because
 	// repacking them too would exceed MaxRepack.
 	PacksRepackLater int `json:"packs_repack_later"`
-	PacksUnused    int `json:"packs_unused"`    // indexed, no blob used: deleted
-	PacksUnindexed int `json:"packs_unindexed"` // in no index (left by killed backups): deleted
-	PacksDeleted   int `json:"packs_deleted"`
-	PacksWritten   int `json:"packs_written"`
+	PacksUnused      int `json:"packs_unused"`    // indexed, no blob used: deleted
+	PacksUnindexed   int `json:"packs_unindexed"` // in no index (left by killed backups): deleted
+	PacksDeleted     int `json:"packs_deleted"`
+	PacksWritten     int `json:"packs_written"`
 	// PacksMissing are indexed packs that are not stored and that no backup
 	// needs: dropped from the index.
 	PacksMissing      int   `json:"packs_missing"`
