@@ -119,6 +119,8 @@ incremental forever, every blob checked by its BLAKE3 hash, restores verified.
 The repository is given with --repo (a path, s3://, gs:// or azure:// URL), or
 BANYAN_BACKUP_REPO.
 
+` + envHelp() + `
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository
 or data), 10 no repository at --repo, 11 repository locked by another
 process, 130 interrupted.`,
@@ -127,6 +129,7 @@ process, 130 interrupted.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return flagsFromEnv(cmd) }
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.repo, "repo", "r", "", "repository location: a path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix (env BANYAN_BACKUP_REPO)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
