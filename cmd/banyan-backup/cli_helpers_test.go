@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,7 +50,15 @@ type result struct {
 // run runs the CLI and returns its output and exit code.
 func run(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return runVia(t, nil, args...)
+}
+
+// runVia runs the CLI under the command line prefix (such as `unshare
+// …`; none: directly) and returns its output and exit code.
+func runVia(t *testing.T, prefix []string, args ...string) result {
+	t.Helper()
+	argv := append(append(slices.Clone(prefix), binary), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se

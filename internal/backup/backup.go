@@ -118,7 +118,7 @@ func upload(ctx context.Context, repo *repository.Repository, opts Options, hook
 			return nil, err
 		}
 	}
-	s, err := begin(ctx, repo)
+	s, ctx, err := begin(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func upload(ctx context.Context, repo *repository.Repository, opts Options, hook
 	up, err := s.upload(ctx, opts, hooks, start)
 	if err != nil {
 		s.end(ctx)
-		return nil, err
+		return nil, s.failed(err)
 	}
 	return up, nil
 }
@@ -140,6 +140,7 @@ func upload(ctx context.Context, repo *repository.Repository, opts Options, hook
 type session struct {
 	repo      *repository.Repository
 	lock      *repository.Lock
+	cancel    context.CancelFunc // of the context that ends when the lock is lost
 	recovered repository.Recovered
 	saver     *repository.Saver
 	flushed   bool
@@ -156,18 +157,22 @@ type session struct {
 
 // begin locks the repository and adopts the packs that killed backups
 // left unindexed (only those their stale locks name: never the packs of a
-// backup still running).
-func begin(ctx context.Context, repo *repository.Repository) (*session, error) {
+// backup still running). The session's work runs under the returned
+// context, which is cancelled if the lock is lost (another process judged
+// it stale): the backup then stops, and commits nothing.
+func begin(ctx context.Context, repo *repository.Repository) (*session, context.Context, error) {
 	lock, err := repo.Lock(ctx, "backup", false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	recovered, err := repo.AdoptPacks(ctx, lock)
+	lctx, cancel := lock.Context(ctx)
+	recovered, err := repo.AdoptPacks(lctx, lock)
 	if err != nil {
+		cancel()
 		_ = lock.Unlock(ctx)
-		return nil, err
+		return nil, nil, err
 	}
-	return &session{repo: repo, lock: lock, recovered: recovered}, nil
+	return &session{repo: repo, lock: lock, cancel: cancel, recovered: recovered}, lctx, nil
 }
 
 // end stops a saver that was not flushed (indexing the packs it stored, so
@@ -180,6 +185,16 @@ func (s *session) end(ctx context.Context) {
 		s.saver.Abort(context.WithoutCancel(ctx))
 	}
 	_ = s.lock.Unlock(ctx)
+	s.cancel()
+}
+
+// failed is the error an upload that failed with err reports: the loss of
+// its lock when that is what stopped it.
+func (s *session) failed(err error) error {
+	if lost := s.lock.Err(); lost != nil {
+		return lost
+	}
+	return err
 }
 
 // newSaver starts the session's saver once; its packs are recorded in the

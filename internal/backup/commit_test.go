@@ -202,3 +202,46 @@ func TestCommitRefusedWhenTheLockWasRemoved(t *testing.T) {
 		t.Errorf("a commit without a lock wrote a manifest: %d backups", len(bs))
 	}
 }
+
+// TestUploadStopsWhenItsLockIsRemoved removes a backup's lock while it
+// stores its first pack, as `unlock` or a process that judged the lock
+// stale would: the upload stops at its next pack with ErrLockLost, and
+// writes no index file and no manifest after the removal (the code before
+// wrote the lock again at its next pack, and committed).
+func TestUploadStopsWhenItsLockIsRemoved(t *testing.T) {
+	ctx := t.Context()
+	dir, opts := commitFixture(t)
+	fb := faults.New(local.New(dir))
+	pause := fb.PauseBefore(faults.OpPutStaged, "data/")
+	done := make(chan error, 1)
+	go func() {
+		_, err := backup.Run(ctx, openAt(t, fb, repository.Options{}), opts)
+		done <- err
+	}()
+	select {
+	case <-pause.Reached():
+	case err := <-done:
+		t.Fatalf("the backup ended before its first pack: %v", err)
+	}
+	be := local.New(dir)
+	if err := os.RemoveAll(filepath.Join(dir, "locks")); err != nil {
+		t.Fatal(err)
+	}
+	indexes, manifests := fb.Calls(faults.OpWrite, "index/"), fb.Calls(faults.OpWrite, "manifests/")
+	pause.Release()
+	if err := <-done; !errors.Is(err, repository.ErrLockLost) {
+		t.Fatalf("a backup whose lock was removed: %v, want ErrLockLost", err)
+	}
+	if n := fb.Calls(faults.OpWrite, "index/") - indexes; n != 0 {
+		t.Errorf("the backup wrote %d index files after its lock was removed", n)
+	}
+	if n := fb.Calls(faults.OpWrite, "manifests/") - manifests; n != 0 {
+		t.Errorf("the backup wrote %d manifests after its lock was removed", n)
+	}
+	var locks []string
+	_ = be.List(ctx, "locks/", func(o storage.ObjectInfo) error { locks = append(locks, o.Name); return nil })
+	if len(locks) != 0 {
+		t.Errorf("the backup wrote its lock again: %v", locks)
+	}
+	verifyClean(t, dir, 1)
+}

@@ -60,14 +60,14 @@ func UploadLive(ctx context.Context, repo *repository.Repository, opts Options, 
 		return nil, err
 	}
 	defer n.client.Close()
-	s, err := begin(ctx, repo)
+	s, ctx, err := begin(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
 	up, err := n.upload(ctx, s)
 	if err != nil {
 		s.end(ctx)
-		return nil, err
+		return nil, s.failed(err)
 	}
 	return up, nil
 }

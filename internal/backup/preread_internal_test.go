@@ -37,7 +37,7 @@ func testSession(ctx context.Context, t *testing.T) *session {
 		t.Fatal(err)
 	}
 	t.Cleanup(repo.Close)
-	s, err := begin(ctx, repo)
+	s, _, err := begin(ctx, repo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,13 +24,19 @@ func (r *Repository) checkExclusive(lock *Lock, what string) error {
 // RemoveBackups deletes the manifests of the given backups ("forget"): the
 // backups no longer exist, and the data only they used becomes garbage for
 // Prune. lock must be an exclusive lock of r. A backup already gone is not
-// an error.
+// an error. It stops, with ErrLockLost, once the lock is lost.
 func (r *Repository) RemoveBackups(ctx context.Context, lock *Lock, ids []ID) error {
 	if err := r.checkExclusive(lock, "forget backups"); err != nil {
 		return err
 	}
+	if err := lock.Check(ctx); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := lock.held(); err != nil {
 			return err
 		}
 		if err := r.be.Delete(ctx, "manifests/"+id.String()); err != nil && !errors.Is(err, storage.ErrNotFound) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,8 @@ func TestLockObject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	host, _ := os.Hostname()
-	want := LockInfo{Exclusive: false, Hostname: host, PID: os.Getpid(), Time: t0, Operation: "backup"}
+	want := selfLock(t0)
+	want.Operation = "backup"
 	if !reflect.DeepEqual(info, want) {
 		t.Errorf("lock %+v, want %+v", info, want)
 	}
@@ -116,28 +117,52 @@ func TestStaleLockByTime(t *testing.T) {
 	be := mem.New("t")
 	newTestRepo(t, be, InitOptions{})
 	holder := openAt(t, be, t0)
-	mustLock(t, holder, "prune", true)
+	held := mustLock(t, holder, "prune", true)
+	shared := selfLock(t0)
+	shared.Operation = "backup"
+	putLock(t, holder, "shared", shared)
 
-	// 29 minutes later the exclusive lock is still live.
+	// 29 minutes later the exclusive lock is still live; `unlock` keeps
+	// both and says why.
 	if _, err := openAt(t, be, t0.Add(29*time.Minute)).Lock(t.Context(), "backup", false); !errors.Is(err, ErrLocked) {
 		t.Fatalf("lock after 29 minutes = %v, want ErrLocked", err)
 	}
-	if n, err := openAt(t, be, t0.Add(29*time.Minute)).RemoveStaleLocks(t.Context()); err != nil || n != 0 {
-		t.Errorf("RemoveStaleLocks after 29 minutes = %d, %v; want 0", n, err)
+	res, err := openAt(t, be, t0.Add(29*time.Minute)).RemoveStaleLocks(t.Context())
+	if err != nil || res.Removed != 0 || len(res.Locks) != 2 {
+		t.Fatalf("RemoveStaleLocks after 29 minutes = %+v, %v; want 2 kept", res, err)
 	}
+	for _, l := range res.Locks {
+		if l.Removed || !strings.Contains(l.Reason, "runs on this host") {
+			t.Errorf("lock %+v: want kept, its process running", l)
+		}
+	}
+
+	// After 31 minutes both are stale. A shared lock is granted, and
+	// removes the stale exclusive lock it overrides, whose holder then
+	// finds it gone; the stale shared lock is left for `unlock`.
 	later := openAt(t, be, t0.Add(31*time.Minute))
 	l := mustLock(t, later, "backup", false)
+	if err := held.Check(t.Context()); !errors.Is(err, ErrLockLost) {
+		t.Errorf("the overridden holder's Check = %v, want ErrLockLost", err)
+	}
 	if err := l.Unlock(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	n, err := later.RemoveStaleLocks(t.Context())
-	if err != nil || n != 1 {
-		t.Fatalf("RemoveStaleLocks = %d, %v; want 1", n, err)
+	res, err = later.RemoveStaleLocks(t.Context())
+	if err != nil || res.Removed != 1 || !strings.Contains(res.Locks[0].Reason, "not refreshed for 31m") {
+		t.Fatalf("RemoveStaleLocks = %+v, %v; want the stale shared lock removed", res, err)
 	}
 	if got := objects(t, be, "locks/"); len(got) != 0 {
 		t.Errorf("locks after RemoveStaleLocks: %v", got)
 	}
 	mustLock(t, later, "prune", true)
+}
+
+// selfLock is a lock this process would write at time at.
+func selfLock(at time.Time) LockInfo {
+	host, _ := os.Hostname()
+	s := currentPIDSpace()
+	return LockInfo{Hostname: host, PID: os.Getpid(), BootID: s.bootID, PIDNamespace: s.namespace, PIDStart: s.start, Time: at}
 }
 
 // putLock writes a lock object by hand, as another process would.
@@ -164,25 +189,37 @@ func TestStaleLockDeadProcess(t *testing.T) {
 	be := mem.New("t")
 	newTestRepo(t, be, InitOptions{})
 	r := reopen(t, be)
-	host, _ := os.Hostname()
-	dead := deadPID(t)
-	putLock(t, r, "dead", LockInfo{Exclusive: true, Hostname: host, PID: dead, Time: r.Now().UTC(), Operation: "prune"})
+	if !currentPIDSpace().known() && runtime.GOOS == "linux" {
+		t.Fatal("cannot read this process's pid space")
+	}
+	dead := selfLock(r.Now().UTC())
+	dead.PID, dead.Exclusive, dead.Operation = deadPID(t), true, "prune"
+	if !currentPIDSpace().known() {
+		dead.Time = r.Now().Add(-time.Hour) // stale by age where pids prove nothing
+	}
+	putLock(t, r, "dead", dead)
 	// A fresh lock from another host cannot be checked for a dead process
 	// here: it is live.
-	putLock(t, r, "remote", LockInfo{Exclusive: false, Hostname: host + "-elsewhere", PID: dead, Time: r.Now().UTC(), Operation: "backup"})
+	remote := dead
+	remote.Hostname, remote.Exclusive, remote.Operation, remote.Time = dead.Hostname+"-elsewhere", false, "backup", r.Now().UTC()
+	putLock(t, r, "remote", remote)
 	// An unreadable lock is ignored by Lock and removed as stale.
 	putObject(t, be, "locks/garbage", []byte("not a lock"))
 
+	// Taking a shared lock removes the dead process's exclusive lock.
 	l := mustLock(t, r, "backup", false)
+	if _, ok := objects(t, be, "locks/")["locks/dead"]; ok {
+		t.Error("the dead process's exclusive lock was not removed by the lock that overrode it")
+	}
 	if _, err := r.Lock(t.Context(), "prune", true); !errors.Is(err, ErrLocked) {
 		t.Errorf("exclusive lock beside a live remote shared lock = %v, want ErrLocked", err)
 	}
 	if err := l.Unlock(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	n, err := r.RemoveStaleLocks(t.Context())
-	if err != nil || n != 2 {
-		t.Errorf("RemoveStaleLocks = %d, %v; want 2", n, err)
+	res, err := r.RemoveStaleLocks(t.Context())
+	if err != nil || res.Removed != 1 {
+		t.Errorf("RemoveStaleLocks = %+v, %v; want the unreadable lock removed", res, err)
 	}
 	got := objects(t, be, "locks/")
 	if _, ok := got["locks/remote"]; len(got) != 1 || !ok {
@@ -194,13 +231,14 @@ func TestLockOwnProcessIsLive(t *testing.T) {
 	be := mem.New("t")
 	newTestRepo(t, be, InitOptions{})
 	r := reopen(t, be)
-	host, _ := os.Hostname()
-	putLock(t, r, "mine", LockInfo{Exclusive: true, Hostname: host, PID: os.Getpid(), Time: r.Now().UTC(), Operation: "forget"})
+	mine := selfLock(r.Now().UTC())
+	mine.Exclusive, mine.Operation = true, "forget"
+	putLock(t, r, "mine", mine)
 	if _, err := r.Lock(t.Context(), "backup", false); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "forget") {
 		t.Errorf("Lock beside a live exclusive lock = %v, want ErrLocked naming forget", err)
 	}
-	if n, err := r.RemoveStaleLocks(t.Context()); err != nil || n != 0 {
-		t.Errorf("RemoveStaleLocks = %d, %v; want 0", n, err)
+	if res, err := r.RemoveStaleLocks(t.Context()); err != nil || res.Removed != 0 {
+		t.Errorf("RemoveStaleLocks = %+v, %v; want 0 removed", res, err)
 	}
 }
 

@@ -81,10 +81,24 @@ type prunePlan struct {
 //  4. write new index files naming the kept and the new packs;
 //  5. delete the index files they replace;
 //  6. delete the unused, repacked and unindexed packs.
+//
+// Prune stops as soon as it finds its lock lost (lockheld.go): it checks
+// the lock before writing the new index and before every deletion, and
+// then fails with ErrLockLost.
 func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (*PruneResult, error) {
 	if err := r.checkExclusive(lock, "prune"); err != nil {
 		return nil, err
 	}
+	ctx, cancel := lock.Context(ctx)
+	defer cancel()
+	res, err := r.prune(ctx, lock, opts)
+	if lost := lock.Err(); err != nil && lost != nil {
+		err = lost
+	}
+	return res, err
+}
+
+func (r *Repository) prune(ctx context.Context, lock *Lock, opts PruneOptions) (*PruneResult, error) {
 	rep := progress.OrNop(opts.Progress)
 	backups, err := r.manifestIDs(ctx)
 	if err != nil {
@@ -114,6 +128,9 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 	res.PacksWritten = len(newPacks)
 	var newIndex map[ID]struct{}
 	if plan.indexChanges() {
+		if err := lock.Check(ctx); err != nil {
+			return nil, err
+		}
 		newIndex, err = r.writePrunedIndex(ctx, plan, newPacks)
 		if err != nil {
 			return nil, err
@@ -127,7 +144,7 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 				old = append(old, "index/"+id.String())
 			}
 		}
-		n, err := r.deleteObjects(ctx, old, "delete index", rep)
+		n, err := r.deleteObjects(ctx, lock, old, "delete index", rep)
 		res.IndexFilesDeleted = n
 		if err != nil {
 			return res, err
@@ -147,7 +164,7 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 			}
 		}
 	}
-	res.PacksDeleted, err = r.deleteObjects(ctx, packs, "delete packs", rep)
+	res.PacksDeleted, err = r.deleteObjects(ctx, lock, packs, "delete packs", rep)
 	if err != nil {
 		return res, err
 	}
@@ -302,14 +319,27 @@ func (r *Repository) packAndIndexBytes(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// pruneCheckEvery is how many deletions prune makes between two reads of
+// its lock object; before the others it checks only its own record of
+// the lock (Lock.held).
+const pruneCheckEvery = 64
+
 // deleteObjects deletes names in order, reporting progress, and returns
-// how many it deleted. An object already gone counts as deleted.
-func (r *Repository) deleteObjects(ctx context.Context, names []string, phase string, rep progress.Reporter) (int, error) {
+// how many it deleted. An object already gone counts as deleted. It stops
+// once lock is lost.
+func (r *Repository) deleteObjects(ctx context.Context, lock *Lock, names []string, phase string, rep progress.Reporter) (int, error) {
 	slices.Sort(names)
 	rep.Start(phase, int64(len(names)), 0)
 	defer rep.Done()
 	for i, name := range names {
 		if err := ctx.Err(); err != nil {
+			return i, err
+		}
+		check := lock.held
+		if i%pruneCheckEvery == 0 {
+			check = func() error { return lock.Check(ctx) }
+		}
+		if err := check(); err != nil {
 			return i, err
 		}
 		if err := r.be.Delete(ctx, name); err != nil && !errors.Is(err, storage.ErrNotFound) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/zeebo/blake3"
 
@@ -61,6 +60,11 @@ func (r *Repository) AdoptPacks(ctx context.Context, own *Lock) (Recovered, erro
 	if len(packs) == 0 {
 		return rec, nil
 	}
+	if own != nil {
+		if err := own.Check(ctx); err != nil {
+			return Recovered{}, err
+		}
+	}
 	if _, err := r.saveIndex(ctx, packs); err != nil {
 		return Recovered{}, fmt.Errorf("cannot index adopted packs: %w", err)
 	}
@@ -84,16 +88,16 @@ func (r *Repository) orphansOfStaleLocks(ctx context.Context, own *Lock) ([]ID, 
 		return nil, fmt.Errorf("cannot list locks in %s: %w", r.be.Location(), err)
 	}
 	var out []ID
+	judge := r.newLockJudge()
 	for _, name := range names {
-		data, err := storage.ReadAll(ctx, r.be, name)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // released meanwhile
+		info, err := r.readLock(ctx, name)
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, errUnreadableLock) {
+			continue // released meanwhile, or not a lock
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot read lock %s: %w", strings.TrimPrefix(name, "locks/"), err)
+			return nil, err
 		}
-		var info LockInfo
-		if err := r.codec.openJSON(kindLock, data, &info); err != nil || !r.lockIsStale(info) {
+		if !judge.judge(info).stale {
 			continue
 		}
 		for _, id := range info.Packs {

@@ -19,6 +19,7 @@ type Repository struct {
 	codec  *codec
 	index  *Index
 	clock  func() time.Time
+	timing lockTiming
 	opts   Options
 	treeMu sync.Mutex
 	trees  map[ID][]byte // whole tree packs, read once
@@ -48,7 +49,8 @@ func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, e
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Repository{be: be, cfg: cfg, codec: c, index: newIndex(), clock: clock, opts: opts, trees: make(map[ID][]byte)}, nil
+	return &Repository{be: be, cfg: cfg, codec: c, index: newIndex(), clock: clock, opts: opts, trees: make(map[ID][]byte),
+		timing: lockTiming{refresh: lockRefresh, stale: lockStale}}, nil
 }
 
 // Init creates a new repository on be, which must hold no config.

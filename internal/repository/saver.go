@@ -208,9 +208,18 @@ func (s *Saver) storePack(ctx context.Context, p *packFile) error {
 	return s.writeIndex(ctx, batch)
 }
 
+// writeIndex writes an index file naming packs. Under a lock it first
+// checks the lock: once it is lost, a prune may have deleted these packs,
+// and an index file naming them would make later backups skip blobs that
+// are gone.
 func (s *Saver) writeIndex(ctx context.Context, packs []IndexPack) error {
 	if len(packs) == 0 {
 		return nil
+	}
+	if s.lock != nil {
+		if err := s.lock.Check(ctx); err != nil {
+			return err
+		}
 	}
 	n, err := s.r.saveIndex(ctx, packs)
 	if err != nil {
@@ -264,7 +273,8 @@ func (s *Saver) Flush(ctx context.Context) (SaveStats, error) {
 
 // Abort stops the saver without storing the open packs, and indexes the
 // packs already stored so that the next backup reuses them (ctx should not
-// be the cancelled one). Call it only once no Save is running.
+// be the cancelled one), unless its lock is lost. Call it only once no
+// Save is running.
 func (s *Saver) Abort(ctx context.Context) {
 	s.mu.Lock()
 	for typ, p := range s.cur {
