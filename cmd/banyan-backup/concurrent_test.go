@@ -349,6 +349,11 @@ func TestKilledConcurrentBackupIsAdopted(t *testing.T) {
 			if next := backupJSONOf(t, loc.url, killedRoot, loc.flags...); next.PacksRecovered != 0 {
 				t.Errorf("a backup after the rerun adopted %d packs again", next.PacksRecovered)
 			}
+			// `unlock` removes it: its process no longer runs, in this
+			// same PID namespace.
+			if out := mustRun(t, loc.with("unlock", "--repo", loc.url)...); !strings.Contains(out, "no longer runs") || !strings.Contains(out, "removed 1 stale locks") {
+				t.Errorf("unlock after the killed backup says %q, want its lock removed because its process no longer runs", out)
+			}
 
 			mustRun(t, loc.with("verify", "--repo", loc.url, "--read-data")...)
 			restoresTo(t, loc, again.ID, killedRoot)

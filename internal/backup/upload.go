@@ -28,8 +28,9 @@ func (u *Uploaded) Manifest() *repository.Manifest { return u.manifest }
 
 // Commit writes the manifest, making the backup exist, and releases the
 // lock. It first checks that the lock still stands: if another process
-// judged it stale and removed it, a prune may have deleted what the upload
-// stored, so nothing is committed (repository.ErrLockLost).
+// judged it stale and removed it, or overwrote it, a prune may have
+// deleted what the upload stored, so nothing is committed
+// (repository.ErrLockLost).
 func (u *Uploaded) Commit(ctx context.Context) (*Result, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
