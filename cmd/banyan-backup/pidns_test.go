@@ -71,8 +71,8 @@ func TestPruneBesideBackupInAnotherPIDNamespace(t *testing.T) {
 	}
 
 	r := runVia(t, other, "prune", "--repo", loc.url)
-	if r.code != 1 || !strings.Contains(r.stderr, "locked") || !strings.Contains(r.stderr, "another PID namespace") {
-		t.Errorf("prune beside the backup: exit %d, want 1 saying the repository is locked by a process in another PID namespace\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	if r.code != 11 || !strings.Contains(r.stderr, "locked") || !strings.Contains(r.stderr, "another PID namespace") {
+		t.Errorf("prune beside the backup: exit %d, want 11 saying the repository is locked by a process in another PID namespace\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	t.Logf("prune in another PID namespace: %s", r.stderr)
 	now := loc.objects(t, "data/")
