@@ -154,4 +154,8 @@ type Options struct {
 	// Location is the server's time zone, for checking segment names; nil
 	// means time.Local.
 	Location *time.Location
+	// stepHook, set by tests, is called after each step that changes a
+	// target root or its staging directory; an error stops the restore
+	// there, as a kill would.
+	stepHook func(step string) error
 }

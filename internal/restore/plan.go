@@ -27,6 +27,9 @@ type unit struct {
 	// action is filled in by the target check: "restore", "skip" (merge:
 	// the target has it) or "replace" (overwrite).
 	action string
+	// inPlace: an interrupted restore of the same backup already moved
+	// it into the target.
+	inPlace bool
 }
 
 type planFile struct {

@@ -42,6 +42,7 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		return nil, err
 	}
 	for _, t := range targets {
+		t.hook = opts.stepHook
 		if err := t.inspect(b.ID); err != nil {
 			return nil, err
 		}
@@ -74,7 +75,9 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	}
 
 	p.place(byCat)
-	res.FilesResumed = p.markDone(targets, b.ID, repo.Config().ChunkSize)
+	if res.FilesResumed, err = p.markDone(byCat, repo.Config().ChunkSize); err != nil {
+		return nil, err
+	}
 	packs, err := neededPacks(repo, p, b)
 	if err != nil {
 		return nil, err
@@ -94,7 +97,7 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	}
 
 	for _, t := range targets {
-		if err := t.open(b.ID, repo.Now()); err != nil {
+		if err := t.open(b.ID, opts.Existing, repo.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -102,7 +105,7 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) {
 			// Nothing from this backup can be trusted: drop what was
-			// staged; the target's own data was never touched.
+			// staged, unless an earlier run began moving it in.
 			for _, t := range targets {
 				t.abandon()
 			}
