@@ -184,8 +184,12 @@ func TestRestoreKilledAtEveryStepResumes(t *testing.T) {
 
 	for _, policy := range []restore.ExistingPolicy{restore.RefuseExisting, restore.Merge, restore.Overwrite} {
 		t.Run("policy="+string(policy), func(t *testing.T) {
+			fast := fastDir(t)
 			prepare := func() (string, map[string]string) {
-				parent := t.TempDir()
+				parent, err := os.MkdirTemp(fast, "")
+				if err != nil {
+					t.Fatal(err)
+				}
 				target := filepath.Join(parent, "target")
 				if policy != restore.RefuseExisting {
 					ownTarget(t, baseDir, target)
@@ -248,6 +252,9 @@ func TestRestoreKilledAtEveryStepResumes(t *testing.T) {
 				diffTrees(t, fmt.Sprintf("killed at step %d (%s)", k, steps[k-1]), expectedTree(base, own, policy), treeFiles(t, target))
 				if ents, _ := os.ReadDir(filepath.Dir(target)); len(ents) != 1 {
 					t.Errorf("killed at step %d (%s): the target's parent holds %d entries, want only the target", k, steps[k-1], len(ents))
+				}
+				if err := os.RemoveAll(filepath.Dir(target)); err != nil {
+					t.Fatal(err)
 				}
 			}
 			t.Logf("%d kills", kills)

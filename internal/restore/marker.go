@@ -32,6 +32,7 @@ const (
 
 // marker is the content of a root's RESTORE-IN-PROGRESS file: which backup
 // is being restored, and what a rerun needs to know of the first run.
+// Every root of a restore gets the same record of all of them.
 type marker struct {
 	Backup  string    `json:"backup"`
 	Started time.Time `json:"started"`
@@ -41,17 +42,35 @@ type marker struct {
 	// Policy is the first run's: "" (refuse a root holding data), "merge"
 	// or "overwrite".
 	Policy ExistingPolicy `json:"policy,omitempty"`
-	// HadData says the root held data before the first run.
+	// Roots records every root of the restore as it was before the first
+	// run, by its absolute path.
+	Roots map[string]rootRecord `json:"roots,omitempty"`
+}
+
+// rootRecord is what a root held before the first run of a restore.
+type rootRecord struct {
 	HadData bool `json:"had_data,omitempty"`
-	// Own lists the units the root held before the first run, as
-	// <catalog>/<path below the catalog's data directory>: a rerun must
-	// not take the units the first run moved in for the root's own.
+	// Own lists the units the root held, as <catalog>/<path below the
+	// catalog's data directory> (unitKey): a rerun must not take the
+	// units the first run moved in for the root's own.
 	Own []string `json:"own,omitempty"`
 }
 
-// recorded reports whether the marker records the first run (Phase, Own):
-// markers of older releases do not.
+// recorded reports whether the marker records the first run (Phase,
+// Roots): markers of older releases do not.
 func (m marker) recorded() bool { return m.Phase != "" }
+
+// phaseRank orders the phases; the "" of older releases' markers counts
+// as moving: entries may have moved.
+func phaseRank(phase string) int {
+	switch phase {
+	case phaseStaging:
+		return 0
+	case phaseMoved:
+		return 2
+	}
+	return 1
+}
 
 func readMarker(dir string) (marker, error) {
 	var m marker
@@ -86,14 +105,23 @@ func (t *targetRoot) writeMarker() error {
 	return t.step("marker " + t.mark.Phase)
 }
 
-// ownList is the root's own units, sorted, for the marker.
-func (t *targetRoot) ownList() []string {
-	out := make([]string, 0, len(t.own))
+// record is what the marker records of the root.
+func (t *targetRoot) record() rootRecord {
+	r := rootRecord{HadData: t.hasData}
 	for k := range t.own {
-		out = append(out, k)
+		r.Own = append(r.Own, k)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(r.Own)
+	return r
+}
+
+// take sets the root's data and units from a record.
+func (t *targetRoot) take(r rootRecord) {
+	t.hasData = r.HadData
+	t.own = map[string]bool{}
+	for _, k := range r.Own {
+		t.own[k] = true
+	}
 }
 
 // step calls the test hook, if any, after a step that changed the root.
@@ -102,4 +130,13 @@ func (t *targetRoot) step(name string) error {
 		return nil
 	}
 	return t.hook(name)
+}
+
+// root returns what m records of root dir; m may be nil.
+func (m *marker) root(dir string) (rootRecord, bool) {
+	if m == nil {
+		return rootRecord{}, false
+	}
+	r, ok := m.Roots[dir]
+	return r, ok
 }

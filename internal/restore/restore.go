@@ -43,9 +43,9 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	}
 	for _, t := range targets {
 		t.hook = opts.stepHook
-		if err := t.inspect(b.ID); err != nil {
-			return nil, err
-		}
+	}
+	if err := targets.inspect(b.ID); err != nil {
+		return nil, err
 	}
 	if !opts.Force {
 		if err := checkLocks(roots, cats); err != nil {
@@ -55,6 +55,11 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	conflicts, skipped, err := resolveConflicts(p, roots, byCat, opts.Existing)
 	if err != nil {
 		return nil, err
+	}
+	for _, t := range targets {
+		if err := t.checkFilesystems(p, byCat); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Backup: b.ID.String(), DryRun: opts.DryRun, Conflicts: conflicts}
 	for _, t := range targets {
@@ -96,26 +101,20 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		}
 	}
 
-	for _, t := range targets {
-		if err := t.open(b.ID, opts.Existing, repo.Now()); err != nil {
-			return nil, err
-		}
+	if err := targets.open(b.ID, opts.Existing, repo.Now()); err != nil {
+		return nil, err
 	}
 	err = writeFiles(ctx, repo, p, opts)
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) {
 			// Nothing from this backup can be trusted: drop what was
 			// staged, unless an earlier run began moving it in.
-			for _, t := range targets {
-				t.abandon()
-			}
+			targets.abandon()
 		}
 		return nil, err
 	}
-	for _, t := range targets {
-		if err := t.finish(p); err != nil {
-			return nil, err
-		}
+	if err := targets.finish(p); err != nil {
+		return nil, err
 	}
 	res.Check, err = banyandb.Check(ctx, roots, banyandb.ScanOptions{Catalogs: cats, Location: opts.Location})
 	if err != nil {

@@ -117,6 +117,12 @@ func TestRestoreIntoEmptyExistingDirectory(t *testing.T) {
 // with the same bytes (the CLI tests compare modes and times too).
 func sameFiles(t *testing.T, src, dst string) {
 	t.Helper()
+	sameFilesIn(t, src, banyandb.Roots{Root: dst})
+}
+
+// sameFilesIn is sameFiles for a restore into roots.
+func sameFilesIn(t *testing.T, src string, dst banyandb.Roots) {
+	t.Helper()
 	layout, err := banyandb.Scan(context.Background(), banyandb.Roots{Root: src}, banyandb.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +132,7 @@ func sameFiles(t *testing.T, src, dst string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join(dst, string(f.Catalog), "data", f.Path))
+		b, err := os.ReadFile(filepath.Join(dst.DataDir(f.Catalog), f.Path))
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("%s/%s: restored content differs (%v)", f.Catalog, f.Path, err)
 		}

@@ -12,40 +12,51 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
-// open prepares the root for writing. A first run creates the root if need
-// be and writes its marker, recording the policy and the root's own units,
-// before anything else; then the staging directory is created inside the
-// root. A resumed restore keeps the marker it found.
-func (t *targetRoot) open(id repository.ID, policy ExistingPolicy, now time.Time) error {
-	if !t.resumed {
-		if err := os.MkdirAll(t.dir, 0o755); err != nil {
-			return fmt.Errorf("cannot create target %s: %w", t.dir, err)
+// open prepares the roots for writing. In a first run, each root is
+// created if need be and gets its marker, recording the policy and what
+// every root held, before anything else of the restore reaches it; then
+// its staging directory is created inside it. Resumed roots keep their
+// marker.
+func (ts targetRoots) open(id repository.ID, policy ExistingPolicy, now time.Time) error {
+	m := marker{Backup: id.String(), Started: now.UTC(), Phase: phaseStaging, Policy: policy, Roots: map[string]rootRecord{}}
+	for _, t := range ts {
+		m.Roots[t.dir] = t.record()
+	}
+	for _, t := range ts {
+		if !t.resumed {
+			if err := os.MkdirAll(t.dir, 0o755); err != nil {
+				return fmt.Errorf("cannot create target %s: %w", t.dir, err)
+			}
+			t.mark = m
+			if err := t.writeMarker(); err != nil {
+				return err
+			}
+			t.resumed = true
 		}
-		t.mark = marker{Backup: id.String(), Started: now.UTC(), Phase: phaseStaging, Policy: policy, HadData: t.hasData, Own: t.ownList()}
-		if err := t.writeMarker(); err != nil {
+		if err := os.Mkdir(t.staging, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("cannot create staging directory %s: %w", t.staging, err)
+		}
+		if err := t.step("staging created"); err != nil {
 			return err
 		}
-		t.resumed = true
 	}
-	if err := os.Mkdir(t.staging, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("cannot create staging directory %s: %w", t.staging, err)
-	}
-	return t.step("staging created")
+	return nil
 }
 
-// finish moves the staged tree into the root, replacing the units the plan
-// replaces, then removes the staging directory, the old versions of the
-// replaced units with it, and last the marker. The marker's phase records
-// when the first entry is about to move and when the last has moved.
-func (t *targetRoot) finish(p *plan) error {
-	if err := syncFS(t.staging); err != nil {
-		return err
-	}
-	if t.mark.Phase == phaseStaging {
-		t.mark.Phase = phaseMoving
-		if err := t.writeMarker(); err != nil {
+// finish moves each root's staged tree into it, replacing the units the
+// plan replaces, then removes each staging directory, with the old
+// versions of the replaced units, and last each marker. The markers say
+// when the first entry is about to move (moving) and when the last has
+// moved (moved) in every root, so that no marker is removed before every
+// root is complete.
+func (ts targetRoots) finish(p *plan) error {
+	for _, t := range ts {
+		if err := syncFS(t.staging); err != nil {
 			return err
 		}
+	}
+	if err := ts.enter(phaseMoving); err != nil {
+		return err
 	}
 	replaced := map[string]bool{}
 	for _, u := range p.units {
@@ -53,16 +64,38 @@ func (t *targetRoot) finish(p *plan) error {
 			replaced[targetPath(u.cat, u.rel)] = true
 		}
 	}
-	m := mover{trash: filepath.Join(t.staging, trashName), replaced: replaced, step: t.step}
-	if err := m.move(t.staging, t.dir, ""); err != nil {
-		return err
-	}
-	if t.mark.Phase != phaseMoved {
-		t.mark.Phase = phaseMoved
-		if err := t.writeMarker(); err != nil {
+	for _, t := range ts {
+		m := mover{trash: filepath.Join(t.staging, trashName), replaced: replaced, step: t.step}
+		if err := m.move(t.staging, t.dir, ""); err != nil {
 			return err
 		}
 	}
+	if err := ts.enter(phaseMoved); err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := t.cleanUp(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enter records a phase in every root's marker that records an earlier one.
+func (ts targetRoots) enter(phase string) error {
+	for _, t := range ts {
+		if phaseRank(t.mark.Phase) < phaseRank(phase) || !t.mark.recorded() {
+			t.mark.Phase = phase
+			if err := t.writeMarker(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// cleanUp removes the root's staging directory, then its marker.
+func (t *targetRoot) cleanUp() error {
 	if err := os.RemoveAll(t.staging); err != nil {
 		return fmt.Errorf("cannot remove staging directory %s: %w", t.staging, err)
 	}
@@ -78,18 +111,22 @@ func (t *targetRoot) finish(p *plan) error {
 	return t.step("marker removed")
 }
 
-// abandon removes what the restore staged and its marker, and the root
-// itself if the restore created it and it is empty again: the root is as
-// it was before the first run. Once entries have moved into the root, it
-// leaves everything as it is, marked incomplete, for a rerun to finish.
-func (t *targetRoot) abandon() {
-	if t.mark.Phase != phaseStaging {
-		return
+// abandon removes what the restore staged and its markers, and each root
+// the restore created that is empty again: the roots are as they were
+// before the first run. Once entries may have moved into a root, it leaves
+// everything as it is, marked incomplete, for a rerun to finish.
+func (ts targetRoots) abandon() {
+	for _, t := range ts {
+		if t.mark.Phase != phaseStaging {
+			return
+		}
 	}
-	_ = os.RemoveAll(t.staging)
-	_ = os.Remove(filepath.Join(t.dir, MarkerName))
-	if !t.hasData {
-		_ = os.Remove(t.dir)
+	for _, t := range ts {
+		_ = os.RemoveAll(t.staging)
+		_ = os.Remove(filepath.Join(t.dir, MarkerName))
+		if !t.hasData {
+			_ = os.Remove(t.dir)
+		}
 	}
 }
 

@@ -1,17 +1,12 @@
 package restore
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
 // StagingName is the staging directory inside each target root: on the
@@ -42,13 +37,18 @@ type targetRoot struct {
 	mark    marker
 	// own are the units dir held before the restore began, keyed
 	// <catalog>/<rel> (unitKey).
-	own  map[string]bool
-	hook func(string) error
+	own map[string]bool
+	// staged: dir holds a staging directory.
+	staged bool
+	hook   func(string) error
 }
+
+// targetRoots are the distinct roots of a restore, sorted by path.
+type targetRoots []*targetRoot
 
 // resolveTargets returns the distinct roots of the catalogs, absolute, and
 // which root each catalog goes to.
-func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roots, []*targetRoot, map[banyandb.Catalog]*targetRoot, error) {
+func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roots, targetRoots, map[banyandb.Catalog]*targetRoot, error) {
 	abs := banyandb.Roots{Override: map[banyandb.Catalog]string{}}
 	var err error
 	if roots.Root != "" {
@@ -66,7 +66,7 @@ func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roo
 	}
 	byDir := map[string]*targetRoot{}
 	byCat := map[banyandb.Catalog]*targetRoot{}
-	var list []*targetRoot
+	var list targetRoots
 	for _, c := range cats {
 		dir := abs.CatalogRoot(c)
 		if dir == "" {
@@ -82,118 +82,6 @@ func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roo
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].dir < list[j].dir })
 	return abs, list, byCat, nil
-}
-
-// inspect learns whether the root holds data and which units, or, when it
-// holds the marker of an interrupted restore of the same backup, what that
-// marker recorded. It refuses a root holding another restore's marker.
-// Neither the marker, nor the staging directory, nor an empty lost+found
-// counts as data.
-func (t *targetRoot) inspect(id repository.ID) error {
-	st, err := os.Stat(t.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cannot use target %s: %w", t.dir, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("cannot restore into %s: it is not a directory", t.dir)
-	}
-	ents, err := os.ReadDir(t.dir)
-	if err != nil {
-		return fmt.Errorf("cannot read target %s: %w", t.dir, err)
-	}
-	marked, staged := false, false
-	for _, e := range ents {
-		switch name := e.Name(); {
-		case name == MarkerName:
-			marked = true
-		case name == markerTemp: // a marker being written when a restore was killed
-		case name == StagingName:
-			staged = true
-		case name == lostFound && e.IsDir() && emptyDir(filepath.Join(t.dir, name)):
-		default:
-			t.hasData = true
-		}
-	}
-	switch {
-	case marked:
-		return t.resume(id)
-	case staged:
-		return fmt.Errorf("cannot restore: %s holds %s but no %s: it is not a restore in progress: remove it", t.dir, StagingName, MarkerName)
-	case t.hasData:
-		t.own, err = inventory(t.dir)
-		return err
-	}
-	return nil
-}
-
-// resume reads the marker of an interrupted restore and takes what it
-// recorded of the first run.
-func (t *targetRoot) resume(id repository.ID) error {
-	m, err := readMarker(t.dir)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %w: remove it if no restore is running", filepath.Join(t.dir, MarkerName), err)
-	}
-	if m.Backup != id.String() {
-		return fmt.Errorf("%w: %s holds an incomplete restore of backup %s: rerun that restore, or remove the directory", ErrTargetNotEmpty, t.dir, repository.ShortHex(m.Backup))
-	}
-	t.resumed, t.mark = true, m
-	if m.recorded() {
-		t.hasData = m.HadData
-		t.own = map[string]bool{}
-		for _, k := range m.Own {
-			t.own[k] = true
-		}
-	}
-	return nil
-}
-
-// inventory lists the units a root holds in any catalog: the entries of
-// each catalog's data directory and, for catalogs with segments, of each
-// group directory.
-func inventory(dir string) (map[string]bool, error) {
-	own := map[string]bool{}
-	for _, c := range banyandb.AllCatalogs() {
-		data := filepath.Join(dir, string(c), "data")
-		ents, err := os.ReadDir(data)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot read target %s: %w", data, err)
-		}
-		for _, e := range ents {
-			if !e.IsDir() || !c.HasSegments() {
-				own[unitKey(c, e.Name())] = true
-				continue
-			}
-			sub, err := os.ReadDir(filepath.Join(data, e.Name()))
-			if err != nil {
-				return nil, fmt.Errorf("cannot read target %s: %w", filepath.Join(data, e.Name()), err)
-			}
-			for _, se := range sub {
-				own[unitKey(c, e.Name()+"/"+se.Name())] = true
-			}
-		}
-	}
-	return own, nil
-}
-
-// unitKey names a unit (or any path below a catalog's data directory) in
-// a root's record of its own units.
-func unitKey(c banyandb.Catalog, rel string) string { return string(c) + "/" + rel }
-
-// emptyDir reports whether dir can be read and holds nothing.
-func emptyDir(dir string) bool {
-	fh, err := os.Open(dir)
-	if err != nil {
-		return false
-	}
-	defer fh.Close()
-	names, err := fh.Readdirnames(1)
-	return len(names) == 0 && errors.Is(err, io.EOF)
 }
 
 // checkLocks refuses targets where a running server holds a group lock.
