@@ -194,3 +194,25 @@ func (t *targetRoot) checkFilesystems(p *plan, byCat map[banyandb.Catalog]*targe
 	}
 	return nil
 }
+
+// TargetHadData reports whether the target roots of the catalogs held data
+// before a restore of backup id began: a root holding the marker of an
+// interrupted restore of id answers with what its first run recorded, any
+// other root with what it holds (an empty lost+found is nothing). A
+// target's release is to be read only from data it had before the restore,
+// not from what an interrupted run of it moved in.
+func TargetHadData(roots banyandb.Roots, cats []banyandb.Catalog, id repository.ID) (bool, error) {
+	_, ts, _, err := resolveTargets(roots, cats)
+	if err != nil {
+		return false, err
+	}
+	if err := ts.inspect(id); err != nil {
+		return false, err
+	}
+	for _, t := range ts {
+		if t.hasData {
+			return true, nil
+		}
+	}
+	return false, nil
+}
