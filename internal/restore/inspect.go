@@ -87,7 +87,7 @@ func (t *targetRoot) inspect(id repository.ID) error {
 // Any other root is inventoried afresh.
 func (t *targetRoot) settle(found *marker) error {
 	if t.resumed {
-		if r, ok := t.mark.Roots[t.dir]; ok && t.mark.recorded() {
+		if r, ok := t.mark.root(t.dir); ok && t.mark.recorded() {
 			t.take(r)
 		}
 		return nil

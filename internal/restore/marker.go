@@ -117,6 +117,7 @@ func (t *targetRoot) record() rootRecord {
 
 // take sets the root's data and units from a record.
 func (t *targetRoot) take(r rootRecord) {
+	t.recorded = true
 	t.hasData = r.HadData
 	t.own = map[string]bool{}
 	for _, k := range r.Own {

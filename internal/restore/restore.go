@@ -2,11 +2,12 @@
 // of a repository into BanyanDB data roots. The plan is checked before
 // anything is written (every blob indexed, every pack present, and with
 // full verification every pack read and hashed); files go to a staging
-// directory beside each target root and are moved into place only when all
-// of them are written and synced. A target that holds data is refused, or
-// merged into, or has the restored segments and groups replaced; a target
-// a running server holds is refused. The result is checked as a server
-// would check it on startup.
+// directory inside each target root and are moved into place only when all
+// of them are written and synced, in steps that a rerun resumes from
+// wherever the restore was killed (docs/restore.md, Interrupted restores).
+// A target that holds data is refused, or merged into, or has the restored
+// segments and groups replaced; a target a running server holds is
+// refused. The result is checked as a server would check it on startup.
 package restore
 
 import (

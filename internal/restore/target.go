@@ -35,6 +35,8 @@ type targetRoot struct {
 	// restore.
 	resumed bool
 	mark    marker
+	// recorded: mark records what dir held before the first run.
+	recorded bool
 	// own are the units dir held before the restore began, keyed
 	// <catalog>/<rel> (unitKey).
 	own map[string]bool
@@ -146,7 +148,7 @@ func (t *targetRoot) checkPolicy(policy ExistingPolicy) error {
 	switch {
 	case !t.hasData:
 		return nil
-	case t.resumed && t.mark.recorded() && t.mark.Policy != policy:
+	case t.recorded && t.mark.Policy != policy:
 		return fmt.Errorf("%w: %s holds an interrupted restore that was run %s: rerun it the same way", ErrTargetNotEmpty, t.dir, policyFlag(t.mark.Policy))
 	case !t.resumed && policy == RefuseExisting:
 		return fmt.Errorf("%w: %s holds data: restore into a new or empty directory, or pass --merge (add what it lacks) or --overwrite (replace what the restore brings)", ErrTargetNotEmpty, t.dir)

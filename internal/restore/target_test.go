@@ -128,3 +128,40 @@ func TestInterruptedMergeKeepsTargetsOwnData(t *testing.T) {
 		t.Errorf("an interrupted merge run again with --overwrite: %v, want it refused", err)
 	}
 }
+
+// TestResumeMarkerOfOlderRelease: a target left by a release that staged
+// beside it (its marker records neither phase nor units) is resumed: the
+// units it holds count as moved in by that restore and are kept, the rest
+// is restored.
+func TestResumeMarkerOfOlderRelease(t *testing.T) {
+	repo, root, b := setup(t)
+	base := filepath.Join(t.TempDir(), "base")
+	if _, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: base}}); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyTree(t, filepath.Join(base, "measure"), filepath.Join(target, "measure"))
+	if err := os.WriteFile(filepath.Join(target, restore.MarkerName), []byte(`{"backup":"`+b.ID.String()+`","started":"2026-12-01T00:00:00Z"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, policy := range []restore.ExistingPolicy{restore.Merge, restore.RefuseExisting} {
+		if _, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Existing: policy}); err != nil {
+			t.Fatalf("resume (policy %q) of a restore an older release began: %v", policy, err)
+		}
+		sameFiles(t, root, target)
+		if got := treeFiles(t, target)[restore.MarkerName]; got != "" {
+			t.Errorf("marker left after the resumed restore")
+		}
+		if policy == restore.Merge { // again, as a plain restore
+			if err := os.RemoveAll(filepath.Join(target, "stream")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(target, restore.MarkerName), []byte(`{"backup":"`+b.ID.String()+`"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
