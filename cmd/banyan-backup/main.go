@@ -123,8 +123,8 @@ BANYAN_BACKUP_REPO.
 ` + envHelp() + `
 
 Exit codes: 0 ok, 1 error, 2 usage (a restore selection matching no data
-included), 3 integrity failure (damaged repository or data), 10 no repository at --repo, 11 repository locked by another
-process, 130 interrupted.`,
+included), 3 integrity failure (damaged repository or data), 10 no repository
+at --repo, 11 repository locked by another process, 130 interrupted.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
