@@ -170,9 +170,10 @@ func diffTrees(t *testing.T, what string, want, got map[string]string) {
 // --merge keeps it, and nothing left beside the target.
 func TestRestoreKilledAtEveryStepResumes(t *testing.T) {
 	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
-	repo, b := backupRoot(t, root)
+	fast := fastDir(t)
+	repo, b := backupRootIn(t, root, fast)
 	ctx := context.Background()
-	baseDir := filepath.Join(t.TempDir(), "base")
+	baseDir := filepath.Join(fast, "base")
 	if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: baseDir}, Location: time.UTC}); err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +185,9 @@ func TestRestoreKilledAtEveryStepResumes(t *testing.T) {
 
 	for _, policy := range []restore.ExistingPolicy{restore.RefuseExisting, restore.Merge, restore.Overwrite} {
 		t.Run("policy="+string(policy), func(t *testing.T) {
-			fast := fastDir(t)
+			dir := fastDir(t)
 			prepare := func() (string, map[string]string) {
-				parent, err := os.MkdirTemp(fast, "")
+				parent, err := os.MkdirTemp(dir, "")
 				if err != nil {
 					t.Fatal(err)
 				}
