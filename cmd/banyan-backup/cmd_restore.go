@@ -42,10 +42,11 @@ expects with --root DIR (per-catalog roots: --measure-root and the like).
 Before anything is written the plan is checked: every blob indexed, every pack
 present, and with --verify=full (the default under 10 GiB) every pack read and
 hashed. A damaged repository fails with exit 3 naming the backup, file and
-blob, and nothing is written. Files are staged beside each target root
-(.DIR.banyan-restore) and moved in only when all are written and synced; the
-root carries a RESTORE-IN-PROGRESS marker until then, and an interrupted
-restore is resumed by running the same command again.
+blob, and nothing is written. Files are staged inside each target root
+(DIR/.banyan-restore, on its own filesystem: DIR may be a mount point) and
+moved in only when all are written and synced; the root carries a
+RESTORE-IN-PROGRESS marker until then, and a restore killed at any point is
+resumed by running the same command again.
 
 Partial restores: --catalog and --group (repeatable), --from/--to (RFC 3339,
 a date, or a time ago such as -72h). Whole segments overlapping the window are
@@ -57,9 +58,10 @@ A live backup cannot hold the parts the node had in memory, which its
 snapshot's .snp files list all the same: each shard concerned gets a new .snp
 listing the parts it holds, and the restore names what the backup lacks.
 
-A target holding data is refused unless --merge (add the segments and groups
-it lacks, keep the ones it has) or --overwrite (replace those the restore
-brings). A target a running BanyanDB server holds is refused (--force).
+A target holding data (an empty lost+found is none) is refused unless --merge
+(add the segments and groups it lacks, keep the ones it has) or --overwrite
+(replace those the restore brings). A selection that matches no data of the
+backup is exit 2. A target a running BanyanDB server holds is refused (--force).
 Catalogs the target release cannot read are left out, with the reason
 (--target-version, --allow-incompatible).
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -47,7 +48,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, repository.ErrIntegrity):
 		return exitIntegrity
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected):
 		return exitUsage
 	case errors.Is(err, repository.ErrNoRepository), errors.Is(err, repository.ErrNotInitialized):
 		return exitNoRepo
@@ -121,9 +122,9 @@ BANYAN_BACKUP_REPO.
 
 ` + envHelp() + `
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure (damaged repository
-or data), 10 no repository at --repo, 11 repository locked by another
-process, 130 interrupted.`,
+Exit codes: 0 ok, 1 error, 2 usage (a restore selection matching no data
+included), 3 integrity failure (damaged repository or data), 10 no repository
+at --repo, 11 repository locked by another process, 130 interrupted.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -29,16 +29,6 @@ type RestoreTarget struct {
 // t.Release is nil.
 func RestoreRefusals(ctx context.Context, b repository.Backup, roots banyandb.Roots, loc *time.Location,
 	sel restore.Selection, t RestoreTarget) (map[banyandb.Catalog]string, error) {
-	var target compat.Target
-	if t.Release != nil {
-		target = *t.Release
-	} else {
-		found, ok, err := compat.TargetFromRoot(ctx, roots, banyandb.ScanOptions{Location: loc})
-		if err != nil || !ok {
-			return nil, err
-		}
-		target = found
-	}
 	in := compat.FromManifest(b.Manifest)
 	chosen := in.Catalogs[:0]
 	for _, c := range in.Catalogs {
@@ -47,5 +37,21 @@ func RestoreRefusals(ctx context.Context, b repository.Backup, roots banyandb.Ro
 		}
 	}
 	in.Catalogs = chosen
+	var target compat.Target
+	if t.Release != nil {
+		target = *t.Release
+	} else {
+		// The release is read from the data the target had before this
+		// restore began, not from what an interrupted run of it moved in.
+		had, err := restore.TargetHadData(roots, chosen, b.ID)
+		if err != nil || !had {
+			return nil, err
+		}
+		found, ok, err := compat.TargetFromRoot(ctx, roots, banyandb.ScanOptions{Location: loc})
+		if err != nil || !ok {
+			return nil, err
+		}
+		target = found
+	}
 	return compat.Refusals(compat.Decide(in, target, compat.Options{AllowIncompatible: t.AllowIncompatible}), target)
 }

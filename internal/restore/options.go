@@ -118,6 +118,21 @@ func (s Selection) group(c banyandb.Catalog, g string) bool {
 	return c == banyandb.SchemaProperty || len(s.Groups) == 0 || slices.Contains(s.Groups, g)
 }
 
+// asksForData reports whether the selection names data: groups, a time
+// window or a catalog besides the schema. The schema alone, which comes
+// with any selection, does not satisfy such a selection.
+func (s Selection) asksForData() bool {
+	if len(s.Groups) > 0 || s.timed() {
+		return true
+	}
+	for _, c := range s.Catalogs {
+		if c != banyandb.SchemaProperty {
+			return true
+		}
+	}
+	return false
+}
+
 // timed reports whether a time window is set.
 func (s Selection) timed() bool { return !s.From.IsZero() || !s.To.IsZero() }
 
@@ -154,4 +169,8 @@ type Options struct {
 	// Location is the server's time zone, for checking segment names; nil
 	// means time.Local.
 	Location *time.Location
+	// stepHook, set by tests, is called after each step that changes a
+	// target root or its staging directory; an error stops the restore
+	// there, as a kill would.
+	stepHook func(step string) error
 }

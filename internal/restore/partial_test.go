@@ -24,8 +24,14 @@ import (
 // backupRoot backs up a data root into a new repository.
 func backupRoot(t *testing.T, root string) (*repository.Repository, repository.Backup) {
 	t.Helper()
+	return backupRootIn(t, root, t.TempDir())
+}
+
+// backupRootIn is backupRoot with the repository in dir.
+func backupRootIn(t *testing.T, root, dir string) (*repository.Repository, repository.Backup) {
+	t.Helper()
 	ctx := context.Background()
-	repo, err := repository.Init(ctx, local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{PackSize: 64 << 10}, repository.Options{})
+	repo, err := repository.Init(ctx, local.New(filepath.Join(dir, "repo")), repository.InitOptions{PackSize: 64 << 10}, repository.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ type unit struct {
 	// action is filled in by the target check: "restore", "skip" (merge:
 	// the target has it) or "replace" (overwrite).
 	action string
+	// inPlace: an interrupted restore of the same backup already moved
+	// it into the target.
+	inPlace bool
 }
 
 type planFile struct {
@@ -157,10 +160,20 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 	}
 	p.dirs = append(neededSkeleton(skeleton, p.units), p.dirs...)
 	p.count()
-	if len(p.units) == 0 {
+	if len(p.units) == 0 || (sel.asksForData() && !p.hasData()) {
 		return p, fmt.Errorf("%w: backup %s has no data for %s", ErrNothingSelected, b.ID.Short(), describe(sel))
 	}
 	return p, nil
+}
+
+// hasData reports whether the plan restores anything besides the schema.
+func (p *plan) hasData() bool {
+	for _, u := range p.units {
+		if u.cat != banyandb.SchemaProperty {
+			return true
+		}
+	}
+	return false
 }
 
 // lackingByShard indexes a manifest's lacking parts by the shard's path in

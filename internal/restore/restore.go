@@ -2,11 +2,12 @@
 // of a repository into BanyanDB data roots. The plan is checked before
 // anything is written (every blob indexed, every pack present, and with
 // full verification every pack read and hashed); files go to a staging
-// directory beside each target root and are moved into place only when all
-// of them are written and synced. A target that holds data is refused, or
-// merged into, or has the restored segments and groups replaced; a target
-// a running server holds is refused. The result is checked as a server
-// would check it on startup.
+// directory inside each target root and are moved into place only when all
+// of them are written and synced, in steps that a rerun resumes from
+// wherever the restore was killed (docs/restore.md, Interrupted restores).
+// A target that holds data is refused, or merged into, or has the restored
+// segments and groups replaced; a target a running server holds is
+// refused. The result is checked as a server would check it on startup.
 package restore
 
 import (
@@ -42,9 +43,10 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		return nil, err
 	}
 	for _, t := range targets {
-		if err := t.inspect(b.ID); err != nil {
-			return nil, err
-		}
+		t.hook = opts.stepHook
+	}
+	if err := targets.inspect(b.ID); err != nil {
+		return nil, err
 	}
 	if !opts.Force {
 		if err := checkLocks(roots, cats); err != nil {
@@ -54,6 +56,11 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	conflicts, skipped, err := resolveConflicts(p, roots, byCat, opts.Existing)
 	if err != nil {
 		return nil, err
+	}
+	for _, t := range targets {
+		if err := t.checkFilesystems(p, byCat); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Backup: b.ID.String(), DryRun: opts.DryRun, Conflicts: conflicts}
 	for _, t := range targets {
@@ -74,7 +81,9 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	}
 
 	p.place(byCat)
-	res.FilesResumed = p.markDone(targets, b.ID, repo.Config().ChunkSize)
+	if res.FilesResumed, err = p.markDone(byCat, repo.Config().ChunkSize); err != nil {
+		return nil, err
+	}
 	packs, err := neededPacks(repo, p, b)
 	if err != nil {
 		return nil, err
@@ -93,26 +102,20 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		}
 	}
 
-	for _, t := range targets {
-		if err := t.open(b.ID, repo.Now()); err != nil {
-			return nil, err
-		}
+	if err := targets.open(b.ID, opts.Existing, repo.Now()); err != nil {
+		return nil, err
 	}
 	err = writeFiles(ctx, repo, p, opts)
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) {
 			// Nothing from this backup can be trusted: drop what was
-			// staged; the target's own data was never touched.
-			for _, t := range targets {
-				t.abandon()
-			}
+			// staged, unless an earlier run began moving it in.
+			targets.abandon()
 		}
 		return nil, err
 	}
-	for _, t := range targets {
-		if err := t.finish(p); err != nil {
-			return nil, err
-		}
+	if err := targets.finish(p); err != nil {
+		return nil, err
 	}
 	res.Check, err = banyandb.Check(ctx, roots, banyandb.ScanOptions{Catalogs: cats, Location: opts.Location})
 	if err != nil {

@@ -42,27 +42,30 @@ func setupDir(t *testing.T) (*repository.Repository, string, repository.Backup, 
 	return repo, root, repository.Backup{ID: res.ID, Manifest: res.Manifest}, dir
 }
 
+// TestInterruptedRestoreIsMarkedAndResumed: an interrupted restore leaves
+// the target holding its marker and the staging directory inside it, and
+// nothing beside it; a rerun keeps the files already staged.
 func TestInterruptedRestoreIsMarkedAndResumed(t *testing.T) {
 	repo, root, b := setup(t)
 	target := filepath.Join(t.TempDir(), "target")
-	staging := filepath.Join(filepath.Dir(target), ".target.banyan-restore")
+	staging := filepath.Join(target, restore.StagingName)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Workers: 1, Progress: &progresstest.CancelAfter{N: 40, Cancel: cancel}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled restore returned %v", err)
 	}
-	// The target holds nothing but the marker saying it is incomplete.
+	// The target holds nothing but the marker saying it is incomplete and
+	// the staging directory.
 	ents, err := os.ReadDir(target)
-	if err != nil || len(ents) != 1 || ents[0].Name() != restore.MarkerName {
-		t.Fatalf("interrupted restore: target holds %v (%v), want only %s", ents, err, restore.MarkerName)
+	if err != nil || len(ents) != 2 || ents[0].Name() != restore.StagingName || ents[1].Name() != restore.MarkerName {
+		t.Fatalf("interrupted restore: target holds %v (%v), want only %s and %s", ents, err, restore.StagingName, restore.MarkerName)
 	}
 	if m, _ := os.ReadFile(filepath.Join(target, restore.MarkerName)); !bytes.Contains(m, []byte(b.ID.String())) {
 		t.Fatalf("target marker does not name the backup: %q", m)
 	}
-	marker, err := os.ReadFile(filepath.Join(staging, restore.MarkerName))
-	if err != nil || !bytes.Contains(marker, []byte(b.ID.String())) {
-		t.Fatalf("no marker naming the backup in the staging directory: %q, %v", marker, err)
+	if ents, _ := os.ReadDir(filepath.Dir(target)); len(ents) != 1 {
+		t.Errorf("the interrupted restore left %d entries beside the target, want none", len(ents)-1)
 	}
 
 	res, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}})
@@ -81,20 +84,19 @@ func TestInterruptedRestoreIsMarkedAndResumed(t *testing.T) {
 	sameFiles(t, root, target)
 }
 
-func TestRestoreOfAnotherBackupRefusesForeignStaging(t *testing.T) {
+func TestRestoreOfAnotherBackupRefusesForeignMarker(t *testing.T) {
 	repo, _, b := setup(t)
 	target := filepath.Join(t.TempDir(), "target")
-	staging := filepath.Join(filepath.Dir(target), ".target.banyan-restore")
-	if err := os.MkdirAll(staging, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(target, restore.StagingName), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(staging, restore.MarkerName), []byte(`{"backup":"0123456789abcdef"}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(target, restore.MarkerName), []byte(`{"backup":"0123456789abcdef","phase":"staging"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := restore.Run(context.Background(), repo, b, restore.Options{Roots: banyandb.Roots{Root: target}}); err == nil {
 		t.Fatal("restore over another backup's interrupted restore succeeded")
 	}
-	if m, _ := os.ReadFile(filepath.Join(staging, restore.MarkerName)); !bytes.Contains(m, []byte("0123456789abcdef")) {
+	if m, _ := os.ReadFile(filepath.Join(target, restore.MarkerName)); !bytes.Contains(m, []byte("0123456789abcdef")) {
 		t.Error("the other restore's marker was touched")
 	}
 }
@@ -106,7 +108,7 @@ func TestRestoreIntoEmptyExistingDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, root, target)
-	if _, err := os.Stat(filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".banyan-restore")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(target, restore.StagingName)); !os.IsNotExist(err) {
 		t.Error("staging directory left behind")
 	}
 }
@@ -114,6 +116,12 @@ func TestRestoreIntoEmptyExistingDirectory(t *testing.T) {
 // sameFiles checks that every file of the source data trees is restored
 // with the same bytes (the CLI tests compare modes and times too).
 func sameFiles(t *testing.T, src, dst string) {
+	t.Helper()
+	sameFilesIn(t, src, banyandb.Roots{Root: dst})
+}
+
+// sameFilesIn is sameFiles for a restore into roots.
+func sameFilesIn(t *testing.T, src string, dst banyandb.Roots) {
 	t.Helper()
 	layout, err := banyandb.Scan(context.Background(), banyandb.Roots{Root: src}, banyandb.ScanOptions{})
 	if err != nil {
@@ -124,7 +132,7 @@ func sameFiles(t *testing.T, src, dst string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join(dst, string(f.Catalog), "data", f.Path))
+		b, err := os.ReadFile(filepath.Join(dst.DataDir(f.Catalog), f.Path))
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("%s/%s: restored content differs (%v)", f.Catalog, f.Path, err)
 		}

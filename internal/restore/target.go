@@ -1,39 +1,56 @@
 package restore
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
-// MarkerName is the file that marks a restore as incomplete, in each target
-// root and in its staging directory.
-const MarkerName = "RESTORE-IN-PROGRESS"
+// StagingName is the staging directory inside each target root: on the
+// root's own filesystem, so that staged entries are renamed into the root.
+// A server reads only its catalogs' directories under a root, and check
+// and backups only those, so none of them sees it.
+const StagingName = ".banyan-restore"
+
+// trashName is the directory in the staging directory where the units an
+// overwrite replaces are set aside until the restore is complete.
+const trashName = ".replaced"
+
+// lostFound is the directory mkfs.ext4 makes in a new filesystem.
+const lostFound = "lost+found"
 
 // targetRoot is one distinct root directory the restore writes below: the
 // target, or a catalog's own root.
 type targetRoot struct {
 	dir     string // absolute
-	staging string // .<base>.banyan-restore beside dir
-	// hasData: dir holds entries besides our marker.
+	staging string // <dir>/.banyan-restore
+	// hasData: dir held data before the restore began (for a resumed
+	// restore, before its first run).
 	hasData bool
 	// resumed: dir holds the marker of an interrupted restore of the same
-	// backup, so what it holds came from that restore.
+	// backup, mark, so what it holds besides its own units came from that
+	// restore.
 	resumed bool
+	mark    marker
+	// recorded: mark records what dir held before the first run.
+	recorded bool
+	// own are the units dir held before the restore began, keyed
+	// <catalog>/<rel> (unitKey).
+	own map[string]bool
+	// staged: dir holds a staging directory.
+	staged bool
+	hook   func(string) error
 }
+
+// targetRoots are the distinct roots of a restore, sorted by path.
+type targetRoots []*targetRoot
 
 // resolveTargets returns the distinct roots of the catalogs, absolute, and
 // which root each catalog goes to.
-func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roots, []*targetRoot, map[banyandb.Catalog]*targetRoot, error) {
+func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roots, targetRoots, map[banyandb.Catalog]*targetRoot, error) {
 	abs := banyandb.Roots{Override: map[banyandb.Catalog]string{}}
 	var err error
 	if roots.Root != "" {
@@ -51,7 +68,7 @@ func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roo
 	}
 	byDir := map[string]*targetRoot{}
 	byCat := map[banyandb.Catalog]*targetRoot{}
-	var list []*targetRoot
+	var list targetRoots
 	for _, c := range cats {
 		dir := abs.CatalogRoot(c)
 		if dir == "" {
@@ -59,7 +76,7 @@ func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roo
 		}
 		t := byDir[dir]
 		if t == nil {
-			t = &targetRoot{dir: dir, staging: filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".banyan-restore")}
+			t = &targetRoot{dir: dir, staging: filepath.Join(dir, StagingName)}
 			byDir[dir] = t
 			list = append(list, t)
 		}
@@ -67,40 +84,6 @@ func resolveTargets(roots banyandb.Roots, cats []banyandb.Catalog) (banyandb.Roo
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].dir < list[j].dir })
 	return abs, list, byCat, nil
-}
-
-// inspect learns whether the root holds data, and refuses a root holding
-// another restore's marker.
-func (t *targetRoot) inspect(id repository.ID) error {
-	st, err := os.Stat(t.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cannot use target %s: %w", t.dir, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("cannot restore into %s: it is not a directory", t.dir)
-	}
-	ents, err := os.ReadDir(t.dir)
-	if err != nil {
-		return fmt.Errorf("cannot read target %s: %w", t.dir, err)
-	}
-	for _, e := range ents {
-		if e.Name() != MarkerName {
-			t.hasData = true
-			continue
-		}
-		m, err := readMarker(t.dir)
-		if err != nil {
-			return fmt.Errorf("cannot read %s: %w: remove it if no restore is running", filepath.Join(t.dir, MarkerName), err)
-		}
-		if m.Backup != id.String() {
-			return fmt.Errorf("%w: %s holds an incomplete restore of backup %s: rerun that restore, or remove the directory", ErrTargetNotEmpty, t.dir, repository.ShortHex(m.Backup))
-		}
-		t.resumed = true
-	}
-	return nil
 }
 
 // checkLocks refuses targets where a running server holds a group lock.
@@ -122,14 +105,15 @@ type Conflict struct {
 	Action string `json:"action"` // "skipped" (merge) or "replaced" (overwrite)
 }
 
-// resolveConflicts decides, for every unit the target already has, by the
-// policy: refuse the restore, keep the target's (merge) or replace it
-// (overwrite). A root that holds an interrupted restore of the same backup
-// is overwritten: what it has came from that restore.
+// resolveConflicts decides, for every unit the target held before the
+// restore began, by the policy: refuse the restore, keep the target's
+// (merge) or replace it (overwrite). The rerun of an interrupted restore
+// decides from what the first run recorded, so that the units the first
+// run moved in are not taken for the target's own.
 func resolveConflicts(p *plan, roots banyandb.Roots, byCat map[banyandb.Catalog]*targetRoot, policy ExistingPolicy) ([]Conflict, []*unit, error) {
 	for _, t := range byCat {
-		if t.hasData && !t.resumed && policy == RefuseExisting {
-			return nil, nil, fmt.Errorf("%w: %s holds data: restore into a new or empty directory, or pass --merge (add what it lacks) or --overwrite (replace what the restore brings)", ErrTargetNotEmpty, t.dir)
+		if err := t.checkPolicy(policy); err != nil {
+			return nil, nil, err
 		}
 	}
 	var conflicts []Conflict
@@ -137,17 +121,11 @@ func resolveConflicts(p *plan, roots banyandb.Roots, byCat map[banyandb.Catalog]
 	skipped := map[*unit]bool{}
 	for _, u := range p.units {
 		u.action = "restore"
-		t := byCat[u.cat]
-		if !t.hasData {
+		if !byCat[u.cat].own[unitKey(u.cat, u.rel)] {
 			continue
 		}
 		path := filepath.Join(roots.DataDir(u.cat), filepath.FromSlash(u.rel))
-		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-			continue
-		} else if err != nil {
-			return nil, nil, fmt.Errorf("cannot inspect %s: %w", path, err)
-		}
-		if policy == Merge && !t.resumed {
+		if policy == Merge {
 			u.action = "skip"
 			skipped[u] = true
 			skippedList = append(skippedList, u)
@@ -161,6 +139,29 @@ func resolveConflicts(p *plan, roots banyandb.Roots, byCat map[banyandb.Catalog]
 		p.drop(skipped)
 	}
 	return conflicts, skippedList, nil
+}
+
+// checkPolicy refuses a root holding data without --merge or --overwrite,
+// and the rerun of an interrupted restore into a root that held data with
+// another policy than the first run's.
+func (t *targetRoot) checkPolicy(policy ExistingPolicy) error {
+	switch {
+	case !t.hasData:
+		return nil
+	case t.recorded && t.mark.Policy != policy:
+		return fmt.Errorf("%w: %s holds an interrupted restore that was run %s: rerun it the same way", ErrTargetNotEmpty, t.dir, policyFlag(t.mark.Policy))
+	case !t.resumed && policy == RefuseExisting:
+		return fmt.Errorf("%w: %s holds data: restore into a new or empty directory, or pass --merge (add what it lacks) or --overwrite (replace what the restore brings)", ErrTargetNotEmpty, t.dir)
+	}
+	return nil
+}
+
+// policyFlag says how a policy is asked for on the command line.
+func policyFlag(p ExistingPolicy) string {
+	if p == RefuseExisting {
+		return "without --merge or --overwrite"
+	}
+	return "with --" + string(p)
 }
 
 // drop removes the given units and everything in them from the plan.
@@ -187,19 +188,4 @@ func (p *plan) drop(units map[*unit]bool) {
 	}
 	p.files = fs
 	p.count()
-}
-
-type marker struct {
-	Backup  string    `json:"backup"`
-	Started time.Time `json:"started"`
-}
-
-func readMarker(dir string) (marker, error) {
-	var m marker
-	data, err := os.ReadFile(filepath.Join(dir, MarkerName))
-	if err != nil {
-		return m, err
-	}
-	err = json.Unmarshal(data, &m)
-	return m, err
 }

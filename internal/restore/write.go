@@ -39,6 +39,9 @@ type packJob struct {
 // Files an earlier attempt completed (done) are kept.
 func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts Options) error {
 	for _, d := range p.dirs {
+		if d.unit != nil && d.unit.inPlace {
+			continue
+		}
 		if err := os.MkdirAll(d.dst, 0o755); err != nil {
 			return fmt.Errorf("cannot create directory %s: %w", d.dst, err)
 		}
@@ -58,6 +61,9 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts 
 	// would refuse its files, and writing a file changes its directory's time.
 	for i := len(p.dirs) - 1; i >= 0; i-- {
 		d := p.dirs[i]
+		if d.unit != nil && d.unit.inPlace {
+			continue
+		}
 		if err := os.Chmod(d.dst, d.mode.Perm()); err != nil {
 			return fmt.Errorf("cannot set mode of %s: %w", d.dst, err)
 		}
@@ -79,6 +85,10 @@ func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) (
 	for i := range p.files {
 		f := &p.files[i]
 		path := f.dst
+		if f.done {
+			rep.Advance(1, f.node.Size)
+			continue
+		}
 		if f.generated {
 			if err := writeSynced(path, f.data); err != nil {
 				return nil, err
@@ -86,10 +96,6 @@ func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) (
 			if err := finishFile(&fileState{path: path, node: &f.node}); err != nil {
 				return nil, err
 			}
-			rep.Advance(1, f.node.Size)
-			continue
-		}
-		if f.done {
 			rep.Advance(1, f.node.Size)
 			continue
 		}
