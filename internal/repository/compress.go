@@ -9,7 +9,8 @@ const (
 
 // Scratch holds one worker's reusable buffers.
 type Scratch struct {
-	buf []byte
+	buf    []byte
+	sealed []byte
 }
 
 // compress returns the bytes to store and whether they are compressed.

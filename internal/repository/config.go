@@ -13,9 +13,17 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
-// FormatVersion is the repository format this release writes and the newest
-// it reads.
-const FormatVersion = 1
+// FormatVersion is the newest repository format this release reads and
+// writes: format 1 is unencrypted, format 2 encrypted (docs/
+// repository-format.md, "Encryption"). An unencrypted repository is still
+// created as format 1, so that older releases keep reading it.
+const FormatVersion = 2
+
+// Format versions.
+const (
+	formatPlain     = 1
+	formatEncrypted = 2
+)
 
 // Defaults of a new repository.
 const (
@@ -24,6 +32,9 @@ const (
 )
 
 const configName = "config"
+
+// Encrypted reports whether the repository is encrypted (format 2).
+func (c Config) Encrypted() bool { return c.Encryption == EncryptionAESGCM }
 
 // Config is the repository's `config` object.
 type Config struct {
@@ -42,6 +53,12 @@ type Config struct {
 type InitOptions struct {
 	ChunkSize int
 	PackSize  int
+	// Encrypt makes a format 2 repository, encrypted with a new master key
+	// that Options.Credentials wrap.
+	Encrypt bool
+	// KDF sets the Argon2id parameters of the first key made from a
+	// password (nil: DefaultArgon2).
+	KDF *Argon2Params
 }
 
 func newConfig(opts InitOptions, now time.Time) (Config, error) {
@@ -50,9 +67,12 @@ func newConfig(opts InitOptions, now time.Time) (Config, error) {
 		return Config{}, fmt.Errorf("cannot create repository id: %w", err)
 	}
 	c := Config{
-		Version: FormatVersion, ID: hex.EncodeToString(rnd[:]), Created: now.UTC(),
+		Version: formatPlain, ID: hex.EncodeToString(rnd[:]), Created: now.UTC(),
 		Hash: "blake3-256", Chunker: "fixed", ChunkSize: opts.ChunkSize, PackSize: opts.PackSize,
-		Compression: "zstd", Encryption: "none",
+		Compression: "zstd", Encryption: EncryptionNone,
+	}
+	if opts.Encrypt {
+		c.Version, c.Encryption = formatEncrypted, EncryptionAESGCM
 	}
 	if c.ChunkSize <= 0 {
 		c.ChunkSize = DefaultChunkSize
@@ -71,8 +91,13 @@ func (c Config) check(location string) error {
 	if c.Version < 1 || c.Hash != "blake3-256" || c.Chunker != "fixed" || c.ChunkSize <= 0 || c.PackSize <= 0 {
 		return fmt.Errorf("%w: config of %s is invalid or unknown (version %d, hash %q, chunker %q)", ErrIntegrity, location, c.Version, c.Hash, c.Chunker)
 	}
-	if c.Encryption != "none" {
+	switch {
+	case c.Version == formatPlain && c.Encryption == EncryptionNone:
+	case c.Version == formatEncrypted && c.Encryption == EncryptionAESGCM:
+	case c.Encryption != EncryptionNone && c.Encryption != EncryptionAESGCM:
 		return fmt.Errorf("%w: %s uses encryption %q, which this release does not support", ErrUnsupportedFormat, location, c.Encryption)
+	default:
+		return fmt.Errorf("%w: config of %s names format %d with encryption %q, which do not go together", ErrIntegrity, location, c.Version, c.Encryption)
 	}
 	return nil
 }

@@ -141,7 +141,9 @@ func TestOpenRejectsConfig(t *testing.T) {
 		want     error
 		contains string
 	}{
-		{"version 2", valid(func(c map[string]any) { c["version"] = 2 }), ErrUnsupportedFormat, "upgrade"},
+		{"version 2 unencrypted", valid(func(c map[string]any) { c["version"] = 2 }), ErrIntegrity, "do not go together"},
+		{"version 1 encrypted", valid(func(c map[string]any) { c["encryption"] = EncryptionAESGCM }), ErrIntegrity, "do not go together"},
+		{"version 3", valid(func(c map[string]any) { c["version"] = 3 }), ErrUnsupportedFormat, "upgrade"},
 		{"version 99", valid(func(c map[string]any) { c["version"] = 99 }), ErrUnsupportedFormat, "upgrade"},
 		{"encryption aes", valid(func(c map[string]any) { c["encryption"] = "aes" }), ErrUnsupportedFormat, "aes"},
 		{"version 0", valid(func(c map[string]any) { c["version"] = 0 }), ErrIntegrity, ""},

@@ -26,10 +26,12 @@ const (
 	compressionZstd byte = 1
 )
 
-// codec holds the reusable zstd encoder and decoder of one repository.
+// codec holds the reusable zstd encoder and decoder of one repository, and
+// for an encrypted one its sealer (nil: not encrypted).
 type codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	enc  *zstd.Encoder
+	dec  *zstd.Decoder
+	seal *sealer
 }
 
 func newCodec() (*codec, error) {
@@ -50,10 +52,22 @@ func (c *codec) sealJSON(kind byte, v any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode object: %w", err)
 	}
-	out := make([]byte, envelopeSize, envelopeSize+len(payload)/2+64)
+	out := c.envelopeHeader(kind, compressionZstd, len(payload)/2+64)
+	if c.seal == nil {
+		return c.enc.EncodeAll(payload, out), nil
+	}
+	return c.seal.seal(out, c.enc.EncodeAll(payload, nil), out[:envelopeSize]), nil
+}
+
+// envelopeHeader starts an envelope with room for n more bytes.
+func (c *codec) envelopeHeader(kind, compression byte, n int) []byte {
+	out := make([]byte, envelopeSize, envelopeSize+n+sealOverhead)
 	copy(out, envelopeMagic)
-	out[4], out[5], out[6] = kind, encryptionNone, compressionZstd
-	return c.enc.EncodeAll(payload, out), nil
+	out[4], out[5], out[6] = kind, encryptionNone, compression
+	if c.seal != nil {
+		out[5] = encryptionAESGCM
+	}
+	return out
 }
 
 // openPayload checks the envelope header and returns the plain payload.
@@ -64,10 +78,22 @@ func (c *codec) openPayload(kind byte, data []byte) ([]byte, error) {
 	if data[4] != kind {
 		return nil, fmt.Errorf("%w: object kind %d, want %d", ErrIntegrity, data[4], kind)
 	}
-	if data[5] != encryptionNone {
+	payload := data[envelopeSize:]
+	switch {
+	case data[5] == encryptionNone && c.seal == nil:
+	case data[5] == encryptionAESGCM && c.seal != nil:
+		var err error
+		if payload, err = c.seal.open(nil, payload, data[:envelopeSize]); err != nil {
+			return nil, err
+		}
+	case data[5] == encryptionNone || data[5] == encryptionAESGCM:
+		// An object in plain in an encrypted repository could have been
+		// put there by anyone; an encrypted one in a plain repository
+		// cannot be read.
+		return nil, fmt.Errorf("%w: object encryption %d does not match the repository's", ErrIntegrity, data[5])
+	default:
 		return nil, fmt.Errorf("%w: object encrypted with method %d, which this release does not know", ErrUnsupportedFormat, data[5])
 	}
-	payload := data[envelopeSize:]
 	switch data[6] {
 	case compressionNone:
 	case compressionZstd:

@@ -82,7 +82,8 @@ func TestEnvelopeRejects(t *testing.T) {
 		{"bad magic", with(0, 'X'), ErrIntegrity},
 		{"bad magic version", with(3, '2'), ErrIntegrity},
 		{"wrong kind", with(4, kindIndex), ErrIntegrity},
-		{"unknown encryption", with(5, 1), ErrUnsupportedFormat},
+		{"encrypted object in a plain repository", with(5, 1), ErrIntegrity},
+		{"unknown encryption", with(5, 2), ErrUnsupportedFormat},
 		{"unknown encryption 255", with(5, 255), ErrUnsupportedFormat},
 		{"unknown compression", with(6, 7), ErrUnsupportedFormat},
 		{"truncated zstd", good[:len(good)-3], ErrIntegrity},
@@ -101,7 +102,7 @@ func TestEnvelopeRejects(t *testing.T) {
 	}
 	// Unknown encryption is refused before the payload is looked at, and
 	// not confused with damage.
-	err = c.openJSON(kindManifest, with(5, 1), new(envelopeValue))
+	err = c.openJSON(kindManifest, with(5, 2), new(envelopeValue))
 	if errors.Is(err, ErrIntegrity) {
 		t.Errorf("unknown encryption also reported as integrity failure: %v", err)
 	}

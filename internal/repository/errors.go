@@ -20,6 +20,16 @@ var (
 	// ErrLockLost: the lock a process held was removed by another that
 	// judged it stale; nothing may be committed under it.
 	ErrLockLost = errors.New("repository lock lost")
+	// ErrNeedCredentials: the repository is encrypted and no password or
+	// key file was given.
+	ErrNeedCredentials = errors.New("password needed")
+	// ErrWrongPassword: no key of the repository opens with what was given.
+	ErrWrongPassword = errors.New("wrong password or key file")
+	// ErrNotEncrypted: a password or key file was given for a repository
+	// that is not encrypted, or a key command run on one.
+	ErrNotEncrypted = errors.New("repository is not encrypted")
+	// ErrKeyNotFound: no key matches the given id.
+	ErrKeyNotFound = errors.New("key not found")
 	// ErrBackupNotFound: no backup matches the given id.
 	ErrBackupNotFound = errors.New("backup not found")
 )

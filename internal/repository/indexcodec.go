@@ -21,9 +21,16 @@ func (c *codec) sealIndex(f indexFile) []byte {
 	for _, p := range f.Packs {
 		n += 32 + 20 + len(p.Blobs)*(34+15)
 	}
-	out := make([]byte, envelopeSize, n)
-	copy(out, envelopeMagic)
-	out[4], out[5], out[6] = kindIndex, encryptionNone, compressionNone
+	out := c.envelopeHeader(kindIndex, compressionNone, n)
+	if c.seal != nil {
+		plain := c.appendIndex(make([]byte, 0, n), f)
+		return c.seal.seal(out, plain, out[:envelopeSize])
+	}
+	return c.appendIndex(out, f)
+}
+
+// appendIndex appends the binary index payload of f to out.
+func (c *codec) appendIndex(out []byte, f indexFile) []byte {
 	out = binary.AppendUvarint(out, uint64(len(f.Packs)))
 	for _, p := range f.Packs {
 		out = append(out, p.ID[:]...)

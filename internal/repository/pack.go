@@ -61,14 +61,31 @@ type PackedBlob struct {
 func (b PackedBlob) compressed() bool { return b.Compression == "zstd" }
 
 // appendPackHeader appends the 8-byte pack header.
-func appendPackHeader(b []byte) []byte {
+func appendPackHeader(b []byte, seal *sealer) []byte {
 	b = append(b, packMagic...)
+	if seal != nil {
+		return append(b, 1, encryptionAESGCM, 0, 0)
+	}
 	return append(b, 1, encryptionNone, 0, 0)
 }
 
-// appendPackTrailer appends the entries, their length and the magic.
-func appendPackTrailer(out []byte, blobs []PackedBlob) []byte {
+// appendPackTrailer appends the entries (sealed, for an encrypted
+// repository), their length and the magic.
+func appendPackTrailer(out []byte, blobs []PackedBlob, seal *sealer) []byte {
+	if seal != nil {
+		start := len(out)
+		out = seal.seal(out, appendPackEntries(nil, blobs), trailerAD())
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(out)-start))
+		return append(out, packTrailerMagic...)
+	}
 	start := len(out)
+	out = appendPackEntries(out, blobs)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(out)-start))
+	return append(out, packTrailerMagic...)
+}
+
+// appendPackEntries appends the 42-byte trailer entries of blobs.
+func appendPackEntries(out []byte, blobs []PackedBlob) []byte {
 	var e [packEntrySize]byte
 	for _, b := range blobs {
 		e[0] = byte(b.Type)
@@ -81,8 +98,54 @@ func appendPackTrailer(out []byte, blobs []PackedBlob) []byte {
 		binary.LittleEndian.PutUint32(e[38:], b.RawLength)
 		out = append(out, e[:]...)
 	}
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(out)-start))
-	return append(out, packTrailerMagic...)
+	return out
+}
+
+// openTrailer returns an encrypted pack's trailer (sealed entries and
+// footer) with its entries decrypted and the footer's length set to theirs,
+// for parseTrailer, and the pack size parseTrailer must then be given. An
+// unencrypted pack's trailer is returned as it is.
+func (c *codec) openTrailer(tail []byte, packSize int64) ([]byte, int64, error) {
+	if c.seal == nil {
+		return tail, packSize, nil
+	}
+	if len(tail) < packFooterSize+sealOverhead || string(tail[len(tail)-4:]) != packTrailerMagic {
+		return nil, 0, fmt.Errorf("%w: not a pack (bad trailer)", ErrIntegrity)
+	}
+	end := len(tail) - packFooterSize
+	if int(binary.LittleEndian.Uint32(tail[end:])) != end {
+		return nil, 0, fmt.Errorf("%w: pack trailer length invalid", ErrIntegrity)
+	}
+	entries, err := c.seal.open(nil, tail[:end], trailerAD())
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: pack trailer does not authenticate", ErrIntegrity)
+	}
+	out := binary.LittleEndian.AppendUint32(entries, uint32(len(entries)))
+	return append(out, packTrailerMagic...), packSize - sealOverhead, nil
+}
+
+// parsePack reads the blob list from a whole pack's bytes, decrypting the
+// trailer of an encrypted repository's pack.
+func (c *codec) parsePack(data []byte) ([]PackedBlob, error) {
+	if c.seal == nil {
+		return ParsePack(data)
+	}
+	if len(data) < packHeaderSize+packFooterSize+sealOverhead || string(data[:4]) != packMagic {
+		return nil, fmt.Errorf("%w: not a pack (bad header)", ErrIntegrity)
+	}
+	if data[4] != 1 || data[5] != encryptionAESGCM {
+		return nil, fmt.Errorf("%w: pack version %d encryption %d is not this repository's", ErrIntegrity, data[4], data[5])
+	}
+	tlen := int(binary.LittleEndian.Uint32(data[len(data)-packFooterSize:]))
+	end := len(data) - packFooterSize
+	if tlen < sealOverhead || tlen > end-packHeaderSize {
+		return nil, fmt.Errorf("%w: pack trailer length %d invalid", ErrIntegrity, tlen)
+	}
+	tail, size, err := c.openTrailer(data[end-tlen:], int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	return parseTrailer(tail, size)
 }
 
 // ParsePack reads the blob list from a whole pack's bytes.

@@ -24,7 +24,7 @@ func buildPack(typ BlobType, in []packInput) ([]byte, []PackedBlob) {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	p, err := newPackFile(typ, f)
+	p, err := newPackFile(typ, f, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -17,11 +17,12 @@ type packFile struct {
 	h     *blake3.Hasher
 	size  int
 	blobs []PackedBlob
+	seal  *sealer // seals the trailer; blobs come sealed
 }
 
-func newPackFile(typ BlobType, f *os.File) (*packFile, error) {
-	p := &packFile{typ: typ, f: f, w: bufio.NewWriterSize(f, 256<<10), h: blake3.New()}
-	if err := p.write(appendPackHeader(nil)); err != nil {
+func newPackFile(typ BlobType, f *os.File, seal *sealer) (*packFile, error) {
+	p := &packFile{typ: typ, f: f, w: bufio.NewWriterSize(f, 256<<10), h: blake3.New(), seal: seal}
+	if err := p.write(appendPackHeader(nil, seal)); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -36,7 +37,8 @@ func (p *packFile) write(b []byte) error {
 	return nil
 }
 
-// add appends a blob's stored bytes.
+// add appends a blob's stored bytes (sealed already, in an encrypted
+// repository).
 func (p *packFile) add(id ID, stored []byte, rawLen int, compressed bool) error {
 	b := PackedBlob{ID: id, Type: p.typ, Offset: uint32(p.size), Length: uint32(len(stored)), RawLength: uint32(rawLen)}
 	if compressed {
@@ -51,7 +53,7 @@ func (p *packFile) add(id ID, stored []byte, rawLen int, compressed bool) error 
 
 // finish writes the trailer and returns the pack's id, size and blobs.
 func (p *packFile) finish() (ID, int64, []PackedBlob, error) {
-	if err := p.write(appendPackTrailer(nil, p.blobs)); err != nil {
+	if err := p.write(appendPackTrailer(nil, p.blobs, p.seal)); err != nil {
 		return ID{}, 0, nil, err
 	}
 	if err := p.w.Flush(); err != nil {

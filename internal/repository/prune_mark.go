@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -112,7 +113,11 @@ func (c *treePackCache) loadTree(ctx context.Context, id ID) (*Tree, error) {
 	if end > uint64(len(pack)) {
 		return nil, fmt.Errorf("%w: pack %s is shorter than its index says", ErrIntegrity, loc.Pack.Short())
 	}
-	raw, err := c.r.decodeBlob(loc, pack[loc.Offset:end:end], nil)
+	stored := pack[loc.Offset:end:end]
+	if c.r.codec.seal != nil { // decodeBlob decrypts in place: not in the cached pack
+		stored = bytes.Clone(stored)
+	}
+	raw, err := c.r.decodeBlob(loc, stored, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ type packWriter struct {
 	packs  []IndexPack
 	stored []byte
 	raw    []byte
+	plain  []byte
 }
 
 // copyLive reads the byte range of pack id that holds live, in offset
@@ -87,7 +88,12 @@ func (w *packWriter) copyLive(ctx context.Context, id ID, live []Location) error
 		if loc.compressed() && cap(w.raw) < int(loc.RawLength) {
 			w.raw = make([]byte, 0, loc.RawLength)
 		}
-		if _, err := w.r.decodeBlob(loc, stored, w.raw); err != nil {
+		check := stored
+		if w.r.codec.seal != nil { // decodeBlob decrypts in place; the sealed bytes are copied
+			w.plain = append(w.plain[:0], stored...)
+			check = w.plain
+		}
+		if _, err := w.r.decodeBlob(loc, check, w.raw); err != nil {
 			return fmt.Errorf("%w; prune changed nothing: run `banyan-backup verify --read-data` to see the backups affected", err)
 		}
 		if err := w.add(ctx, loc, stored); err != nil {
@@ -102,7 +108,7 @@ func (w *packWriter) add(ctx context.Context, loc Location, stored []byte) error
 	if p == nil {
 		f, err := w.r.be.StageFile()
 		if err == nil {
-			p, err = newPackFile(loc.Type, f)
+			p, err = newPackFile(loc.Type, f, w.r.codec.seal)
 			if err != nil {
 				storage.DiscardStaged(f)
 			}

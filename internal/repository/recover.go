@@ -120,14 +120,22 @@ func (r *Repository) readOrphan(ctx context.Context, id ID, size int64) ([]Packe
 		return nil, err
 	}
 	tlen := int64(binary.LittleEndian.Uint32(footer))
-	if tlen%packEntrySize != 0 || tlen > size-packHeaderSize-packFooterSize {
+	entries := tlen
+	if r.codec.seal != nil {
+		entries -= sealOverhead
+	}
+	if entries < 0 || entries%packEntrySize != 0 || tlen > size-packHeaderSize-packFooterSize {
 		return nil, fmt.Errorf("%w: pack %s trailer length %d invalid", ErrIntegrity, id.Short(), tlen)
 	}
 	tail, err := r.readAt(ctx, packName(id), size-packFooterSize-tlen, tlen+packFooterSize)
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := parseTrailer(tail, size)
+	tail, plainSize, err := r.codec.openTrailer(tail, size)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := parseTrailer(tail, plainSize)
 	if err != nil {
 		return nil, err
 	}

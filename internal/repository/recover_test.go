@@ -21,7 +21,7 @@ func storeUnindexed(t *testing.T, r *Repository, l *Lock, n int, seed uint64) []
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := newPackFile(DataBlob, f)
+		p, err := newPackFile(DataBlob, f, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,8 @@ type Repository struct {
 	opts   Options
 	treeMu sync.Mutex
 	trees  map[ID][]byte // whole tree packs, read once
+	master *masterKey    // nil: not encrypted
+	keyID  string        // the key the repository was opened with
 }
 
 // Options for Open and Init.
@@ -38,6 +40,11 @@ type Options struct {
 	// CacheDir, if set, keeps local copies of manifests and index files
 	// (cache.go); "" reads them from the backend every time.
 	CacheDir string
+	// Credentials open an encrypted repository (and make the first key of
+	// a new one). Given for a repository that is not encrypted, Open
+	// refuses it (ErrNotEncrypted): see docs/repository-format.md,
+	// "Encryption", Guards.
+	Credentials *Credentials
 }
 
 func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, error) {
@@ -66,10 +73,25 @@ func Init(ctx context.Context, be storage.Backend, init InitOptions, opts Option
 	if cfg.PackSize >= 1<<31 || cfg.ChunkSize >= 1<<31 {
 		return nil, fmt.Errorf("cannot create repository: pack and chunk sizes must be under 2 GiB")
 	}
+	if !init.Encrypt && opts.Credentials.given() {
+		return nil, fmt.Errorf("%w: a password or key file was given, so init would encrypt the repository: give --encrypt too, or leave the password out", ErrNotEncrypted)
+	}
+	if init.Encrypt && !opts.Credentials.given() {
+		return nil, fmt.Errorf("%w: an encrypted repository needs a password (--password-file FILE or BANYAN_BACKUP_PASSWORD) or a key file (--key-file)", ErrNeedCredentials)
+	}
 	if err := saveConfig(ctx, be, cfg); err != nil {
 		return nil, err
 	}
-	return newRepository(be, cfg, opts)
+	r, err := newRepository(be, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if init.Encrypt {
+		if err := r.createFirstKey(ctx, opts.Credentials, init.KDF); err != nil {
+			return nil, fmt.Errorf("%w (the config was written: remove %s before running init again)", err, be.Location())
+		}
+	}
+	return r, nil
 }
 
 // Open opens an existing repository and loads its index.
@@ -81,6 +103,14 @@ func Open(ctx context.Context, be storage.Backend, opts Options) (*Repository, e
 	r, err := newRepository(be, cfg, opts)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case cfg.Encrypted():
+		if err := r.unlock(ctx, opts.Credentials); err != nil {
+			return nil, err
+		}
+	case opts.Credentials.given():
+		return nil, fmt.Errorf("%w: %s is not encrypted, but a password or key file was given; leave it out to use this repository, or check that nobody replaced an encrypted repository's config", ErrNotEncrypted, be.Location())
 	}
 	if err := r.loadIndex(ctx); err != nil {
 		return nil, err
@@ -128,7 +158,7 @@ func (r *Repository) LoadBlob(ctx context.Context, id ID, buf []byte) ([]byte, e
 		}
 		// A copy: callers may write into what LoadBlob returns.
 		stored = pack[loc.Offset:end:end]
-		if !loc.compressed() {
+		if !loc.compressed() || r.codec.seal != nil {
 			stored = bytes.Clone(stored)
 		}
 	} else {
@@ -165,8 +195,16 @@ func (r *Repository) readRange(ctx context.Context, loc Location, buf []byte) ([
 	return stored, nil
 }
 
-// decodeBlob decompresses stored bytes as needed and checks the blob's hash.
+// decodeBlob decrypts (over stored itself) and decompresses stored bytes as
+// needed, and checks the blob's hash.
 func (r *Repository) decodeBlob(loc Location, stored, buf []byte) ([]byte, error) {
+	if seal := r.codec.seal; seal != nil {
+		plain, err := seal.openInPlace(stored, blobAD(loc.Type, loc.ID))
+		if err != nil {
+			return nil, &BlobError{Blob: loc.ID, Pack: loc.Pack}
+		}
+		stored = plain
+	}
 	raw := stored
 	if loc.compressed() {
 		var err error

@@ -101,6 +101,10 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 	if typ == DataBlob {
 		stored, compressed = scratch.compress(s.r.codec, raw)
 	}
+	if seal := s.r.codec.seal; seal != nil {
+		scratch.sealed = seal.seal(scratch.sealed[:0], stored, blobAD(typ, id))
+		stored = scratch.sealed
+	}
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
@@ -110,7 +114,7 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 	if p == nil {
 		f, err := s.r.be.StageFile()
 		if err == nil {
-			p, err = newPackFile(typ, f)
+			p, err = newPackFile(typ, f, s.r.codec.seal)
 			if err != nil {
 				storage.DiscardStaged(f)
 			}

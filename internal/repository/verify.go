@@ -180,6 +180,7 @@ func (r *Repository) readPacks(ctx context.Context, packs map[ID]struct{}, badPa
 		res.BytesRead += int64(len(data))
 		rep.Advance(1, int64(len(data)))
 		anyBad := false
+		intact := Hash(data) == id // before decodeBlob decrypts blobs in place
 		for _, loc := range blobsOf[id] {
 			end := uint64(loc.Offset) + uint64(loc.Length)
 			if end > uint64(len(data)) {
@@ -192,7 +193,7 @@ func (r *Repository) readPacks(ctx context.Context, packs map[ID]struct{}, badPa
 				anyBad = true
 			}
 		}
-		if Hash(data) != id && !anyBad {
+		if !intact && !anyBad {
 			badPack[id] = "pack does not match its hash (damage outside the blobs this repository uses)"
 		}
 	}
