@@ -15,22 +15,25 @@ import (
 
 func TestRoundTripFixtures(t *testing.T) {
 	for _, name := range []string{fixture.V0102, fixture.V011} {
-		t.Run(name, func(t *testing.T) {
-			root := fixtureRoot(t, name)
-			repo := filepath.Join(t.TempDir(), "repo")
-			mustRun(t, "init", "--repo", repo)
-			b := backupJSONOf(t, repo, root)
-			if b.FilesRead != b.Files || b.BytesRead != b.BytesTotal {
-				t.Errorf("first backup read %d of %d files, %d of %d bytes", b.FilesRead, b.Files, b.BytesRead, b.BytesTotal)
-			}
-			target := filepath.Join(t.TempDir(), "restored")
-			mustRun(t, "restore", b.ShortID, "--repo", repo, "--target", target)
-			compareTrees(t, root, target)
-			if _, err := os.Stat(filepath.Join(target, "RESTORE-IN-PROGRESS")); err == nil {
-				t.Error("the restore marker is left in a complete restore")
-			}
-			mustRun(t, "verify", "--repo", repo, "--read-data")
-		})
+		for _, enc := range encryptions {
+			t.Run(name+"/"+enc.name, func(t *testing.T) {
+				root := fixtureRoot(t, name)
+				repo := filepath.Join(t.TempDir(), "repo")
+				access := enc.access(t)
+				mustRun(t, append(append([]string{"init", "--repo", repo}, enc.init(t)...), access...)...)
+				b := backupJSONOf(t, repo, root, access...)
+				if b.FilesRead != b.Files || b.BytesRead != b.BytesTotal {
+					t.Errorf("first backup read %d of %d files, %d of %d bytes", b.FilesRead, b.Files, b.BytesRead, b.BytesTotal)
+				}
+				target := filepath.Join(t.TempDir(), "restored")
+				mustRun(t, append([]string{"restore", b.ShortID, "--repo", repo, "--target", target}, access...)...)
+				compareTrees(t, root, target)
+				if _, err := os.Stat(filepath.Join(target, "RESTORE-IN-PROGRESS")); err == nil {
+					t.Error("the restore marker is left in a complete restore")
+				}
+				mustRun(t, append([]string{"verify", "--repo", repo, "--read-data"}, access...)...)
+			})
+		}
 	}
 }
 

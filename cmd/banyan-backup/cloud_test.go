@@ -108,36 +108,72 @@ func setAWS(t *testing.T, access, secret string) {
 // backs one up again (incrementally), verifies every pack and restores.
 func TestObjectStoreRoundTrip(t *testing.T) {
 	for _, st := range objectStores() {
-		t.Run(st.name, func(t *testing.T) {
-			repo, flags := st.setup(t)
-			with := func(args ...string) []string { return append(args, flags...) }
-			mustRun(t, with("init", "--repo", repo)...)
-			for i, name := range []string{fixture.V0102, fixture.V011} {
-				root := fixtureRoot(t, name)
-				b := backupJSONOf(t, repo, root, flags...)
-				if b.FilesRead != b.Files || b.BytesRead != b.BytesTotal {
-					t.Errorf("%s: first backup read %d of %d files", name, b.FilesRead, b.Files)
-				}
-				if i == 1 {
-					again := backupJSONOf(t, repo, root, flags...)
-					if again.FilesRead != 0 || again.FilesUnchanged != b.Files {
-						t.Errorf("incremental backup read %d files, %d unchanged; want 0 and %d", again.FilesRead, again.FilesUnchanged, b.Files)
-					}
-					if limit := b.BytesTotal / 100; again.BytesAdded >= limit {
-						t.Errorf("incremental backup added %d bytes, want < %d", again.BytesAdded, limit)
-					}
-					b = again
-				}
-				target := filepath.Join(t.TempDir(), "restored")
-				mustRun(t, with("restore", b.ID, "--repo", repo, "--target", target)...)
-				compareTrees(t, root, target)
+		for _, enc := range encryptions {
+			t.Run(st.name+"/"+enc.name, func(t *testing.T) {
+				objectStoreRoundTrip(t, st, enc)
+			})
+		}
+	}
+}
+
+// encryption is how a test's repository is made and opened: its init
+// flags, and the flags every command then needs.
+type encryption struct {
+	name         string
+	init, access func(t *testing.T) []string
+}
+
+// encryptions are a plain and an encrypted repository.
+var encryptions = []encryption{
+	{"plain", func(*testing.T) []string { return nil }, func(*testing.T) []string { return nil }},
+	{"encrypted", func(t *testing.T) []string {
+		return []string{"--encrypt", "--kdf-memory", "8", "--kdf-time", "1"}
+	}, func(t *testing.T) []string {
+		return []string{"--password-file", testPasswordFile(t)}
+	}},
+}
+
+// testPasswordFile writes the tests' repository password into a file.
+func testPasswordFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(binary), "password")
+	if err := os.WriteFile(path, []byte("test password 4711\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// objectStoreRoundTrip backs up both fixtures into a fresh repository on st,
+// the second twice, restores each and verifies the repository.
+func objectStoreRoundTrip(t *testing.T, st objectStore, enc encryption) {
+	repo, flags := st.setup(t)
+	flags = append(flags, enc.access(t)...)
+	with := func(args ...string) []string { return append(args, flags...) }
+	mustRun(t, with(append([]string{"init", "--repo", repo}, enc.init(t)...)...)...)
+	for i, name := range []string{fixture.V0102, fixture.V011} {
+		root := fixtureRoot(t, name)
+		b := backupJSONOf(t, repo, root, flags...)
+		if b.FilesRead != b.Files || b.BytesRead != b.BytesTotal {
+			t.Errorf("%s: first backup read %d of %d files", name, b.FilesRead, b.Files)
+		}
+		if i == 1 {
+			again := backupJSONOf(t, repo, root, flags...)
+			if again.FilesRead != 0 || again.FilesUnchanged != b.Files {
+				t.Errorf("incremental backup read %d files, %d unchanged; want 0 and %d", again.FilesRead, again.FilesUnchanged, b.Files)
 			}
-			mustRun(t, with("verify", "--repo", repo, "--read-data")...)
-			out := mustRun(t, with("list", "--repo", repo, "--json")...)
-			if n := strings.Count(out, `"id"`); n != 3 {
-				t.Errorf("list shows %d backups, want 3:\n%s", n, out)
+			if limit := b.BytesTotal / 100; again.BytesAdded >= limit {
+				t.Errorf("incremental backup added %d bytes, want < %d", again.BytesAdded, limit)
 			}
-		})
+			b = again
+		}
+		target := filepath.Join(t.TempDir(), "restored")
+		mustRun(t, with("restore", b.ID, "--repo", repo, "--target", target)...)
+		compareTrees(t, root, target)
+	}
+	mustRun(t, with("verify", "--repo", repo, "--read-data")...)
+	out := mustRun(t, with("list", "--repo", repo, "--json")...)
+	if n := strings.Count(out, `"id"`); n != 3 {
+		t.Errorf("list shows %d backups, want 3:\n%s", n, out)
 	}
 }
 

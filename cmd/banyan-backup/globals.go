@@ -25,6 +25,7 @@ type globals struct {
 	cacheDir string
 	noCache  bool
 	store    storeFlags
+	creds    credFlags
 }
 
 func (g *globals) repoURL() (string, error) {
@@ -71,7 +72,7 @@ func (g *globals) open(ctx context.Context, rl *runLimits) (*engine.Repo, error)
 	if err != nil {
 		return nil, err
 	}
-	return badURLIsUsage(engine.Open(ctx, u, g.storeOptions(rl)))
+	return badURLIsUsage(g.openWithCredentials(ctx, u, g.storeOptions(rl)))
 }
 
 // badURLIsUsage turns an unusable repository location into a usage error.

@@ -21,7 +21,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes, documented in the README; 10 and 11 are restic's.
+// Exit codes, documented in the README; 10, 11 and 12 are restic's.
 const (
 	exitOK          = 0
 	exitError       = 1
@@ -29,6 +29,7 @@ const (
 	exitIntegrity   = 3
 	exitNoRepo      = 10
 	exitLocked      = 11
+	exitPassword    = 12
 	exitInterrupted = 130
 )
 
@@ -54,6 +55,10 @@ func exitCode(err error) int {
 		return exitNoRepo
 	case errors.Is(err, repository.ErrLocked), errors.Is(err, repository.ErrLockLost):
 		return exitLocked
+	case errors.Is(err, repository.ErrWrongPassword):
+		return exitPassword
+	case errors.Is(err, repository.ErrNeedCredentials), errors.Is(err, repository.ErrNotEncrypted):
+		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	}
@@ -124,7 +129,8 @@ BANYAN_BACKUP_REPO.
 
 Exit codes: 0 ok, 1 error, 2 usage (a restore selection matching no data
 included), 3 integrity failure (damaged repository or data), 10 no repository
-at --repo, 11 repository locked by another process, 130 interrupted.`,
+at --repo, 11 repository locked by another process, 12 wrong password or key
+file, 130 interrupted.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -136,10 +142,11 @@ at --repo, 11 repository locked by another process, 130 interrupted.`,
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress")
 	g.store.register(pf)
+	g.creds.register(pf)
 	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to cache manifests and index files of object-store repositories (default: the user cache directory, e.g. ~/.cache/banyan-backup)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "read manifests and index files from the repository every time")
-	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newForgetCmd(g), newPruneCmd(g))
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g))
 	return root
 }
 

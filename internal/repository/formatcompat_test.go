@@ -37,9 +37,22 @@ const testReposDir = "../../testdata/repos"
 
 // expectedRepo is testdata/repos/v<N>/expected.json.
 type expectedRepo struct {
-	Format  int              `json:"format"`
-	Source  string           `json:"source"`
-	Backups []expectedBackup `json:"backups"`
+	Format int    `json:"format"`
+	Source string `json:"source"`
+	// Password opens the repository of an encrypted format.
+	Password string           `json:"password,omitempty"`
+	Backups  []expectedBackup `json:"backups"`
+}
+
+// testRepoPassword is the password of committed encrypted repositories.
+const testRepoPassword = "committed test repository"
+
+// credentials opens the committed repository.
+func (e expectedRepo) credentials() *repository.Credentials {
+	if e.Password == "" {
+		return nil
+	}
+	return &repository.Credentials{Password: []byte(e.Password)}
 }
 
 // expectedBackup is one backup, oldest first, named by its only tag.
@@ -77,7 +90,13 @@ func TestGenerateTestRepository(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	repo, err := repository.Init(ctx, local.New(filepath.Join(dir, "repo")), repository.InitOptions{ChunkSize: 16 << 10, PackSize: 64 << 10}, repository.Options{})
+	exp := expectedRepo{Format: repository.FormatVersion, Source: fixture.V0102 + ": measure group bk_measure and schema-property"}
+	init := repository.InitOptions{ChunkSize: 16 << 10, PackSize: 64 << 10}
+	if repository.FormatVersion == 2 { // format 2 is the encrypted one
+		exp.Password = testRepoPassword
+		init.Encrypt, init.KDF = true, &repository.Argon2Params{Time: 1, MemoryKiB: 1 << 10, Threads: 1}
+	}
+	repo, err := repository.Init(ctx, local.New(filepath.Join(dir, "repo")), init, repository.Options{Credentials: exp.credentials()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +109,6 @@ func TestGenerateTestRepository(t *testing.T) {
 	if err := os.Rename(seg, aside); err != nil {
 		t.Fatal(err)
 	}
-	exp := expectedRepo{Format: repository.FormatVersion, Source: fixture.V0102 + ": measure group bk_measure and schema-property"}
 	for i, tag := range []string{"first", "second"} {
 		if i == 1 {
 			if err := os.Rename(aside, seg); err != nil {
@@ -239,7 +257,7 @@ func checkCommittedRepo(t *testing.T, format int, dir string) {
 	if err := json.Unmarshal(data, &exp); err != nil {
 		t.Fatal(err)
 	}
-	repo, err := repository.Open(ctx, local.New(copyRepo(t, filepath.Join(dir, "repo"))), repository.Options{})
+	repo, err := repository.Open(ctx, local.New(copyRepo(t, filepath.Join(dir, "repo"))), repository.Options{Credentials: exp.credentials()})
 	if err != nil {
 		t.Fatalf("this release cannot open a format %d repository: %v", format, err)
 	}

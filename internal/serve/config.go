@@ -19,6 +19,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/retention"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
 )
@@ -85,6 +86,36 @@ type RepositoryConfig struct {
 	// URL without credentials).
 	Name string `yaml:"name"`
 	URL  string `yaml:"url"`
+	// PasswordFile or KeyFile open an encrypted repository (read at each
+	// run, so a rotated secret takes effect without a restart).
+	PasswordFile string `yaml:"password_file"`
+	KeyFile      string `yaml:"key_file"`
+}
+
+// credentials reads the repository's password or key file; nil when the
+// config names neither.
+func (rc RepositoryConfig) credentials() (*repository.Credentials, error) {
+	switch {
+	case rc.KeyFile != "":
+		data, err := os.ReadFile(rc.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read key_file of repository %s: %w", rc.Name, err)
+		}
+		return &repository.Credentials{KeyFile: data}, nil
+	case rc.PasswordFile != "":
+		data, err := os.ReadFile(rc.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read password_file of repository %s: %w", rc.Name, err)
+		}
+		if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+			data = data[:i]
+		}
+		if len(data) == 0 {
+			return nil, fmt.Errorf("password_file %s of repository %s is empty", rc.PasswordFile, rc.Name)
+		}
+		return &repository.Credentials{Password: data}, nil
+	}
+	return nil, nil
 }
 
 // RetentionConfig is a job's retention policy, applied after each

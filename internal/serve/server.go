@@ -10,6 +10,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
 )
 
@@ -37,10 +38,28 @@ type Options struct {
 func (s *Server) openRepo(ctx context.Context, url string, j *job) (*engine.Repo, error) {
 	o := s.opts.Store
 	o.Repository.Clock, o.Repository.LockWait = s.clock.Now, s.opts.LockWait
+	creds, err := s.credentialsFor(url)
+	if err != nil {
+		return nil, err
+	}
+	o.Repository.Credentials = creds
 	if j != nil {
 		o.Stack.Upload, o.Stack.Download = j.upload, j.download
 	}
 	return engine.Open(ctx, url, o)
+}
+
+// credentialsFor reads the password or key file the config gives for the
+// repository at url.
+func (s *Server) credentialsFor(url string) (*repository.Credentials, error) {
+	for _, j := range s.cfg.Jobs {
+		for _, rc := range j.Repositories {
+			if rc.URL == url && (rc.PasswordFile != "" || rc.KeyFile != "") {
+				return rc.credentials()
+			}
+		}
+	}
+	return nil, nil
 }
 
 // Server runs a config's jobs.
