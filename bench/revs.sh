@@ -14,8 +14,14 @@
 # per-round new/old time ratios, PASS/MISS against a ratio ≤ BENCH_LIMIT,
 # peak RSS and the load average; then the repositories' sizes.
 #
+# With BENCH_ENCRYPT=1 it compares instead one binary (BENCH_NEW) on a plain
+# repository ("old") and on an encrypted one ("new": init --encrypt, every
+# command given --password-file), for the encryption target: at most 10%
+# slower, peak RSS within 128 MiB.
+#
 # Environment:
 #   BENCH_OLD=a303c3c   BENCH_NEW=HEAD   the revisions (anything git names)
+#   BENCH_ENCRYPT=0                      plain against encrypted (see above)
 #   BENCH_SIZE=1GiB     BENCH_SEED=1     the generated root
 #   BENCH_ROUNDS=5      BENCH_LIMIT=1.05
 #   BENCH_DIR, BENCH_KEEP, BENCH_OUT, BENCH_STRICT  as in bench/backup.sh
@@ -35,6 +41,7 @@ KEEP=${BENCH_KEEP:-0}
 STRICT=${BENCH_STRICT:-0}
 SYNC=1
 
+ENCRYPT=${BENCH_ENCRYPT:-0}
 OLD=$(git -C "$SRC_DIR" rev-parse --short "${BENCH_OLD:-a303c3c}^{commit}")
 NEW=$(git -C "$SRC_DIR" rev-parse --short "${BENCH_NEW:-HEAD}^{commit}")
 
@@ -75,8 +82,15 @@ mkdir -p "$BIN" "$LOGS"
 log "work directory $WORK (size $SIZE, seed $SEED, $ROUNDS rounds, $OLD → $NEW)"
 LOAD_START=$(loadavg)
 build_bin gen ./bench/gen
-build_rev old "$OLD"
-build_rev new "$NEW"
+if [[ $ENCRYPT == 1 ]]; then
+	build_rev new "$NEW"
+	cp "$BIN/bb-new" "$BIN/bb-old"
+	OLD="$NEW plain" NEW="$NEW encrypted"
+	printf 'bench password\n' >"$WORK/password"
+else
+	build_rev old "$OLD"
+	build_rev new "$NEW"
+fi
 setup_rss
 generate_root
 SRC_BYTES=$(tree_bytes "$ROOT")
@@ -102,9 +116,12 @@ step() {
 
 run() {
 	local v=$1 k=$2 repo=$WORK/repo-$1 target=$WORK/restored-$1
-	local bb=(env TZ=UTC "$BIN/bb-$v" --repo "$repo")
+	local bb=(env TZ=UTC "$BIN/bb-$v" --repo "$repo") init=()
+	if [[ $ENCRYPT == 1 && $v == new ]]; then
+		bb+=(--password-file "$WORK/password") init=(--encrypt)
+	fi
 	rm -rf -- "$repo" "$target"
-	"${bb[@]}" init >"$LOGS/init-$v-$k.out" 2>&1 || die "init ($v): $(cat "$LOGS/init-$v-$k.out")"
+	"${bb[@]}" init "${init[@]}" >"$LOGS/init-$v-$k.out" 2>&1 || die "init ($v): $(cat "$LOGS/init-$v-$k.out")"
 	log "round $k: $v"
 	step full "$v" "$k" 1 "${bb[@]}" backup --root "$ROOT" --json
 	SZ[full.$v.$k]=$(tree_bytes "$repo") SZ[packs.$v.$k]=$(tree_bytes "$repo/data")
