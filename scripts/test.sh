@@ -37,4 +37,9 @@ echo "== go test -race (library packages)"
 go test -count=1 -race -timeout 20m ./internal/...
 
 echo "== go test"
+export BANYAN_TEST_REPORT="$servers/report"
 go test -count=1 -timeout 20m ./...
+if [ -s "$BANYAN_TEST_REPORT" ]; then
+	echo "== reports"
+	cat "$BANYAN_TEST_REPORT"
+fi
