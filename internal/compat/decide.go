@@ -3,6 +3,7 @@ package compat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -146,17 +147,35 @@ func Refusals(ds []Decision, t Target) (map[banyandb.Catalog]string, error) {
 // Err returns nil when every decision allows its catalog, else an error
 // wrapping ErrIncompatible that names each refused catalog with its reason
 // and hint.
+// Catalogs refused for the same reason are named together, and each hint is
+// given once.
 func Err(ds []Decision, t Target) error {
-	var msgs []string
+	var reasons, hints []string
+	cats := map[string][]string{}
 	for _, d := range ds {
-		if !d.Allowed {
-			msgs = append(msgs, fmt.Sprintf("%s: %s (%s)", d.Catalog, d.Reason, d.Hint))
+		if d.Allowed {
+			continue
+		}
+		if _, ok := cats[d.Reason]; !ok {
+			reasons = append(reasons, d.Reason)
+		}
+		cats[d.Reason] = append(cats[d.Reason], string(d.Catalog))
+		if d.Hint != "" && !slices.Contains(hints, d.Hint) {
+			hints = append(hints, d.Hint)
 		}
 	}
-	if len(msgs) == 0 {
+	if len(reasons) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: cannot restore into %s: %s", ErrIncompatible, t, strings.Join(msgs, "; "))
+	msgs := make([]string, 0, len(reasons))
+	for _, r := range reasons {
+		msgs = append(msgs, strings.Join(cats[r], ", ")+": "+r)
+	}
+	todo := ""
+	if len(hints) > 0 {
+		todo = "; what to do: " + strings.Join(hints, "; ")
+	}
+	return fmt.Errorf("%w: cannot restore into %s: %s%s", ErrIncompatible, t, strings.Join(msgs, "; "), todo)
 }
 
 // source is what the backup says of the release that wrote it.

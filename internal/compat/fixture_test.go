@@ -35,8 +35,8 @@ func backupOf(t *testing.T, name string) (string, *repository.Manifest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.RepositoryFormat != repository.FormatVersion {
-		t.Errorf("manifest records repository format %d, want %d", m.RepositoryFormat, repository.FormatVersion)
+	if v := repo.Config().Version; m.RepositoryFormat != v {
+		t.Errorf("manifest records repository format %d, want the repository's %d", m.RepositoryFormat, v)
 	}
 	return root, m
 }
