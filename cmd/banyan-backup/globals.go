@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/engine"
+	"github.com/banyan-backup/banyan-backup/internal/redact"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
 )
@@ -37,6 +38,16 @@ func (g *globals) repoURL() (string, error) {
 		return "", usagef("no repository given: use --repo PATH or set BANYAN_BACKUP_REPO")
 	}
 	return u, nil
+}
+
+// redactor hides the credentials of the repository URL, of the object
+// stores' endpoint flags and of their environment variables in whatever
+// the command prints: an SDK's error may quote them.
+func (g *globals) redactor() *redact.Redactor {
+	o := g.store.opts
+	r := redact.New(g.repo, os.Getenv("BANYAN_BACKUP_REPO"), o.S3.Endpoint, o.GCS.Endpoint, o.Azure.Endpoint)
+	r.AddEnv(os.Getenv)
+	return r
 }
 
 // storeOptions are the repository options of every command: the object

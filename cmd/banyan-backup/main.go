@@ -99,14 +99,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd()
+	root, g := newRootCmd()
 	err := cobraUsage(root.ExecuteContext(ctx))
 	if err != nil {
 		msg := "banyan-backup: " + err.Error()
 		if h := hint(err); h != "" {
 			msg = "banyan-backup: " + h
 		}
-		fmt.Fprintln(os.Stderr, msg)
+		fmt.Fprintln(os.Stderr, g.redactor().String(msg))
 		if exitCode(err) == exitUsage {
 			fmt.Fprintln(os.Stderr, "Run 'banyan-backup --help' for usage.")
 		}
@@ -114,7 +114,7 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
-func newRootCmd() *cobra.Command {
+func newRootCmd() (*cobra.Command, *globals) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "banyan-backup",
@@ -147,7 +147,7 @@ file, 130 interrupted.`,
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to cache manifests and index files of object-store repositories (default: the user cache directory, e.g. ~/.cache/banyan-backup)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "read manifests and index files from the repository every time")
 	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g))
-	return root
+	return root, g
 }
 
 // argsUsage wraps a cobra argument validator so its errors are usage errors.

@@ -20,6 +20,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/redact"
 	"github.com/banyan-backup/banyan-backup/internal/retention"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
 )
@@ -306,7 +307,7 @@ func (j *JobConfig) check(p string, at errAt) error {
 			return at(fmt.Sprintf("%s.repositories[%d].url", p, i), "no url: give a path, file:///path or an object store URL")
 		}
 		if r.Name == "" {
-			r.Name = RedactURL(r.URL)
+			r.Name = redact.URL(r.URL)
 		}
 		if names[r.Name] {
 			return at(fmt.Sprintf("%s.repositories[%d].name", p, i), "repository name %q is used twice in this job", r.Name)

@@ -124,7 +124,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}()
 		if err != nil {
-			rb.Error = redactIn(err.Error(), j.cfg.Repositories)
+			rb.Error = s.redact.String(err.Error())
 		}
 		out = append(out, rb)
 	}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
@@ -41,7 +40,7 @@ func (s *Server) Preflight(ctx context.Context) []Problem {
 		for k, rc := range j.cfg.Repositories {
 			repo, err := s.openRepo(ctx, rc.URL, nil)
 			if err != nil {
-				add(fmt.Sprintf(".repositories[%d]", k), strings.ReplaceAll(err.Error(), rc.URL, RedactURL(rc.URL)))
+				add(fmt.Sprintf(".repositories[%d]", k), s.redact.String(err.Error()))
 				continue
 			}
 			_ = repo.Close()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
@@ -147,7 +146,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 	s.m.duration.WithLabelValues(name, rc.Name).Observe(res.DurationSeconds)
 	if err != nil {
 		res.Kind = failureKind(err)
-		res.Error = redactIn(err.Error(), j.cfg.Repositories)
+		res.Error = s.redact.String(err.Error())
 		s.m.failures.WithLabelValues(name, rc.Name, res.Kind).Inc()
 		lg.Error("backup failed", "kind", res.Kind, "error", res.Error, "seconds", res.DurationSeconds)
 	}
@@ -204,15 +203,4 @@ func (s *Server) repoStats(ctx context.Context, j *job, rc RepositoryConfig, rep
 		s.m.dedup.WithLabelValues(j.cfg.Name, rc.Name).Set(float64(logical) / float64(size))
 	}
 	return nil
-}
-
-// redactIn replaces the job's repository URLs in a message by their
-// redacted forms.
-func redactIn(msg string, repos []RepositoryConfig) string {
-	for _, r := range repos {
-		if red := RedactURL(r.URL); red != r.URL {
-			msg = strings.ReplaceAll(msg, r.URL, red)
-		}
-	}
-	return msg
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
+	"github.com/banyan-backup/banyan-backup/internal/redact"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
 )
 
@@ -32,6 +33,10 @@ type Options struct {
 	// LockWait is how long a job waits for a repository lock another
 	// process holds (a prune, say) before the run fails.
 	LockWait time.Duration
+	// Secrets are hidden in logs and answers besides the credentials of
+	// the jobs' repository URLs, which the server adds: the object stores'
+	// endpoint URLs, their environment variables' credentials (nil: none).
+	Secrets *redact.Redactor
 }
 
 // openRepo opens the repository at url for job j (nil: with no limits).
@@ -71,6 +76,7 @@ type Server struct {
 	m       *metrics
 	jobs    []*job
 	byName  map[string]*job
+	redact  *redact.Redactor // read-only once New returns
 	runCtx  context.Context
 	stop    context.CancelFunc
 	running sync.WaitGroup
@@ -101,7 +107,8 @@ func New(cfg *Config, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, opts: opts, clock: opts.Clock, log: opts.Logger, m: newMetrics(), byName: map[string]*job{}}
+	s := &Server{cfg: cfg, opts: opts, clock: opts.Clock, log: opts.Logger, m: newMetrics(), byName: map[string]*job{},
+		redact: newRedactor(cfg, opts.Secrets)}
 	s.runCtx, s.stop = context.WithCancel(context.Background())
 	for _, jc := range cfg.Jobs {
 		j := &job{cfg: jc, upload: opts.Upload, download: opts.Download, read: opts.Read, workers: opts.Workers}
@@ -160,6 +167,18 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) {
 		<-done
 	}
 	s.stop()
+}
+
+// newRedactor returns a Redactor that hides what base does and the
+// credentials of every repository URL of the config.
+func newRedactor(cfg *Config, base *redact.Redactor) *redact.Redactor {
+	r := base.Clone()
+	for _, j := range cfg.Jobs {
+		for _, rc := range j.Repositories {
+			r.AddURL(rc.URL)
+		}
+	}
+	return r
 }
 
 // loop fires one job at each of its schedule's times.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/banyan-backup/banyan-backup/internal/redact"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/azure"
 	"github.com/banyan-backup/banyan-backup/internal/storage/gcs"
@@ -52,13 +53,13 @@ func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, err
 	}
 	u, err := url.Parse(repo)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot parse repository URL %q: %v", ErrBadURL, repo, err)
+		return nil, fmt.Errorf("%w: cannot parse repository URL %q: %v", ErrBadURL, redact.URL(repo), redact.New(repo).String(err.Error()))
 	}
 	switch strings.ToLower(scheme) {
 	case "file":
 		if (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") ||
 			u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("%w %q: a file URL takes an absolute path, as in file:///srv/repo", ErrBadURL, repo)
+			return nil, fmt.Errorf("%w %q: a file URL takes an absolute path, as in file:///srv/repo", ErrBadURL, redact.URL(repo))
 		}
 		return local.New(u.Path), nil
 	case "s3", "gs", "azure":
@@ -93,12 +94,12 @@ func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, err
 		}
 		return be, nil
 	}
-	return nil, fmt.Errorf("%w: unsupported repository URL %q: use a local path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix", ErrBadURL, repo)
+	return nil, fmt.Errorf("%w: unsupported repository URL %q: use a local path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix", ErrBadURL, redact.URL(repo))
 }
 
 // bucketURL splits scheme://bucket/prefix.
 func bucketURL(u *url.URL) (bucket, prefix string, err error) {
-	repo := u.Redacted() // never print a password given in the URL
+	repo := redact.URL(u.String()) // never print credentials given in the URL
 	prefix = strings.Trim(u.Path, "/")
 	switch {
 	case u.Host == "":
