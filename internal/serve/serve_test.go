@@ -294,17 +294,18 @@ func snapshotEntries(root string) []string {
 	return out
 }
 
-// Credentials in a repository URL appear neither in logs nor in API
-// answers, even when the URL is quoted in an error.
+// Credentials in a repository URL (user information, query values,
+// fragment) appear neither in logs nor in API answers, even when the URL is
+// quoted in an error.
 func TestSecretsNotShown(t *testing.T) {
 	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
 	const secret = "Sup3rS3cr3tT0ken"
 	cfg := mustConfig(t, fmt.Sprintf(`jobs:
   - name: leaky
     source: {root: %s}
-    repositories: [{url: "file://user:%s@localhost/nonexistent?access_token=%s"}]
+    repositories: [{url: "file://user:%s@localhost/nonexistent?access_token=%s&x=%s#%s"}]
     schedule: "@daily"
-`, root, secret, secret))
+`, root, secret, secret, secret, secret))
 	logs := &syncBuffer{}
 	srv := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	defer srv.Close()
