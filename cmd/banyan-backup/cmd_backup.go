@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -163,6 +164,12 @@ complete on its own.`,
 				humanBytes(out.BytesAdded), out.DurationSeconds)
 			if out.PacksRecovered > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "%d packs (%s) a killed backup had stored were reused, not uploaded again\n", out.PacksRecovered, humanBytes(out.BytesRecovered))
+			}
+			if n := len(out.AbandonedSnapshotsRemoved); n > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %d snapshot directories left by killed backups: %s\n", n, strings.Join(out.AbandonedSnapshotsRemoved, ", "))
+			}
+			if out.AbandonedSnapshotsError != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "warning: %s\n", out.AbandonedSnapshotsError)
 			}
 			switch {
 			case node.addr != "" && node.keepSnapshot:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
@@ -49,7 +50,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, repository.ErrIntegrity):
 		return exitIntegrity
-	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected):
+	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected), errors.Is(err, backup.ErrRootMismatch):
 		return exitUsage
 	case errors.Is(err, repository.ErrNoRepository), errors.Is(err, repository.ErrNotInitialized):
 		return exitNoRepo

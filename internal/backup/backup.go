@@ -74,6 +74,9 @@ type sourceHooks struct {
 	// recordLacking records in the manifest the parts the snapshot's .snp
 	// files list but the snapshot lacks (lacking.go).
 	recordLacking bool
+	// skipFiles are files of the scanned data directories left out: the
+	// claim file of a live backup's snapshot.
+	skipFiles []string
 }
 
 // Result is a finished backup.
@@ -88,6 +91,12 @@ type Result struct {
 	// Preread counts what a live backup read from the live files while the
 	// node took its snapshot, and how much of it the snapshot held.
 	Preread PrereadStats
+	// AbandonedSnapshots are the snapshot directories of killed backups
+	// that a live backup removed before it took its own
+	// (snapshot.RemoveAbandoned), and AbandonedSnapshotsError why some
+	// could not be: the backup does not fail for it.
+	AbandonedSnapshots      []string
+	AbandonedSnapshotsError string
 }
 
 // Run takes one backup: Upload, then Commit. On error or cancellation no
@@ -240,7 +249,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	repo := s.repo
 	rep := progress.OrNop(opts.Progress)
 	src := sourceOf(opts, hooks)
-	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location}
+	scan := banyandb.ScanOptions{Catalogs: opts.Catalogs, Groups: opts.Groups, Location: opts.Location, SkipFiles: hooks.skipFiles}
 	if !opts.ForceRehash {
 		scan.ReusePart = func(c banyandb.Catalog, rel string, id banyandb.PartDirID) bool {
 			_, prev, err := s.waitParent()

@@ -43,18 +43,26 @@ func RunLive(ctx context.Context, repo *repository.Repository, opts Options, liv
 // stopped one: it asks the node for a snapshot (hard links of the live
 // parts; docs/banyandb.md, Snapshots), backs up the snapshot
 // directories in place of the data directories, and deletes the snapshot
-// directories it asked for before returning, whatever happens, unless told
-// to keep them. Nothing else under the roots is touched. The manifest
+// directories it asked for before returning, whatever happens (a cancelled
+// ctx included: the node's answer is waited for, within the call timeout,
+// so that its snapshot is known), unless told to keep them. Nothing else
+// under the roots is touched, but for the snapshots of backups that were
+// killed (RemoveAbandoned), which it deletes first. The manifest
 // records the node and its API version, and the parts the snapshot's .snp
 // files list but it lacks, which the node held in memory (LackingParts). A
 // catalog the node names a snapshot of without making its directory has no
 // group: it is backed up as an empty catalog; one whose answer carries an
-// error fails the backup (ErrSnapshotFailed).
+// error fails the backup (ErrSnapshotFailed). Roots that are not the node's
+// fail it with ErrRootMismatch, before the node is asked for a snapshot when
+// that can be told (checkLiveRoots).
 //
 // While the node takes the snapshot, the repository is locked, the parent
 // found, and the live part files read (preread.go): the node's linking and
 // the backup's reading overlap.
 func UploadLive(ctx context.Context, repo *repository.Repository, opts Options, live LiveOptions) (*Uploaded, error) {
+	if err := checkLiveRoots(live.Node.Node, opts.Roots, opts.Catalogs); err != nil {
+		return nil, err
+	}
 	n, err := dialNode(ctx, opts, live)
 	if err != nil {
 		return nil, err
@@ -123,16 +131,13 @@ func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 	s.startParent(ctx, asked, guess)
 	s.pre = startPreread(ctx, s, asked)
 
+	abandoned, abandonedErr := snapshot.RemoveAbandoned(opts.Roots)
 	snapStart := time.Now()
-	taken, err := n.client.Snapshot(ctx, n.req)
+	taken, claim, err := n.takeSnapshot(ctx)
 	snapSeconds := time.Since(snapStart).Seconds()
 	start := time.Now()
 	if err != nil {
 		s.pre.abort()
-		// The answer may have named snapshots before it went wrong.
-		if !n.live.KeepSnapshot {
-			_ = snapshot.Remove(opts.Roots, taken)
-		}
 		return nil, err
 	}
 	// The snapshot is deleted on every path unless kept: once the backup
@@ -145,16 +150,51 @@ func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 	}
 	up, err := n.uploadSnapshot(ctx, s, asked, taken, rm, start)
 	removeSeconds, removeErr := rm.wait()
+	claim.Release()
 	if err != nil {
 		return nil, err
 	}
 	up.result.SnapshotSeconds, up.result.SnapshotRemoveSeconds = snapSeconds, removeSeconds
+	up.result.AbandonedSnapshots = abandoned
+	if abandonedErr != nil {
+		up.result.AbandonedSnapshotsError = abandonedErr.Error()
+	}
 	if removeErr != nil {
 		up.afterCommit = func(res *Result) (*Result, error) {
 			return nil, fmt.Errorf("backup %s saved, but cannot remove the node's snapshot: %w", res.ID.Short(), removeErr)
 		}
 	}
 	return up, nil
+}
+
+// takeSnapshot asks the node for its snapshot, checks that it landed under
+// the roots and claims its directories (snapshot.ClaimSnapshots), so that
+// if this process is killed, the next live backup removes them. The answer
+// is waited for even when ctx is cancelled meanwhile (up to the call
+// timeout): the node finishes a snapshot whoever is waiting, and only its
+// answer names the directories to remove. On error, the snapshot
+// directories under the roots are removed (unless kept) and nothing is
+// claimed; a cancelled ctx gives its error.
+func (n *liveNode) takeSnapshot(ctx context.Context) ([]snapshot.Taken, *snapshot.Claim, error) {
+	taken, err := n.client.Snapshot(context.WithoutCancel(ctx), n.req)
+	if err == nil {
+		err = checkTakenUnderRoots(n.live.Node.Node, n.opts.Roots, taken, plainGroups(n.live.Groups))
+	}
+	var claim *snapshot.Claim
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("cannot back up node %s: %w", n.live.Node.Node, context.Cause(ctx))
+	}
+	if err == nil && !n.live.KeepSnapshot {
+		claim, err = snapshot.ClaimSnapshots(n.opts.Roots, made(taken), n.live.Node.Node)
+	}
+	if err != nil {
+		// The answer may have named snapshots before it went wrong.
+		if !n.live.KeepSnapshot {
+			_ = snapshot.Remove(n.opts.Roots, made(taken))
+		}
+		return nil, nil, err
+	}
+	return taken, claim, nil
 }
 
 // uploadSnapshot backs up the snapshot directories the node made.
@@ -192,7 +232,8 @@ func (n *liveNode) uploadSnapshot(ctx context.Context, s *session, asked Options
 	}
 	o := asked
 	o.Roots, o.Catalogs = roots, cats
-	hooks := sourceHooks{skipLockCheck: true, source: &src, emptyCatalogs: empty, recordLacking: true, liveRoots: &asked.Roots}
+	hooks := sourceHooks{skipLockCheck: true, source: &src, emptyCatalogs: empty, recordLacking: true, liveRoots: &asked.Roots,
+		skipFiles: []string{snapshot.ClaimFile}}
 	if rm != nil {
 		hooks.sourceRead = rm.start
 		hooks.partRead = func(c banyandb.Catalog, dir string) {

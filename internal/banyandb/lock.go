@@ -37,11 +37,17 @@ func CheckNotLocked(roots Roots, catalogs []Catalog) error {
 // HeldLocks returns the lock files that a running server holds among those
 // CheckNotLocked probes.
 func HeldLocks(roots Roots, catalogs []Catalog) ([]string, error) {
+	_, held, err := ProbeLocks(roots, catalogs)
+	return held, err
+}
+
+// ProbeLocks returns the lock files CheckNotLocked probes that exist, and
+// those of them a running server holds.
+func ProbeLocks(roots Roots, catalogs []Catalog) (files, held []string, err error) {
 	cats, err := selectCatalogs(catalogs)
 	if err != nil {
-		return nil, fmt.Errorf("cannot check locks: %w", err)
+		return nil, nil, fmt.Errorf("cannot check locks: %w", err)
 	}
-	var held []string
 	for _, c := range cats {
 		dataDir := roots.DataDir(c)
 		entries, err := os.ReadDir(dataDir)
@@ -49,7 +55,7 @@ func HeldLocks(roots Roots, catalogs []Catalog) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot check locks in %s: %w", dataDir, err)
+			return nil, nil, fmt.Errorf("cannot check locks in %s: %w", dataDir, err)
 		}
 		candidates := []string{filepath.Join(dataDir, lockFile)}
 		for _, e := range entries {
@@ -63,12 +69,13 @@ func HeldLocks(roots Roots, catalogs []Catalog) ([]string, error) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("cannot check lock %s: %w", p, err)
+				return nil, nil, fmt.Errorf("cannot check lock %s: %w", p, err)
 			}
+			files = append(files, p)
 			if isHeld {
 				held = append(held, p)
 			}
 		}
 	}
-	return held, nil
+	return files, held, nil
 }

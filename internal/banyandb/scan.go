@@ -160,6 +160,10 @@ type ScanOptions struct {
 	// again: when ReusePart returns true the directory is listed with
 	// Reused set, and neither its files nor its metadata.json are read.
 	ReusePart func(c Catalog, rel string, id PartDirID) bool
+	// SkipFiles names files directly in a catalog's data directory to
+	// leave out: the claim file a live backup keeps in the snapshot
+	// directory it scans in place of the data directory.
+	SkipFiles []string
 }
 
 // FileID is what tells one file from another: inode, size and time.
@@ -208,7 +212,7 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}, reuse: opts.ReusePart, groups: opts.Groups}
+	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}, reuse: opts.ReusePart, groups: opts.Groups, skip: opts.SkipFiles}
 	var looked []string
 	for _, c := range cats {
 		croot := roots.CatalogRoot(c)
@@ -297,6 +301,7 @@ type scanner struct {
 	parts    []partDir
 	reuse    func(c Catalog, rel string, id PartDirID) bool
 	groups   []string
+	skip     []string // files of the data directory left out
 }
 
 // wantGroup reports whether the group directory name of catalog c is scanned.
@@ -339,7 +344,7 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	for _, e := range ents {
 		start := filepath.Join(resolved, e.Name())
 		if !e.IsDir() || !s.wantGroup(c, e.Name()) {
-			if !e.IsDir() {
+			if !e.IsDir() && !slices.Contains(s.skip, e.Name()) {
 				starts = append(starts, start)
 			}
 			continue

@@ -177,6 +177,10 @@ type BackupRun struct {
 	// of uploaded again.
 	PacksRecovered int   `json:"packs_recovered,omitempty"`
 	BytesRecovered int64 `json:"bytes_recovered,omitempty"`
+	// Live backups only: snapshot directories of killed backups removed
+	// before this one took its snapshot, and why some could not be.
+	AbandonedSnapshotsRemoved []string `json:"abandoned_snapshots_removed,omitempty"`
+	AbandonedSnapshotsError   string   `json:"abandoned_snapshots_error,omitempty"`
 }
 
 // SummarizeRun describes a finished backup run.
@@ -187,5 +191,6 @@ func SummarizeRun(res *backup.Result) BackupRun {
 		SnapshotSeconds: res.SnapshotSeconds, SnapshotRemoveSeconds: res.SnapshotRemoveSeconds,
 		PrereadFiles: pre.Files, PrereadBytes: pre.Bytes, PrereadFilesUsed: pre.FilesUsed, PrereadBytesUsed: pre.BytesUsed,
 		PacksRecovered: res.Recovered.Packs, BytesRecovered: res.Recovered.Bytes,
+		AbandonedSnapshotsRemoved: res.AbandonedSnapshots, AbandonedSnapshotsError: res.AbandonedSnapshotsError,
 	}
 }

@@ -85,6 +85,8 @@ func failureKind(err error) string {
 		return "node"
 	case errors.Is(err, banyandb.ErrLocked):
 		return "source"
+	case errors.Is(err, backup.ErrRootMismatch):
+		return "config"
 	case errors.As(err, &se):
 		return se.kind
 	}
