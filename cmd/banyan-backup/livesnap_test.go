@@ -127,6 +127,7 @@ func TestKilledLiveBackupsSnapshotIsRemovedByTheNext(t *testing.T) {
 	}
 
 	var out struct {
+		ID      string   `json:"id"`
 		Removed []string `json:"abandoned_snapshots_removed"`
 	}
 	if err := json.Unmarshal([]byte(mustRun(t, "backup", "--repo", repo, "--root", root, "--node", srv.GRPCAddr(), "--json")), &out); err != nil {
@@ -137,6 +138,12 @@ func TestKilledLiveBackupsSnapshotIsRemovedByTheNext(t *testing.T) {
 	}
 	if len(out.Removed) != len(left) {
 		t.Errorf("the next backup reports %v removed, the killed one left %v", out.Removed, left)
+	}
+	// The claim file the backup kept in its snapshot is not backed up.
+	target := filepath.Join(t.TempDir(), "restored")
+	mustRun(t, "restore", out.ID, "--repo", repo, "--target", target)
+	if m, _ := filepath.Glob(filepath.Join(target, "*", "data", snapshot.ClaimFile+"*")); len(m) > 0 {
+		t.Errorf("the backup holds its claim files: %v", m)
 	}
 }
 
