@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -23,6 +22,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		check                        bool
 		grace                        time.Duration
 		lf                           limitFlags
+		sf                           secFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --config FILE.yaml",
@@ -81,11 +81,11 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
 				Workers: lim.workers, ToolVersion: version, LockWait: serveLockWait(g.lockWait), Secrets: g.redactor(),
 				Store: engine.StoreOptions{Backends: g.store.options(), CacheDir: g.cacheRoot()}})
-			ln, err := net.Listen("tcp", listen)
+			ln, access, tlsOn, err := sf.listen(cfg, listen)
 			if err != nil {
-				return fmt.Errorf("cannot listen on %s: %w", listen, err)
+				return err
 			}
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			hs := &http.Server{Handler: srv.Handler(access), ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					logger.Error("HTTP server stopped", "error", err.Error())
@@ -94,7 +94,10 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 			for _, j := range srv.Jobs() {
 				logger.Info("job loaded", "job", j.Name, "schedule", j.Schedule, "node", j.Node, "repositories", j.Repositories, "retention", j.Retention)
 			}
-			logger.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid())
+			logger.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid(), "api_auth", authName(access), "tls", tlsOn)
+			if access.NoAuth && sf.sec.InsecureNoAuth {
+				logger.Warn("the API needs no authentication (--insecure-no-auth): anyone who reaches the address can start backups and read the backup lists")
+			}
 			if !cmd.Flags().Changed("shutdown-grace") {
 				grace = time.Duration(cfg.ShutdownGrace)
 			}
@@ -113,6 +116,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 	f.BoolVar(&check, "check", false, "check the config file, and that every job's data root, repositories and node are there, and exit")
 	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "after SIGTERM, how long running backups may go on before they are cancelled (when not given: the config's shutdown_grace)")
 	addLimitFlags(cmd, &lf, true)
+	sf.add(cmd)
 	return cmd
 }
 

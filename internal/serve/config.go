@@ -29,6 +29,16 @@ import (
 type Config struct {
 	// Listen is the HTTP address of /metrics, /healthz and /api.
 	Listen string `yaml:"listen"`
+	// TokenFile holds the bearer token API requests must carry.
+	TokenFile string `yaml:"token_file"`
+	// TLSCert and TLSKey make the listener serve HTTPS; with TLSClientCA,
+	// client certificates it signed authorize API requests (mutual TLS).
+	TLSCert     string `yaml:"tls_cert"`
+	TLSKey      string `yaml:"tls_key"`
+	TLSClientCA string `yaml:"tls_client_ca"`
+	// AllowedHosts are the host names API requests may be sent to besides
+	// IP addresses, localhost and the listen address's host.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// ShutdownGrace is how long a running backup may go on after SIGTERM
 	// before it is cancelled.
 	ShutdownGrace Duration    `yaml:"shutdown_grace"`

@@ -20,8 +20,11 @@ import (
 //	GET  /api/v1/jobs/{job}/backups    the job's backups in each of its repositories
 //	POST /api/v1/jobs/{job}/run        start a run now: 202, or 409 if one is going
 //
-// No answer holds a repository URL's credentials.
-func (s *Server) Handler() http.Handler {
+// No answer holds a repository URL's credentials. Every request passes
+// a's checks first: the API needs the token or a client certificate, unless
+// a.NoAuth, and a Host header naming this server; no path takes a
+// cross-origin request.
+func (s *Server) Handler(a Access) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{Registry: s.m.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -34,7 +37,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/jobs", s.listJobs)
 	mux.HandleFunc("GET /api/v1/jobs/{job}/backups", s.listBackups)
 	mux.HandleFunc("POST /api/v1/jobs/{job}/run", s.runNow)
-	return mux
+	return a.guard(mux)
 }
 
 // JobInfo is a job as GET /api/v1/jobs shows it.

@@ -66,6 +66,9 @@ func backupsIn(t *testing.T, dir string) []repository.Backup {
 	return bs
 }
 
+// openAccess serves the API to anyone, under httptest's host name.
+var openAccess = Access{NoAuth: true, Hosts: []string{"example.com"}}
+
 func mustConfig(t *testing.T, text string) *Config {
 	t.Helper()
 	cfg, err := ParseConfig("test.yaml", []byte(text))
@@ -138,7 +141,7 @@ func TestScheduleOnFakeClock(t *testing.T) {
 			t.Errorf("backup %d: time %v, tags %v", i, b.Time, b.Tags)
 		}
 	}
-	m := scrape(t, srv.Handler())
+	m := scrape(t, srv.Handler(openAccess))
 	for _, want := range []string{
 		`banyan_backup_runs_total{job="hourly",trigger="schedule"} 5`,
 		`banyan_backup_backups_kept{job="hourly",repository="local"} 3`,
@@ -199,7 +202,7 @@ func TestOverlapIsSkippedAndCounted(t *testing.T) {
 `, node.GRPCAddr(), root, repo))
 	srv := New(cfg, Options{})
 	defer srv.Close()
-	h := srv.Handler()
+	h := srv.Handler(openAccess)
 	if code, body := post(t, h, "/api/v1/jobs/live/run"); code != http.StatusAccepted {
 		t.Fatalf("first run: %d %s", code, body)
 	}
@@ -275,8 +278,8 @@ func TestCancelMidBackupListsNothing(t *testing.T) {
 	if left := snapshotEntries(root); len(left) != len(before) {
 		t.Errorf("a cancelled backup left the node's snapshots: %v (before: %v)", left, before)
 	}
-	if !hasLine(scrape(t, srv.Handler()), `banyan_backup_failures_total{job="slow",kind="cancelled",repository="local"} 1`) {
-		t.Errorf("cancelled failure not counted:\n%s", scrape(t, srv.Handler()))
+	if !hasLine(scrape(t, srv.Handler(openAccess)), `banyan_backup_failures_total{job="slow",kind="cancelled",repository="local"} 1`) {
+		t.Errorf("cancelled failure not counted:\n%s", scrape(t, srv.Handler(openAccess)))
 	}
 	if _, err := srv.Trigger("slow", "api"); err == nil {
 		t.Error("a closed server started a run")
@@ -309,7 +312,7 @@ func TestSecretsNotShown(t *testing.T) {
 	logs := &syncBuffer{}
 	srv := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	defer srv.Close()
-	h := srv.Handler()
+	h := srv.Handler(openAccess)
 	if code, body := post(t, h, "/api/v1/jobs/leaky/run"); code != http.StatusAccepted {
 		t.Fatalf("run: %d %s", code, body)
 	}
