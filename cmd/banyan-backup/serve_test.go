@@ -27,15 +27,15 @@ type serveProc struct {
 	stderr *syncBuffer
 }
 
-// startServe runs `serve --config` on a config written to a file and waits
-// for its "listening" log line.
-func startServe(t *testing.T, config string) *serveProc {
+// startServe runs `serve --config` on a config written to a file, with
+// more flags if given, and waits for its "listening" log line.
+func startServe(t *testing.T, config string, flags ...string) *serveProc {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "serve.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "serve", "--config", path)
+	cmd := exec.Command(binary, append([]string{"serve", "--config", path}, flags...)...)
 	cmd.Env = append(os.Environ(), "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
 	pr, pw := io.Pipe()
 	p := &serveProc{cmd: cmd, stderr: &syncBuffer{}}
