@@ -111,7 +111,9 @@ and leaving out lock, bluge.pid and *.tmp files).
 With --node, the node is running: banyan-backup asks it for a snapshot (hard
 links of its parts, taken consistently by the server), backs the snapshot up,
 and deletes the snapshot directories it asked for (--keep-snapshot keeps
-them). --root must still name the node's data root, where snapshots land.
+them), on errors and interrupts too; snapshots left by killed backups are
+removed by the next live backup. --root must still name the node's data root,
+where snapshots land: one that does not match the node is refused (exit 2).
 Data the node holds only in memory (flushed every few seconds) is not in a
 snapshot. Without --node the node must be stopped: a root whose group lock
 files are held is refused.

@@ -44,12 +44,19 @@ HTTP (--listen, or the config's listen):
   GET  /api/v1/jobs/JOB/backups    the job's backups in each repository
   POST /api/v1/jobs/JOB/run        start the job now (409 if it is running)
 
+The API needs "Authorization: Bearer TOKEN" (--token-file) or a client
+certificate signed by --tls-client-ca (with --tls-cert and --tls-key), except
+on a loopback address; elsewhere serve refuses to start without one unless
+--insecure-no-auth. Requests with a foreign Origin, and API requests naming a
+host other than an IP address, localhost, the --listen host or
+--allowed-hosts, are refused (403). /metrics and /healthz need no credentials.
+
 Logs are JSON lines on stderr. Repository credentials never appear in logs
 or answers. The --limit-* flags and --concurrency apply to jobs that set no
 limits of their own; --cpus, --nice and --ionice to the whole process.`,
 		Example: `  banyan-backup serve --config /etc/banyan-backup/serve.yaml
   banyan-backup serve --config serve.yaml --check          # check the config and exit
-  banyan-backup serve --config serve.yaml --listen 0.0.0.0:9108 --limit-upload 20MiB --ionice idle`,
+  banyan-backup serve --config serve.yaml --listen 0.0.0.0:9108 --token-file /etc/banyan-backup/token --limit-upload 20MiB --ionice idle`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath == "" {
