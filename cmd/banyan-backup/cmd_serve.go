@@ -92,7 +92,8 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 			if err != nil {
 				return err
 			}
-			hs := &http.Server{Handler: srv.Handler(access), ReadHeaderTimeout: 10 * time.Second}
+			hs := &http.Server{Handler: srv.Handler(access), ReadHeaderTimeout: 10 * time.Second,
+				ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)} // TLS handshake errors as JSON lines
 			go func() {
 				if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					logger.Error("HTTP server stopped", "error", err.Error())
