@@ -149,7 +149,7 @@ func TestKilledLiveBackupsSnapshotIsRemovedByTheNext(t *testing.T) {
 
 // TestInterruptedLiveBackupRemovesItsSnapshot sends SIGINT while the node
 // is still taking the snapshot: the backup waits for the answer, removes
-// the snapshot the node made, and exits 1, interrupted.
+// the snapshot the node made, and exits 130, interrupted.
 func TestInterruptedLiveBackupRemovesItsSnapshot(t *testing.T) {
 	root := fixtureRoot(t, fixture.V011)
 	srv := startSim(t, root, true)
@@ -172,8 +172,8 @@ func TestInterruptedLiveBackupRemovesItsSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("interrupted live backup: exit %d, stderr %q; want 1, interrupted", code, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("interrupted live backup: exit %d, stderr %q; want 130, interrupted", code, stderr.String())
 	}
 	// The node finishes the snapshot whoever waits for it.
 	if !pollFor(60*time.Second, func() bool { return srv.Stats().SnapshotsTaken > 0 }) {
