@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func closedAddr(t *testing.T) string {
 }
 
 // TestSecretsInURLsNeverPrinted gives every command that opens a
-// repository URLs with credentials in the user information, the query and
+// repository (serve --check through its config) URLs with credentials in the user information, the query and
 // the fragment (refused as written), and endpoints with credentials that
 // reach no server (the SDKs' errors quote their request URLs), with and
 // without --json: the commands fail, and print none of the secrets.
@@ -56,9 +58,19 @@ func TestSecretsInURLsNeverPrinted(t *testing.T) {
 		{"restore", "latest", "--target", filepath.Join(t.TempDir(), "target")}, {"forget", "--keep-last", "1"}, {"prune"},
 	}
 	for _, loc := range locations {
-		for _, c := range commands {
+		// serve --check opens the repositories its config names.
+		config := filepath.Join(t.TempDir(), "serve.yaml")
+		if err := os.WriteFile(config, []byte(fmt.Sprintf("jobs:\n  - name: j\n    source: {root: %s}\n    repositories: [{url: %q}]\n    schedule: \"@daily\"\n",
+			root, loc[1])), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		serveCheck := append([]string{"serve", "--check", "--config", config}, loc[2:]...)
+		for _, c := range append(commands, serveCheck) {
 			for _, json := range []bool{false, true} {
 				args := append(append([]string{}, c...), loc...)
+				if c[0] == "serve" {
+					args = append([]string{}, c...)
+				}
 				if json {
 					args = append(args, "--json")
 				}
