@@ -14,9 +14,10 @@ import (
 	"strings"
 )
 
-// Access says who may use the API (/api/...) and through which host names
-// (docs/serve.md, "Security"). /metrics and /healthz are open to anyone who
-// reaches them, but like every path they refuse cross-origin requests.
+// Access says who may use the API (/api/..., and every path but /metrics
+// and /healthz) and through which host names (docs/serve.md, "Security").
+// /metrics and /healthz are open to anyone who reaches them, but like every
+// path they refuse cross-origin requests.
 type Access struct {
 	// Token, when not empty, authorizes an API request that carries
 	// "Authorization: Bearer <Token>".
@@ -40,7 +41,7 @@ func (a Access) guard(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin request refused: Origin " + origin + " is not this server"})
 			return
 		}
-		if strings.HasPrefix(r.URL.Path, "/api/") {
+		if r.URL.Path != "/metrics" && r.URL.Path != "/healthz" { // the API, and any path yet to come
 			if !a.hostAllowed(r.Host) {
 				writeJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " refused: use the server's address, or add the name to --allowed-hosts"})
 				return
