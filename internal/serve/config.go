@@ -19,8 +19,8 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/redact"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/retention"
 	"github.com/banyan-backup/banyan-backup/internal/schedule"
 )
