@@ -110,11 +110,16 @@ func loadConfig(ctx context.Context, be storage.Backend) (Config, error) {
 		}
 		return Config{}, fmt.Errorf("cannot read config of %s: %w", be.Location(), err)
 	}
+	return parseConfig(data, be.Location())
+}
+
+// parseConfig decodes and checks a config object read from location.
+func parseConfig(data []byte, location string) (Config, error) {
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
-		return Config{}, fmt.Errorf("%w: config of %s is not valid JSON: %v", ErrIntegrity, be.Location(), err)
+		return Config{}, fmt.Errorf("%w: config of %s is not valid JSON: %v", ErrIntegrity, location, err)
 	}
-	return c, c.check(be.Location())
+	return c, c.check(location)
 }
 
 // notInitialized tells apart an empty or missing location from one that has
@@ -134,11 +139,10 @@ func notInitialized(ctx context.Context, be storage.Backend) error {
 var errStop = errors.New("stop listing")
 
 func saveConfig(ctx context.Context, be storage.Backend, c Config) error {
-	data, err := json.MarshalIndent(c, "", "  ")
+	data, err := encodeConfig(c)
 	if err != nil {
-		return fmt.Errorf("cannot encode config: %w", err)
+		return err
 	}
-	data = append(data, '\n')
 	if err := be.Create(ctx, configName, int64(len(data)), bytes.NewReader(data)); err != nil {
 		if errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("%w at %s", ErrAlreadyInitialized, be.Location())
@@ -146,4 +150,13 @@ func saveConfig(ctx context.Context, be storage.Backend, c Config) error {
 		return fmt.Errorf("cannot write config to %s: %w", be.Location(), err)
 	}
 	return nil
+}
+
+// encodeConfig returns the config object's bytes: indented JSON.
+func encodeConfig(c Config) ([]byte, error) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode config: %w", err)
+	}
+	return append(data, '\n'), nil
 }

@@ -24,6 +24,8 @@ const (
 
 	compressionNone byte = 0
 	compressionZstd byte = 1
+
+	maxEnvelopePayload = 1 << 30
 )
 
 // codec holds the reusable zstd encoder and decoder of one repository, and

@@ -3,6 +3,7 @@ package repository
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
 // Index files are binary (docs/repository-format.md, "Index files"):
@@ -63,23 +64,11 @@ func (c *codec) openIndex(data []byte) (indexFile, error) {
 	for range packs {
 		var p IndexPack
 		d.id(&p.ID)
-		p.Size = int64(d.uvarint())
+		p.Size = d.packSize()
 		blobs := d.count(34 + 3)
 		p.Blobs = make([]PackedBlob, 0, blobs)
 		for range blobs {
-			var b PackedBlob
-			d.id(&b.ID)
-			b.Type = BlobType(d.byte())
-			if d.byte() == compressionZstd {
-				b.Compression = "zstd"
-			}
-			b.Offset = d.uint32()
-			b.Length = d.uint32()
-			b.RawLength = d.uint32()
-			if b.Type != DataBlob && b.Type != TreeBlob {
-				d.fail("unknown blob type")
-			}
-			p.Blobs = append(p.Blobs, b)
+			p.Blobs = append(p.Blobs, d.blob(p.Size))
 		}
 		f.Packs = append(f.Packs, p)
 	}
@@ -90,6 +79,43 @@ func (c *codec) openIndex(data []byte) (indexFile, error) {
 		return indexFile{}, fmt.Errorf("%w: index file is malformed: %v", ErrIntegrity, d.err)
 	}
 	return f, nil
+}
+
+// packSize reads a pack's size: at least a header and a footer.
+func (d *decoder) packSize() int64 {
+	v := d.uvarint()
+	if v < packHeaderSize+packFooterSize || v > math.MaxInt64 {
+		d.fail("pack size out of range")
+	}
+	return int64(v)
+}
+
+// blob reads one blob entry of a pack of the given size and checks that it
+// is one a pack writer makes: of a known type and compression, between the
+// pack's header and footer, and a raw blob as long as its plaintext.
+func (d *decoder) blob(packSize int64) PackedBlob {
+	var b PackedBlob
+	d.id(&b.ID)
+	b.Type = BlobType(d.byte())
+	switch d.byte() {
+	case compressionNone:
+	case compressionZstd:
+		b.Compression = "zstd"
+	default:
+		d.fail("unknown compression")
+	}
+	b.Offset = d.uint32()
+	b.Length = d.uint32()
+	b.RawLength = d.uint32()
+	switch {
+	case b.Type != DataBlob && b.Type != TreeBlob:
+		d.fail("unknown blob type")
+	case b.Offset < packHeaderSize || uint64(b.Offset)+uint64(b.Length) > uint64(packSize)-packFooterSize:
+		d.fail("blob outside its pack")
+	case !b.compressed() && b.RawLength != b.Length:
+		d.fail("raw blob with another raw length")
+	}
+	return b
 }
 
 // decoder reads the binary index payload, remembering the first error.
@@ -107,7 +133,9 @@ func (d *decoder) fail(msg string) {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.buf)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.buf[n-1] == 0) {
+		// A last byte of 0 after others is a longer encoding than
+		// needed: each index has exactly one encoding.
 		d.fail("bad varint")
 		return 0
 	}

@@ -1,16 +1,19 @@
 package repository
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/banyan-backup/banyan-backup/internal/allocs"
 )
 
 func sampleIndex() indexFile {
 	return indexFile{Packs: []IndexPack{
-		{ID: Hash([]byte("p1")), Size: 1 << 20, Blobs: []PackedBlob{
+		{ID: Hash([]byte("p1")), Size: 2<<20 - 1, Blobs: []PackedBlob{
 			{ID: Hash([]byte("a")), Type: DataBlob, Offset: 8, Length: 100, RawLength: 180, Compression: "zstd"},
-			{ID: Hash([]byte("b")), Type: DataBlob, Offset: 108, Length: 4 << 20, RawLength: 4 << 20},
+			{ID: Hash([]byte("b")), Type: DataBlob, Offset: 108, Length: 1 << 20, RawLength: 1 << 20},
 		}},
 		{ID: Hash([]byte("p2")), Size: 77, Blobs: []PackedBlob{{ID: Hash([]byte("t")), Type: TreeBlob, Offset: 8, Length: 20, RawLength: 20}}},
 	}}
@@ -42,11 +45,27 @@ func TestIndexCodecRejectsDamage(t *testing.T) {
 		"trailing bytes": append(append([]byte{}, good...), 0),
 		"huge count":     append(append([]byte{}, good[:envelopeSize]...), 0xff, 0xff, 0xff, 0xff, 0x0f),
 		"bad blob type":  func() []byte { d := append([]byte{}, good...); d[envelopeSize+1+32+3+1+32] = 9; return d }(),
+		// Each of these decoded before: a blob outside its pack, an
+		// unknown compression read as none, a raw blob whose raw length
+		// is not its length, a pack smaller than a header and footer, a
+		// varint longer than needed (a second encoding of one index).
+		"blob outside its pack": sealWith(c, func(f *indexFile) { f.Packs[1].Blobs[0].Length = 70 }),
+		"unknown compression":   func() []byte { d := append([]byte{}, good...); d[envelopeSize+1+32+3+1+32+1] = 7; return d }(),
+		"raw length differs":    sealWith(c, func(f *indexFile) { f.Packs[1].Blobs[0].RawLength = 21 }),
+		"pack too small":        sealWith(c, func(f *indexFile) { f.Packs[1].Size = 15; f.Packs[1].Blobs = nil }),
+		"long varint":           append(append([]byte{}, good[:envelopeSize]...), 0x80, 0x00),
 	} {
 		if _, err := c.openIndex(data); !errors.Is(err, ErrIntegrity) {
 			t.Errorf("%s: %v, want ErrIntegrity", name, err)
 		}
 	}
+}
+
+// sealWith encodes sampleIndex changed by change.
+func sealWith(c *codec, change func(*indexFile)) []byte {
+	f := sampleIndex()
+	change(&f)
+	return c.sealIndex(f)
 }
 
 func FuzzOpenIndex(f *testing.F) {
@@ -55,12 +74,40 @@ func FuzzOpenIndex(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(c.sealIndex(sampleIndex()))
+	f.Add(c.sealIndex(indexFile{}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		idx, err := c.openIndex(data)
-		if err == nil {
-			if _, err := c.openIndex(c.sealIndex(idx)); err != nil {
-				t.Fatalf("re-encoded index does not decode: %v", err)
+		var idx indexFile
+		n := allocs.Bytes(func() { idx, err = c.openIndex(data) })
+		if len(data) > 6 && data[6] == compressionNone {
+			checkAllocs(t, n, 4*len(data))
+		}
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		for _, p := range idx.Packs {
+			if p.Size < packHeaderSize+packFooterSize {
+				t.Fatalf("pack of %d bytes", p.Size)
 			}
+			for _, b := range p.Blobs {
+				checkBlobFields(t, b)
+				if b.Offset < packHeaderSize || uint64(b.Offset)+uint64(b.Length) > uint64(p.Size)-packFooterSize {
+					t.Fatalf("blob at %d of %d bytes in a pack of %d", b.Offset, b.Length, p.Size)
+				}
+			}
+		}
+		sealed := c.sealIndex(idx)
+		back, err := c.openIndex(sealed)
+		if err != nil {
+			t.Fatalf("re-encoded index does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(back, idx) {
+			t.Fatalf("index changes on a round trip:\n%+v\n%+v", idx, back)
+		}
+		// One index, one encoding: an uncompressed index file is exactly
+		// what sealIndex makes of it (byte 7 is reserved).
+		if data[6] == compressionNone && (!bytes.Equal(sealed[:7], data[:7]) || !bytes.Equal(sealed[8:], data[8:])) {
+			t.Fatalf("accepted an index file that encodes back differently:\n% x\n% x", data, sealed)
 		}
 	})
 }

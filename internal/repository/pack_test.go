@@ -7,6 +7,8 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/banyan-backup/banyan-backup/internal/allocs"
 )
 
 type packInput struct {
@@ -177,27 +179,27 @@ func FuzzParsePack(f *testing.F) {
 	f.Add(valid[len(valid)-20:])
 	f.Add([]byte("BBPK\x01\x00\x00\x00\xff\xff\xff\xffBBPT"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		blobs, err := ParsePack(data)
+		var blobs []PackedBlob
+		var err error
+		checkAllocs(t, allocs.Bytes(func() { blobs, err = ParsePack(data) }), 4*len(data))
 		if err != nil {
 			if blobs != nil {
 				t.Fatalf("blobs %v returned with error %v", blobs, err)
 			}
-			if !errors.Is(err, ErrIntegrity) && !errors.Is(err, ErrUnsupportedFormat) {
-				t.Fatalf("unclassified error %v", err)
-			}
+			checkRefusal(t, err)
 			return
 		}
 		// Whatever parses must describe blobs that lie inside the pack,
-		// back to back from the header to the trailer.
-		end := uint64(packHeaderSize)
-		for _, b := range blobs {
-			if uint64(b.Offset) != end {
-				t.Fatalf("blob at %d, want %d", b.Offset, end)
-			}
-			end += uint64(b.Length)
-		}
+		// back to back from the header to the trailer, and the pack must
+		// be what a writer of these blobs makes (header bytes 6 and 7 are
+		// reserved).
+		end := checkPackedBlobs(t, blobs)
 		if end+uint64(len(blobs))*packEntrySize+packFooterSize != uint64(len(data)) {
 			t.Fatalf("blobs end at %d with %d entries in a %d-byte pack", end, len(blobs), len(data))
+		}
+		rebuilt := appendPackTrailer(bytes.Clone(data[:end]), blobs)
+		if !bytes.Equal(rebuilt, data) || !bytes.Equal(appendPackHeader(nil)[:6], data[:6]) {
+			t.Fatalf("accepted a pack that encodes back differently")
 		}
 	})
 }
