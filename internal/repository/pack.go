@@ -3,6 +3,7 @@ package repository
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
 // BlobType tells data blobs (file content) from tree blobs (directories).
@@ -186,10 +187,16 @@ func parseTrailer(tail []byte, packSize int64) ([]PackedBlob, error) {
 		}
 		switch e[1] {
 		case compressionNone:
+			if b.RawLength != b.Length {
+				return nil, fmt.Errorf("%w: pack trailer names a raw blob of %d bytes with raw length %d", ErrIntegrity, b.Length, b.RawLength)
+			}
 		case compressionZstd:
 			b.Compression = "zstd"
 		default:
 			return nil, fmt.Errorf("%w: pack trailer names unknown compression %d", ErrIntegrity, e[1])
+		}
+		if off > math.MaxUint32 {
+			return nil, fmt.Errorf("%w: pack trailer names a blob beyond 4 GiB", ErrIntegrity)
 		}
 		off += uint64(b.Length)
 		blobs = append(blobs, b)

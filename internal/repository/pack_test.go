@@ -147,6 +147,12 @@ func TestParsePackRejects(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[tstart+34:], 0xffffffff)
 			return b
 		}), ErrIntegrity},
+		// Accepted before: a raw blob can only verify with its raw
+		// length equal to its length.
+		{"raw length of a raw blob differs", mod(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[tstart+packEntrySize+38:], 3001)
+			return b
+		}), ErrIntegrity},
 		{"extra byte before trailer", append(append(bytes.Clone(good[:tstart]), 0), good[tstart:]...), ErrIntegrity},
 		{"blob bytes cut", append(bytes.Clone(good[:tstart-1]), good[tstart:]...), ErrIntegrity},
 	}
