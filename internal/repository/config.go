@@ -31,6 +31,10 @@ const (
 	DefaultPackSize  = 32 << 20
 )
 
+// maxSize bounds chunk and pack sizes (exclusive): blob offsets and lengths
+// are 32-bit.
+const maxSize = 1 << 31
+
 const configName = "config"
 
 // Encrypted reports whether the repository is encrypted (format 2).
@@ -88,8 +92,12 @@ func (c Config) check(location string) error {
 	if c.Version > FormatVersion {
 		return fmt.Errorf("%w: repository %s has format %d, newer than this release supports (%d): upgrade banyan-backup", ErrUnsupportedFormat, location, c.Version, FormatVersion)
 	}
-	if c.Version < 1 || c.Hash != "blake3-256" || c.Chunker != "fixed" || c.ChunkSize <= 0 || c.PackSize <= 0 {
+	if c.Version < 1 || c.Hash != "blake3-256" || c.Chunker != "fixed" {
 		return fmt.Errorf("%w: config of %s is invalid or unknown (version %d, hash %q, chunker %q)", ErrIntegrity, location, c.Version, c.Hash, c.Chunker)
+	}
+	// The sizes Init accepts: a backup allocates a chunk per worker.
+	if c.ChunkSize <= 0 || c.ChunkSize >= maxSize || c.PackSize <= 0 || c.PackSize >= maxSize {
+		return fmt.Errorf("%w: config of %s has chunk size %d and pack size %d: want each over 0 and under 2 GiB", ErrIntegrity, location, c.ChunkSize, c.PackSize)
 	}
 	switch {
 	case c.Version == formatPlain && c.Encryption == EncryptionNone:

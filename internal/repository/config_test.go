@@ -151,6 +151,9 @@ func TestOpenRejectsConfig(t *testing.T) {
 		{"unknown chunker", valid(func(c map[string]any) { c["chunker"] = "cdc" }), ErrIntegrity, "cdc"},
 		{"zero pack size", valid(func(c map[string]any) { c["pack_size"] = 0 }), ErrIntegrity, ""},
 		{"zero chunk size", valid(func(c map[string]any) { delete(c, "chunk_size") }), ErrIntegrity, ""},
+		// Opened before: every backup worker allocates a chunk.
+		{"huge chunk size", valid(func(c map[string]any) { c["chunk_size"] = 1 << 40 }), ErrIntegrity, ""},
+		{"2 GiB pack size", valid(func(c map[string]any) { c["pack_size"] = 1 << 31 }), ErrIntegrity, ""},
 		{"not json", []byte("version = 1\n"), ErrIntegrity, ""},
 	}
 	for _, tt := range tests {

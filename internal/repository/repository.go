@@ -70,7 +70,7 @@ func Init(ctx context.Context, be storage.Backend, init InitOptions, opts Option
 	if err != nil {
 		return nil, err
 	}
-	if cfg.PackSize >= 1<<31 || cfg.ChunkSize >= 1<<31 {
+	if cfg.PackSize >= maxSize || cfg.ChunkSize >= maxSize {
 		return nil, fmt.Errorf("cannot create repository: pack and chunk sizes must be under 2 GiB")
 	}
 	if !init.Encrypt && opts.Credentials.given() {
