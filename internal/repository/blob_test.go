@@ -65,7 +65,7 @@ func TestLoadBlobDamaged(t *testing.T) {
 func TestLoadBlobDamagedCompressed(t *testing.T) {
 	be := mem.New("t")
 	r := newTestRepo(t, be, smallPacks)
-	text := textBlob(1, 20000)
+	text := textBlob(1, smallPacks.ChunkSize) // a blob is at most a chunk
 	ids, _ := saveAll(t, r, text)
 	loc, _ := r.Index().Lookup(ids[0])
 	if !loc.compressed() {

@@ -14,7 +14,11 @@ func TestCacheServesManifestsAndIndexFiles(t *testing.T) {
 	ctx := t.Context()
 	be := mem.New("t")
 	r := newTestRepo(t, be, smallPacks)
-	saveAll(t, r, randBlob(1, 100<<10), randBlob(2, 100<<10))
+	var blobs [][]byte
+	for i := range uint64(12) { // chunks of several packs
+		blobs = append(blobs, randBlob(i, smallPacks.ChunkSize))
+	}
+	saveAll(t, r, blobs...)
 	var ids []ID
 	for i := range 3 {
 		id, _, err := r.SaveManifest(ctx, &Manifest{Format: ManifestFormat, Time: time.Unix(int64(i), 0).UTC(), Tags: []string{"n"}})

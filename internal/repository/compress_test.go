@@ -54,7 +54,7 @@ func TestCompressPolicy(t *testing.T) {
 			if len(stored) > len(tt.raw)-len(tt.raw)/8 {
 				t.Errorf("compressed to %d of %d bytes: saves less than 1/8", len(stored), len(tt.raw))
 			}
-			back, err := c.dec.DecodeAll(stored, nil)
+			back, err := c.dec.DecodeAll(stored, make([]byte, 0, len(tt.raw)))
 			if err != nil || !bytes.Equal(back, tt.raw) {
 				t.Errorf("stored bytes do not decompress to the blob: %v", err)
 			}

@@ -24,28 +24,47 @@ const (
 
 	compressionNone byte = 0
 	compressionZstd byte = 1
-
-	maxEnvelopePayload = 1 << 30
 )
 
-// codec holds the reusable zstd encoder and decoder of one repository, and
+// maxEnvelopePayload bounds the decompressed payload of an envelope, and so
+// the memory a hostile object a few bytes long can take
+// (repository-format.md, "Limits").
+const maxEnvelopePayload = 256 << 20
+
+// codec holds the reusable zstd encoder and decoders of one repository, and
 // for an encrypted one its sealer (nil: not encrypted).
 type codec struct {
-	enc  *zstd.Encoder
-	dec  *zstd.Decoder
-	seal *sealer
+	enc *zstd.Encoder
+	// dec decodes blobs into a buffer of the blob's raw length, and never
+	// past its capacity, whatever the frame says of its size.
+	dec *zstd.Decoder
+	// envDec decodes envelope payloads, at most maxEnvelopePayload bytes.
+	envDec *zstd.Decoder
+	seal   *sealer
 }
 
 func newCodec() (*codec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
+	procs := runtime.GOMAXPROCS(0)
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(procs), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithDecoderMaxMemory(1<<30))
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(procs), zstd.WithDecoderMaxMemory(maxSize), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
 		return nil, fmt.Errorf("cannot create zstd decoder: %w", err)
 	}
-	return &codec{enc: enc, dec: dec}, nil
+	envDec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(procs), zstd.WithDecoderMaxMemory(maxEnvelopePayload))
+	if err != nil {
+		return nil, fmt.Errorf("cannot create zstd decoder: %w", err)
+	}
+	return &codec{enc: enc, dec: dec, envDec: envDec}, nil
+}
+
+// close releases the encoder and decoders.
+func (c *codec) close() {
+	c.enc.Close()
+	c.dec.Close()
+	c.envDec.Close()
 }
 
 // sealJSON encodes v as an envelope of the given kind: header, then zstd JSON.
@@ -100,7 +119,7 @@ func (c *codec) openPayload(kind byte, data []byte) ([]byte, error) {
 	case compressionNone:
 	case compressionZstd:
 		var err error
-		payload, err = c.dec.DecodeAll(payload, nil)
+		payload, err = c.envDec.DecodeAll(payload, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot decompress object: %v", ErrIntegrity, err)
 		}

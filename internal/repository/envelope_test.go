@@ -19,7 +19,7 @@ func newTestCodec(t *testing.T) *codec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.enc.Close(); c.dec.Close() })
+	t.Cleanup(c.close)
 	return c
 }
 

@@ -27,7 +27,7 @@ func fuzzCodec(f *testing.F) *codec {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { c.enc.Close(); c.dec.Close() })
+	f.Cleanup(c.close)
 	return c
 }
 
@@ -250,7 +250,7 @@ func FuzzPackTrailer(f *testing.F) {
 		if end+uint64(len(tail)) != uint64(size) {
 			t.Fatalf("blobs end at %d, trailer of %d bytes, pack of %d", end, len(tail), size)
 		}
-		if rebuilt := appendPackTrailer(nil, blobs); !bytes.Equal(rebuilt, tail) {
+		if rebuilt := appendPackTrailer(nil, blobs, nil); !bytes.Equal(rebuilt, tail) {
 			t.Fatalf("trailer encodes back differently:\n% x\n% x", rebuilt, tail)
 		}
 	})

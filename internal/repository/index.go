@@ -115,6 +115,9 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 			return fmt.Errorf("cannot read index file %s: %w", name, err)
 		}
 		f, err := r.codec.openIndex(data)
+		if err == nil {
+			err = r.checkBlobSizes(f.Packs)
+		}
 		if err != nil {
 			return fmt.Errorf("cannot read index file %s: %w", id.Short(), err)
 		}
@@ -142,4 +145,21 @@ func (r *Repository) saveIndex(ctx context.Context, packs []IndexPack) (int64, e
 	r.index.files = append(r.index.files, id)
 	r.index.mu.Unlock()
 	return int64(len(data)), nil
+}
+
+// checkBlobSizes refuses blobs larger than the repository writes
+// (repository-format.md, "Limits"): a data blob is at most one chunk,
+// stored and raw, and so is a compressed blob's raw length. Readers
+// allocate these lengths.
+func (r *Repository) checkBlobSizes(packs []IndexPack) error {
+	limit := uint32(r.cfg.ChunkSize)
+	for _, p := range packs {
+		for _, b := range p.Blobs {
+			if b.RawLength > limit && (b.Type == DataBlob || b.compressed()) || b.Length > limit && b.Type == DataBlob {
+				return fmt.Errorf("%w: pack %s names blob %s of %d bytes (%d raw), over the chunk size of %d",
+					ErrIntegrity, p.ID.Short(), b.ID.Short(), b.Length, b.RawLength, limit)
+			}
+		}
+	}
+	return nil
 }

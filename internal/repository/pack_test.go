@@ -203,8 +203,8 @@ func FuzzParsePack(f *testing.F) {
 		if end+uint64(len(blobs))*packEntrySize+packFooterSize != uint64(len(data)) {
 			t.Fatalf("blobs end at %d with %d entries in a %d-byte pack", end, len(blobs), len(data))
 		}
-		rebuilt := appendPackTrailer(bytes.Clone(data[:end]), blobs)
-		if !bytes.Equal(rebuilt, data) || !bytes.Equal(appendPackHeader(nil)[:6], data[:6]) {
+		rebuilt := appendPackTrailer(bytes.Clone(data[:end]), blobs, nil)
+		if !bytes.Equal(rebuilt, data) || !bytes.Equal(appendPackHeader(nil, nil)[:6], data[:6]) {
 			t.Fatalf("accepted a pack that encodes back differently")
 		}
 	})

@@ -136,6 +136,9 @@ func (r *Repository) readOrphan(ctx context.Context, id ID, size int64) ([]Packe
 		return nil, err
 	}
 	blobs, err := parseTrailer(tail, plainSize)
+	if err == nil {
+		err = r.checkBlobSizes([]IndexPack{{ID: id, Blobs: blobs}})
+	}
 	if err != nil {
 		return nil, err
 	}

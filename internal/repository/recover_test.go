@@ -25,9 +25,11 @@ func storeUnindexed(t *testing.T, r *Repository, l *Lock, n int, seed uint64) []
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := randBlob(seed<<32+i, 48<<10)
-		if err := p.add(Hash(raw), raw, len(raw), false); err != nil {
-			t.Fatal(err)
+		for j := range uint64(3) { // three chunks
+			raw := randBlob(seed<<32+i<<8+j, smallPacks.ChunkSize)
+			if err := p.add(Hash(raw), raw, len(raw), false); err != nil {
+				t.Fatal(err)
+			}
 		}
 		id, _, _, err := p.finish()
 		if err != nil {

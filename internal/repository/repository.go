@@ -136,8 +136,7 @@ func (r *Repository) Now() time.Time { return r.clock() }
 // Close releases resources; it does not close the backend, which belongs
 // to whoever opened it (engine.Repo closes both).
 func (r *Repository) Close() {
-	r.codec.enc.Close()
-	r.codec.dec.Close()
+	r.codec.close()
 }
 
 // LoadBlob reads blob id, checking its hash. buf is reused when large enough.
@@ -196,7 +195,9 @@ func (r *Repository) readRange(ctx context.Context, loc Location, buf []byte) ([
 }
 
 // decodeBlob decrypts (over stored itself) and decompresses stored bytes as
-// needed, and checks the blob's hash.
+// needed, and checks the blob's hash. A compressed blob is decoded into at
+// most its raw length, which is at most the chunk size
+// (repository-format.md, "Limits"), reusing buf when large enough.
 func (r *Repository) decodeBlob(loc Location, stored, buf []byte) ([]byte, error) {
 	if seal := r.codec.seal; seal != nil {
 		plain, err := seal.openInPlace(stored, blobAD(loc.Type, loc.ID))
@@ -207,8 +208,15 @@ func (r *Repository) decodeBlob(loc Location, stored, buf []byte) ([]byte, error
 	}
 	raw := stored
 	if loc.compressed() {
+		if int64(loc.RawLength) > int64(r.cfg.ChunkSize) {
+			return nil, fmt.Errorf("%w: blob %s in pack %s is compressed with a raw length of %d bytes, over the chunk size",
+				ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), loc.RawLength)
+		}
+		if cap(buf) < int(loc.RawLength) {
+			buf = make([]byte, 0, loc.RawLength)
+		}
 		var err error
-		raw, err = r.codec.dec.DecodeAll(stored, buf[:0])
+		raw, err = r.codec.dec.DecodeAll(stored, buf[:0:loc.RawLength])
 		if err != nil {
 			return nil, fmt.Errorf("%w: blob %s in pack %s does not decompress: %v", ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), err)
 		}
