@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: formatting, vet, staticcheck (pinned, installed by
 # scripts/staticcheck.sh), build and vet for macOS and Windows, the README's
-# demo, and the Go tests (unit, end-to-end CLI, simulator, fixtures; the
-# library packages also with -race). CI runs exactly this (.ci/run).
+# demo, the Go tests (unit, end-to-end CLI, simulator, fixtures; the
+# library packages also with -race), and a few seconds of fuzzing of every
+# fuzz target (scripts/fuzz.sh). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,3 +44,8 @@ if [ -s "$BANYAN_TEST_REPORT" ]; then
 	echo "== reports"
 	cat "$BANYAN_TEST_REPORT"
 fi
+
+# go test has replayed every fuzz target's seeds and testdata/fuzz corpus;
+# now each is fuzzed for a while, one after the other.
+echo "== fuzz (every fuzz target, 5s each)"
+scripts/fuzz.sh 5s
