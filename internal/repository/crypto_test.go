@@ -22,7 +22,8 @@ func pw(s string) *Credentials { return &Credentials{Password: []byte(s)} }
 func newEncryptedRepo(t *testing.T, be storage.Backend, password string) *Repository {
 	t.Helper()
 	kdf := fastKDF
-	r, err := Init(t.Context(), be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10, Encrypt: true, KDF: &kdf}, Options{Credentials: pw(password)})
+	// Chunks hold the tests' largest blob (300 KiB): a blob is at most a chunk.
+	r, err := Init(t.Context(), be, InitOptions{PackSize: 1 << 20, ChunkSize: 512 << 10, Encrypt: true, KDF: &kdf}, Options{Credentials: pw(password)})
 	if err != nil {
 		t.Fatalf("Init: %v", err)
 	}

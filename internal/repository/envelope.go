@@ -60,6 +60,15 @@ func newCodec() (*codec, error) {
 	return &codec{enc: enc, dec: dec, envDec: envDec}, nil
 }
 
+// overhead is what sealing adds to each stored blob: 0 when the repository
+// is not encrypted.
+func (c *codec) overhead() uint32 {
+	if c.seal != nil {
+		return sealOverhead
+	}
+	return 0
+}
+
 // close releases the encoder and decoders.
 func (c *codec) close() {
 	c.enc.Close()

@@ -11,6 +11,7 @@ package repository
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -28,6 +29,19 @@ func fuzzCodec(f *testing.F) *codec {
 		f.Fatal(err)
 	}
 	f.Cleanup(c.close)
+	return c
+}
+
+// fuzzSealedCodec returns a codec of an encrypted repository with a fixed
+// test key: inputs sealed with it reach the decoders behind the seal, as a
+// key holder's objects would.
+func fuzzSealedCodec(f *testing.F) *codec {
+	c := fuzzCodec(f)
+	s, err := newSealer(bytes.Repeat([]byte{7}, masterKeyLen))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c.seal = s
 	return c
 }
 
@@ -69,7 +83,9 @@ func FuzzConfig(f *testing.F) {
 			return
 		}
 		// What opens is what Init could have written.
-		if cfg.Version != FormatVersion || cfg.Encryption != "none" ||
+		plain := cfg.Version == formatPlain && cfg.Encryption == EncryptionNone
+		encrypted := cfg.Version == formatEncrypted && cfg.Encryption == EncryptionAESGCM
+		if !plain && !encrypted ||
 			cfg.ChunkSize <= 0 || cfg.ChunkSize >= 1<<31 || cfg.PackSize <= 0 || cfg.PackSize >= 1<<31 {
 			t.Fatalf("accepted config %+v", cfg)
 		}
@@ -223,8 +239,10 @@ func FuzzTree(f *testing.F) {
 	})
 }
 
+// FuzzPackTrailer decodes each input as a pack's trailer, and its entries
+// as an encrypted pack's sealed ones (sealed here with a test key).
 func FuzzPackTrailer(f *testing.F) {
-	c := fuzzCodec(f)
+	c, sc := fuzzCodec(f), fuzzSealedCodec(f)
 	text := textBlob(3, 3000)
 	pack, _ := buildPack(DataBlob, []packInput{
 		{raw: []byte("hello"), stored: []byte("hello")},
@@ -238,42 +256,64 @@ func FuzzPackTrailer(f *testing.F) {
 		// As an adopting backup reads a pack's trailer (readOrphan).
 		var blobs []PackedBlob
 		var err error
-		checkAllocs(t, allocs.Bytes(func() { blobs, err = parseTrailer(tail, size) }), 4*len(tail))
-		if err != nil {
-			checkRefusal(t, err)
+		checkAllocs(t, allocs.Bytes(func() { blobs, err = parseTrailer(tail, size, 0) }), 4*len(tail))
+		checkTrailer(t, tail, size, 0, blobs, err)
+		if err == nil {
+			if rebuilt := appendPackTrailer(nil, blobs, nil); !bytes.Equal(rebuilt, tail) {
+				t.Fatalf("trailer encodes back differently:\n% x\n% x", rebuilt, tail)
+			}
+		}
+		if len(tail) < packFooterSize {
 			return
 		}
-		if want := (len(tail) - packFooterSize) / packEntrySize; len(blobs) != want {
-			t.Fatalf("%d blobs from %d trailer entries", len(blobs), want)
+		entries := sc.seal.seal(nil, tail[:len(tail)-packFooterSize], trailerAD())
+		sealed := append(binary.LittleEndian.AppendUint32(entries, uint32(len(entries))), packTrailerMagic...)
+		plain, plainSize, err := sc.openTrailer(sealed, size)
+		if err != nil {
+			t.Fatalf("a sealed trailer does not open: %v", err)
 		}
-		end := checkPackedBlobs(t, blobs)
-		if end+uint64(len(tail)) != uint64(size) {
-			t.Fatalf("blobs end at %d, trailer of %d bytes, pack of %d", end, len(tail), size)
-		}
-		if rebuilt := appendPackTrailer(nil, blobs, nil); !bytes.Equal(rebuilt, tail) {
-			t.Fatalf("trailer encodes back differently:\n% x\n% x", rebuilt, tail)
-		}
+		blobs, err = parseTrailer(plain, plainSize, sealOverhead)
+		checkTrailer(t, plain, plainSize, sealOverhead, blobs, err)
 	})
 }
 
+// checkTrailer checks what parseTrailer returned for tail in a pack of
+// size with the given seal overhead.
+func checkTrailer(t *testing.T, tail []byte, size int64, overhead uint32, blobs []PackedBlob, err error) {
+	t.Helper()
+	if err != nil {
+		checkRefusal(t, err)
+		return
+	}
+	if want := (len(tail) - packFooterSize) / packEntrySize; len(blobs) != want {
+		t.Fatalf("%d blobs from %d trailer entries", len(blobs), want)
+	}
+	end := checkPackedBlobs(t, blobs, overhead)
+	if end+uint64(len(tail)) != uint64(size) {
+		t.Fatalf("blobs end at %d, trailer of %d bytes, pack of %d", end, len(tail), size)
+	}
+}
+
 // checkPackedBlobs checks blobs parsed from a pack trailer: back to back
-// from the header on, of known type and compression, and a raw blob's
-// lengths equal. It returns where the last one ends.
-func checkPackedBlobs(t *testing.T, blobs []PackedBlob) uint64 {
+// from the header on, and each as checkBlobFields wants. It returns where
+// the last one ends.
+func checkPackedBlobs(t *testing.T, blobs []PackedBlob, overhead uint32) uint64 {
 	t.Helper()
 	end := uint64(packHeaderSize)
 	for _, b := range blobs {
 		if uint64(b.Offset) != end {
 			t.Fatalf("blob at %d, want %d", b.Offset, end)
 		}
-		checkBlobFields(t, b)
+		checkBlobFields(t, b, overhead)
 		end += uint64(b.Length)
 	}
 	return end
 }
 
-// checkBlobFields checks what any accepted blob entry must hold.
-func checkBlobFields(t *testing.T, b PackedBlob) {
+// checkBlobFields checks what any accepted blob entry must hold: a known
+// type and compression, room for its seal (overhead), and a raw blob's
+// stored length its raw length and the seal.
+func checkBlobFields(t *testing.T, b PackedBlob, overhead uint32) {
 	t.Helper()
 	if b.Type != DataBlob && b.Type != TreeBlob {
 		t.Fatalf("blob of type %d", b.Type)
@@ -281,8 +321,8 @@ func checkBlobFields(t *testing.T, b PackedBlob) {
 	if b.Compression != "" && b.Compression != "zstd" {
 		t.Fatalf("blob compression %q", b.Compression)
 	}
-	if !b.compressed() && b.RawLength != b.Length {
-		t.Fatalf("raw blob of %d bytes with raw length %d", b.Length, b.RawLength)
+	if b.Length < overhead || !b.compressed() && b.RawLength != b.Length-overhead {
+		t.Fatalf("blob of %d bytes (raw %d, compressed %v) with a seal of %d", b.Length, b.RawLength, b.compressed(), overhead)
 	}
 }
 
@@ -326,3 +366,63 @@ func FuzzDecodeBlob(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKey reads each input as a key object, as keyObjects does, and opens
+// it with a key file and, where its Argon2id parameters are cheap enough to
+// run here, a password. The second input, when given, replaces what the
+// key wraps (sealed here with the key file's KEK, as a key holder could),
+// to reach the master key's parser. It returns a master key of the right
+// size, nothing (another password's key), or a classified error.
+func FuzzKey(f *testing.F) {
+	const id = "0123456789abcdef0123456789abcdef"
+	keyFile := bytes.Repeat([]byte("k"), minKeyFile)
+	master := masterKey{AESGCM: bytes.Repeat([]byte{1}, masterKeyLen), Repository: "6e087c764ed872cf2fcfff31ce55298a"}
+	plainMaster, err := json.Marshal(master)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range []*Credentials{{KeyFile: keyFile}, {Password: []byte("pw")}} {
+		k, err := newKeyObject(id, master, c, &fastKDF, t0)
+		if err != nil {
+			f.Fatal(err)
+		}
+		data, err := json.MarshalIndent(k, "", "  ")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, []byte(nil))
+		f.Add(data, plainMaster)
+	}
+	f.Fuzz(func(t *testing.T, data, wrap []byte) {
+		var k keyObject
+		if len(data) > 1<<20 || json.Unmarshal(data, &k) != nil {
+			return
+		}
+		if len(wrap) > 0 && k.KDF == kdfKeyFile {
+			kek, err := k.kek(&Credentials{KeyFile: keyFile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := newSealer(kek)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k.Wrapped = s.seal(nil, wrap, keyAD(id))
+		}
+		creds := []*Credentials{{KeyFile: keyFile}}
+		if p := k.Argon2id; p != nil && p.Time <= 2 && p.MemoryKiB <= 1<<10 && p.Threads <= 4 {
+			creds = append(creds, &Credentials{Password: []byte("pw")})
+		}
+		for _, c := range creds {
+			m, err := k.unwrap(id, c)
+			if err != nil {
+				checkRefusal(t, err)
+				continue
+			}
+			if m != nil && len(m.AESGCM) != masterKeyLen {
+				t.Fatalf("master key of %d bytes", len(m.AESGCM))
+			}
+		}
+	})
+}
+

@@ -148,14 +148,14 @@ func (r *Repository) saveIndex(ctx context.Context, packs []IndexPack) (int64, e
 }
 
 // checkBlobSizes refuses blobs larger than the repository writes
-// (repository-format.md, "Limits"): a data blob is at most one chunk,
-// stored and raw, and so is a compressed blob's raw length. Readers
-// allocate these lengths.
+// (repository-format.md, "Limits"): a data blob is at most one chunk, raw
+// and stored (with its seal in an encrypted repository), and so is a
+// compressed blob's raw length. Readers allocate these lengths.
 func (r *Repository) checkBlobSizes(packs []IndexPack) error {
 	limit := uint32(r.cfg.ChunkSize)
 	for _, p := range packs {
 		for _, b := range p.Blobs {
-			if b.RawLength > limit && (b.Type == DataBlob || b.compressed()) || b.Length > limit && b.Type == DataBlob {
+			if b.RawLength > limit && (b.Type == DataBlob || b.compressed()) || b.Length > limit+r.codec.overhead() && b.Type == DataBlob {
 				return fmt.Errorf("%w: pack %s names blob %s of %d bytes (%d raw), over the chunk size of %d",
 					ErrIntegrity, p.ID.Short(), b.ID.Short(), b.Length, b.RawLength, limit)
 			}

@@ -68,7 +68,7 @@ func (c *codec) openIndex(data []byte) (indexFile, error) {
 		blobs := d.count(34 + 3)
 		p.Blobs = make([]PackedBlob, 0, blobs)
 		for range blobs {
-			p.Blobs = append(p.Blobs, d.blob(p.Size))
+			p.Blobs = append(p.Blobs, d.blob(p.Size, c.overhead()))
 		}
 		f.Packs = append(f.Packs, p)
 	}
@@ -92,8 +92,9 @@ func (d *decoder) packSize() int64 {
 
 // blob reads one blob entry of a pack of the given size and checks that it
 // is one a pack writer makes: of a known type and compression, between the
-// pack's header and footer, and a raw blob as long as its plaintext.
-func (d *decoder) blob(packSize int64) PackedBlob {
+// pack's header and footer, and a raw blob as long as its plaintext and
+// what sealing adds (overhead).
+func (d *decoder) blob(packSize int64, overhead uint32) PackedBlob {
 	var b PackedBlob
 	d.id(&b.ID)
 	b.Type = BlobType(d.byte())
@@ -112,8 +113,10 @@ func (d *decoder) blob(packSize int64) PackedBlob {
 		d.fail("unknown blob type")
 	case b.Offset < packHeaderSize || uint64(b.Offset)+uint64(b.Length) > uint64(packSize)-packFooterSize:
 		d.fail("blob outside its pack")
-	case !b.compressed() && b.RawLength != b.Length:
-		d.fail("raw blob with another raw length")
+	default:
+		if msg := checkLengths(b, overhead); msg != "" {
+			d.fail(msg)
+		}
 	}
 	return b
 }

@@ -68,46 +68,59 @@ func sealWith(c *codec, change func(*indexFile)) []byte {
 	return c.sealIndex(f)
 }
 
+// FuzzOpenIndex decodes each input as an index file, and its payload as
+// that of an encrypted repository's index file (sealed here with a test
+// key, as a key holder could write it).
 func FuzzOpenIndex(f *testing.F) {
-	c, err := newCodec()
-	if err != nil {
-		f.Fatal(err)
-	}
+	c, sc := fuzzCodec(f), fuzzSealedCodec(f)
 	f.Add(c.sealIndex(sampleIndex()))
 	f.Add(c.sealIndex(indexFile{}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var idx indexFile
-		n := allocs.Bytes(func() { idx, err = c.openIndex(data) })
-		if len(data) > 6 && data[6] == compressionNone {
-			checkAllocs(t, n, 4*len(data))
-		}
-		if err != nil {
-			checkRefusal(t, err)
-			return
-		}
-		for _, p := range idx.Packs {
-			if p.Size < packHeaderSize+packFooterSize {
-				t.Fatalf("pack of %d bytes", p.Size)
-			}
-			for _, b := range p.Blobs {
-				checkBlobFields(t, b)
-				if b.Offset < packHeaderSize || uint64(b.Offset)+uint64(b.Length) > uint64(p.Size)-packFooterSize {
-					t.Fatalf("blob at %d of %d bytes in a pack of %d", b.Offset, b.Length, p.Size)
-				}
-			}
-		}
-		sealed := c.sealIndex(idx)
-		back, err := c.openIndex(sealed)
-		if err != nil {
-			t.Fatalf("re-encoded index does not decode: %v", err)
-		}
-		if !reflect.DeepEqual(back, idx) {
-			t.Fatalf("index changes on a round trip:\n%+v\n%+v", idx, back)
-		}
-		// One index, one encoding: an uncompressed index file is exactly
-		// what sealIndex makes of it (byte 7 is reserved).
-		if data[6] == compressionNone && (!bytes.Equal(sealed[:7], data[:7]) || !bytes.Equal(sealed[8:], data[8:])) {
-			t.Fatalf("accepted an index file that encodes back differently:\n% x\n% x", data, sealed)
+		checkOpenIndex(t, c, data)
+		if len(data) >= envelopeSize {
+			header := bytes.Clone(data[:envelopeSize])
+			header[5] = encryptionAESGCM
+			checkOpenIndex(t, sc, sc.seal.seal(header, data[envelopeSize:], header))
 		}
 	})
+}
+
+// checkOpenIndex decodes data with c and checks what any accepted index
+// file must hold, its memory, and its round trip: exact for a plain one.
+func checkOpenIndex(t *testing.T, c *codec, data []byte) {
+	t.Helper()
+	var idx indexFile
+	var err error
+	n := allocs.Bytes(func() { idx, err = c.openIndex(data) })
+	if len(data) > 6 && data[6] == compressionNone {
+		checkAllocs(t, n, 4*len(data))
+	}
+	if err != nil {
+		checkRefusal(t, err)
+		return
+	}
+	for _, p := range idx.Packs {
+		if p.Size < packHeaderSize+packFooterSize {
+			t.Fatalf("pack of %d bytes", p.Size)
+		}
+		for _, b := range p.Blobs {
+			checkBlobFields(t, b, c.overhead())
+			if b.Offset < packHeaderSize || uint64(b.Offset)+uint64(b.Length) > uint64(p.Size)-packFooterSize {
+				t.Fatalf("blob at %d of %d bytes in a pack of %d", b.Offset, b.Length, p.Size)
+			}
+		}
+	}
+	sealed := c.sealIndex(idx)
+	back, err := c.openIndex(sealed)
+	if err != nil {
+		t.Fatalf("re-encoded index does not decode: %v", err)
+	}
+	if !reflect.DeepEqual(back, idx) {
+		t.Fatalf("index changes on a round trip:\n%+v\n%+v", idx, back)
+	}
+	// One index, one encoding: an uncompressed plain index file is exactly
+	// what sealIndex makes of it (byte 7 is reserved).
+	if c.seal == nil && data[6] == compressionNone && (!bytes.Equal(sealed[:7], data[:7]) || !bytes.Equal(sealed[8:], data[8:])) {
+		t.Fatalf("accepted an index file that encodes back differently:\n% x\n% x", data, sealed)
+	}
 }

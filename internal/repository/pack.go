@@ -146,7 +146,7 @@ func (c *codec) parsePack(data []byte) ([]PackedBlob, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseTrailer(tail, size)
+	return parseTrailer(tail, size, sealOverhead)
 }
 
 // ParsePack reads the blob list from a whole pack's bytes.
@@ -162,13 +162,14 @@ func ParsePack(data []byte) ([]PackedBlob, error) {
 	if tlen%packEntrySize != 0 || tlen > end-packHeaderSize {
 		return nil, fmt.Errorf("%w: pack trailer length %d invalid", ErrIntegrity, tlen)
 	}
-	return parseTrailer(data[end-tlen:], int64(len(data)))
+	return parseTrailer(data[end-tlen:], int64(len(data)), 0)
 }
 
 // parseTrailer decodes a pack's trailer, its entries followed by the
-// footer, given the pack's size, and checks that the blobs fill the pack
-// between header and trailer exactly.
-func parseTrailer(tail []byte, packSize int64) ([]PackedBlob, error) {
+// footer, given the pack's size and what sealing adds to each blob (0, or
+// sealOverhead in an encrypted repository), and checks that the blobs fill
+// the pack between header and trailer exactly.
+func parseTrailer(tail []byte, packSize int64, overhead uint32) ([]PackedBlob, error) {
 	if len(tail) < packFooterSize || string(tail[len(tail)-4:]) != packTrailerMagic {
 		return nil, fmt.Errorf("%w: not a pack (bad trailer magic)", ErrIntegrity)
 	}
@@ -187,13 +188,13 @@ func parseTrailer(tail []byte, packSize int64) ([]PackedBlob, error) {
 		}
 		switch e[1] {
 		case compressionNone:
-			if b.RawLength != b.Length {
-				return nil, fmt.Errorf("%w: pack trailer names a raw blob of %d bytes with raw length %d", ErrIntegrity, b.Length, b.RawLength)
-			}
 		case compressionZstd:
 			b.Compression = "zstd"
 		default:
 			return nil, fmt.Errorf("%w: pack trailer names unknown compression %d", ErrIntegrity, e[1])
+		}
+		if msg := checkLengths(b, overhead); msg != "" {
+			return nil, fmt.Errorf("%w: pack trailer names %s", ErrIntegrity, msg)
 		}
 		if off > math.MaxUint32 {
 			return nil, fmt.Errorf("%w: pack trailer names a blob beyond 4 GiB", ErrIntegrity)
@@ -205,6 +206,19 @@ func parseTrailer(tail []byte, packSize int64) ([]PackedBlob, error) {
 		return nil, fmt.Errorf("%w: pack trailer does not match its contents", ErrIntegrity)
 	}
 	return blobs, nil
+}
+
+// checkLengths says what is wrong with a blob entry's lengths, given what
+// sealing adds to a stored blob, or "": a raw blob's stored length is its
+// raw length and the seal.
+func checkLengths(b PackedBlob, overhead uint32) string {
+	switch {
+	case b.Length < overhead:
+		return fmt.Sprintf("a blob of %d bytes, shorter than its seal", b.Length)
+	case !b.compressed() && b.Length-overhead != b.RawLength:
+		return fmt.Sprintf("a raw blob of %d bytes with raw length %d", b.Length, b.RawLength)
+	}
+	return ""
 }
 
 // packName is the storage name of a pack.

@@ -199,7 +199,7 @@ func FuzzParsePack(f *testing.F) {
 		// back to back from the header to the trailer, and the pack must
 		// be what a writer of these blobs makes (header bytes 6 and 7 are
 		// reserved).
-		end := checkPackedBlobs(t, blobs)
+		end := checkPackedBlobs(t, blobs, 0)
 		if end+uint64(len(blobs))*packEntrySize+packFooterSize != uint64(len(data)) {
 			t.Fatalf("blobs end at %d with %d entries in a %d-byte pack", end, len(blobs), len(data))
 		}

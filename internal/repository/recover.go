@@ -135,7 +135,7 @@ func (r *Repository) readOrphan(ctx context.Context, id ID, size int64) ([]Packe
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := parseTrailer(tail, plainSize)
+	blobs, err := parseTrailer(tail, plainSize, r.codec.overhead())
 	if err == nil {
 		err = r.checkBlobSizes([]IndexPack{{ID: id, Blobs: blobs}})
 	}
