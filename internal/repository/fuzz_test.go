@@ -425,4 +425,3 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
-
