@@ -211,24 +211,32 @@ func TestCommitRefusedWhenTheLockWasRemoved(t *testing.T) {
 func TestUploadStopsWhenItsLockIsRemoved(t *testing.T) {
 	ctx := t.Context()
 	dir, opts := commitFixture(t)
+	// The saver stores two packs at once, each after writing the lock:
+	// holding both uploads (a data pack and the next pack, data or tree)
+	// leaves no lock write in flight when the test removes the lock (a
+	// write already past its read-back would put it back).
 	fb := faults.New(local.New(dir))
-	pause := fb.PauseBefore(faults.OpPutStaged, "data/")
+	pauses := []*faults.Pause{fb.PauseBefore(faults.OpPutStaged, "data/"), fb.PauseBefore(faults.OpPutStaged, "data/")}
 	done := make(chan error, 1)
 	go func() {
 		_, err := backup.Run(ctx, openAt(t, fb, repository.Options{}), opts)
 		done <- err
 	}()
-	select {
-	case <-pause.Reached():
-	case err := <-done:
-		t.Fatalf("the backup ended before its first pack: %v", err)
+	for _, pause := range pauses {
+		select {
+		case <-pause.Reached():
+		case err := <-done:
+			t.Fatalf("the backup ended before it stored two packs: %v", err)
+		}
 	}
 	be := local.New(dir)
 	if err := os.RemoveAll(filepath.Join(dir, "locks")); err != nil {
 		t.Fatal(err)
 	}
 	indexes, manifests := fb.Calls(faults.OpWrite, "index/"), fb.Calls(faults.OpWrite, "manifests/")
-	pause.Release()
+	for _, pause := range pauses {
+		pause.Release()
+	}
 	if err := <-done; !errors.Is(err, repository.ErrLockLost) {
 		t.Fatalf("a backup whose lock was removed: %v, want ErrLockLost", err)
 	}
