@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -89,7 +88,7 @@ func winningPartList(dataDir string, snps []string) []string {
 		names[i] = path.Base(p)
 	}
 	listed, _ := banyandb.WinningPartList(names, func(name string) ([]byte, error) {
-		return os.ReadFile(filepath.Join(shard, name))
+		return banyandb.ReadMetadataFile(filepath.Join(shard, name))
 	})
 	return listed
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -448,7 +447,7 @@ func (c *checker) checkSegment(s *segState) bool {
 		issue(removed, ActionDelete, "segment is named for 1970-01-01: the server deletes it (%s)", partCount(s.parts()))
 		return false
 	}
-	b, err := os.ReadFile(c.dataFile(s.catalog, rel+"/"+segmentMetaFile))
+	b, err := ReadMetadataFile(c.dataFile(s.catalog, rel+"/"+segmentMetaFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		issue(removed, ActionDelete, "segment has no metadata file: the server deletes it (%s)", partCount(s.parts()))

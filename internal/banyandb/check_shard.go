@@ -1,7 +1,6 @@
 package banyandb
 
 import (
-	"os"
 	"slices"
 	"sort"
 )
@@ -17,7 +16,7 @@ type PartListLoad struct {
 // them (LoadPartLists).
 func (c *checker) loadSnps(sh *shardState) (tried, older []PartListLoad) {
 	return LoadPartLists(sh.snps, func(name string) ([]byte, error) {
-		return os.ReadFile(c.dataFile(sh.catalog, sh.path+"/"+name))
+		return ReadMetadataFile(c.dataFile(sh.catalog, sh.path+"/"+name))
 	})
 }
 
@@ -73,7 +72,7 @@ func (c *checker) checkShard(sh *shardState) error {
 	}
 	for _, p := range sh.sidxParts {
 		if p.Meta == nil {
-			issue(SeverityError, ActionDelete, "sidx part %s/%s has no valid %s: the server deletes it", p.Rule, p.Name, SidxManifestFile)
+			issue(SeverityError, ActionDelete, "sidx part %s/%s has no valid %s%s: the server deletes it", p.Rule, p.Name, SidxManifestFile, why(p.MetaError))
 		}
 	}
 
@@ -134,8 +133,16 @@ func (c *checker) checkShard(sh *shardState) error {
 		case !listed[n]:
 			issue(SeverityError, ActionDelete, "part %s is not listed in the winning part list %s: the server deletes it", n, winner.Name)
 		case sh.parts[n].Meta == nil:
-			issue(SeverityError, ActionDelete, "part %s has no valid %s: the server deletes it as incomplete", n, PartMetadataFile)
+			issue(SeverityError, ActionDelete, "part %s has no valid %s%s: the server deletes it as incomplete", n, PartMetadataFile, why(sh.parts[n].MetaError))
 		}
 	}
 	return nil
+}
+
+// why puts a reason in parentheses, or nothing when there is none.
+func why(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + reason + ")"
 }

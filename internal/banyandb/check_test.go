@@ -158,7 +158,7 @@ func TestCheckPredictsServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			write(t, p, string(b[:len(b)/2]))
-		}, want: []want{{E, banyandb.ActionDelete, relShrd, "part 0000000000000001 has no valid metadata.json: the server deletes it as incomplete"}}},
+		}, want: []want{{E, banyandb.ActionDelete, relShrd, "part 0000000000000001 has no valid metadata.json (cannot parse part metadata: unexpected end of JSON input): the server deletes it as incomplete"}}},
 		{name: "part without metadata.json", damage: func(t *testing.T, root string) {
 			remove(t, filepath.Join(root, mPart, "metadata.json"))
 		}, want: []want{{E, banyandb.ActionDelete, relShrd, "part 0000000000000001 has no valid metadata.json"}}},

@@ -63,6 +63,9 @@ type Part struct {
 	// when the file is missing or unreadable (see Layout.Warnings). The
 	// server deletes such parts on startup.
 	Meta *PartMetadata
+	// MetaError says why a metadata file that exists gave no Meta (it
+	// cannot be read, is too large, or does not parse); "" otherwise.
+	MetaError string
 }
 
 // PartComplete reports whether the part directory dir has its commit

@@ -590,7 +590,7 @@ func (s *scanner) finish() {
 			continue
 		}
 		seg := Segment{Catalog: sd.catalog, Group: sd.group, Name: sd.name, Start: start}
-		b, err := os.ReadFile(filepath.Join(sd.abs, segmentMetaFile))
+		b, err := ReadMetadataFile(filepath.Join(sd.abs, segmentMetaFile))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s has no metadata file: the server deletes it on startup", sd.catalog, seg.Path()))
@@ -612,15 +612,17 @@ func (s *scanner) finish() {
 		if part.Rule != "" {
 			file = SidxManifestFile
 		}
-		b, err := os.ReadFile(filepath.Join(pd.abs, file))
+		b, err := ReadMetadataFile(filepath.Join(pd.abs, file))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: part %s has no %s: the server deletes it on startup", part.Catalog, part.Path, file))
 		case err != nil:
-			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: cannot read %s of part %s: %v", part.Catalog, file, part.Path, err))
+			part.MetaError = err.Error()
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: part %s: %v", part.Catalog, part.Path, err))
 		default:
 			meta, err := ParsePartMetadata(b)
 			if err != nil {
+				part.MetaError = err.Error()
 				l.Warnings = append(l.Warnings, fmt.Sprintf("%s: part %s: %v", part.Catalog, part.Path, err))
 				break
 			}
