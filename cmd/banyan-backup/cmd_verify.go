@@ -18,12 +18,13 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify [ID]",
 		Short: "Check that backups are complete (and with --read-data, undamaged)",
-		Long: `Check every backup (or the one given): every tree and blob is indexed and
-its pack is stored with the indexed size. With --read-data, also read every
-pack and check every blob against its hash; --read-data-subset reads part of
-them: 1/7 on Monday, 2/7 on Tuesday … reads every pack once a week, and 5%
-reads a random twentieth. --limit-download keeps the reading from competing
-with backups.
+		Long: `Check every backup (or the one given): its manifest and trees are valid
+(entry names, types, modes, sizes, depth and number of entries, as a restore
+requires), and every tree and blob is indexed and its pack is stored with the
+indexed size. With --read-data, also read every pack and check every blob
+against its hash; --read-data-subset reads part of them: 1/7 on Monday, 2/7
+on Tuesday … reads every pack once a week, and 5% reads a random twentieth.
+--limit-download keeps the reading from competing with backups.
 
 Exits 3 when anything is wrong, naming the backup and file affected.`,
 		Args: argsUsage(cobra.MaximumNArgs(1)),

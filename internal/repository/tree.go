@@ -93,8 +93,13 @@ type Tree struct {
 	Entries []Node `json:"entries"`
 }
 
-// SaveTree stores a tree through the saver and returns its id.
+// SaveTree stores a tree through the saver and returns its id. It refuses
+// a tree that no reader would accept (repository-format.md, "Valid
+// trees"): names, order, types and modes.
 func (s *Saver) SaveTree(ctx context.Context, t *Tree, scratch *Scratch) (ID, bool, error) {
+	if err := checkEntries(t, false, nil); err != nil {
+		return ID{}, false, fmt.Errorf("cannot store tree: %w", err)
+	}
 	data, err := json.Marshal(t)
 	if err != nil {
 		return ID{}, false, fmt.Errorf("cannot encode tree: %w", err)
@@ -127,25 +132,40 @@ type WalkFunc func(path string, n *Node) error
 var SkipDir = errors.New("skip this directory")
 
 // Walk visits every node under the tree id depth-first, in name order.
-// A directory is visited before its entries.
+// A directory is visited before its entries. Before it visits any, it
+// checks the trees as repository-format.md, "Valid trees", says: names,
+// order, types, modes, sizes, depth and the number of entries; a tree that
+// breaks a rule fails the walk with a *TreeError (ErrIntegrity), so that
+// fn only ever sees valid names and bounded work.
 func (r *Repository) Walk(ctx context.Context, id ID, fn WalkFunc) error {
-	return r.walk(ctx, id, "", fn)
+	c := newTreeCheck(r)
+	if err := c.backup(ctx, id); err != nil {
+		return err
+	}
+	var visited int64
+	return r.walk(ctx, c, id, "", 0, &visited, fn)
 }
 
-func (r *Repository) walk(ctx context.Context, id ID, prefix string, fn WalkFunc) error {
+func (r *Repository) walk(ctx context.Context, c *treeCheck, id ID, prefix string, depth int, visited *int64, fn WalkFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, err := r.LoadTree(ctx, id)
+	t, err := c.load(ctx, id)
 	if err != nil {
+		return err
+	}
+	// The first pass checked every tree it could load; these checks
+	// hold the walk to the same rules should it load one more.
+	if err := c.checked(t, id, prefix, depth); err != nil {
+		return err
+	}
+	*visited += int64(len(t.Entries))
+	if err := c.limits(prefix, depth, treeStats{nodes: *visited, height: min(len(t.Entries), 1)}); err != nil {
 		return err
 	}
 	for i := range t.Entries {
 		n := &t.Entries[i]
-		p := n.Name
-		if prefix != "" {
-			p = prefix + "/" + n.Name
-		}
+		p := joinPath(prefix, n.Name)
 		if err := fn(p, n); err != nil {
 			if errors.Is(err, SkipDir) && n.Type == NodeDir {
 				continue
@@ -153,7 +173,7 @@ func (r *Repository) walk(ctx context.Context, id ID, prefix string, fn WalkFunc
 			return err
 		}
 		if n.Type == NodeDir && n.Subtree != nil {
-			if err := r.walk(ctx, *n.Subtree, p, fn); err != nil {
+			if err := r.walk(ctx, c, *n.Subtree, p, depth+1, visited, fn); err != nil {
 				return err
 			}
 		}

@@ -118,13 +118,15 @@ func TestTreeLoadErrors(t *testing.T) {
 
 // buildWalkTree stores
 //
-//	a/           (dir)
-//	a/b/         (dir)
-//	a/b/c        (file)
-//	a/b/d        (file)
-//	a/e          (file)
-//	f            (file)
-//	g/           (empty dir)
+//	measure/             (dir)
+//	measure/a/           (dir)
+//	measure/a/b/         (dir)
+//	measure/a/b/c        (file)
+//	measure/a/b/d        (file)
+//	measure/a/e          (file)
+//	measure/f            (file)
+//	measure/g/           (empty dir)
+//	stream/              (empty dir)
 func buildWalkTree(t *testing.T, s *Saver) ID {
 	t.Helper()
 	ctx := t.Context()
@@ -143,7 +145,8 @@ func buildWalkTree(t *testing.T, s *Saver) ID {
 	b := save(file("c"), file("d"))
 	a := save(dir("b", b), file("e"))
 	g := save()
-	return save(dir("a", a), file("f"), dir("g", g))
+	m := save(dir("a", a), file("f"), dir("g", g))
+	return save(dir("measure", m), dir("stream", g))
 }
 
 func TestWalk(t *testing.T) {
@@ -164,7 +167,8 @@ func TestWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"a:dir", "a/b:dir", "a/b/c:file", "a/b/d:file", "a/e:file", "f:file", "g:dir"}
+	want := []string{"measure:dir", "measure/a:dir", "measure/a/b:dir", "measure/a/b/c:file", "measure/a/b/d:file", "measure/a/e:file",
+		"measure/f:file", "measure/g:dir", "stream:dir"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Walk visited %v, want %v", got, want)
 	}
@@ -174,12 +178,12 @@ func TestWalk(t *testing.T) {
 	var seen []string
 	err = r.Walk(ctx, root, func(path string, n *Node) error {
 		seen = append(seen, path)
-		if path == "a/b/c" {
+		if path == "measure/a/b/c" {
 			return stop
 		}
 		return nil
 	})
-	if err != stop || !slices.Equal(seen, []string{"a", "a/b", "a/b/c"}) {
+	if err != stop || !slices.Equal(seen, []string{"measure", "measure/a", "measure/a/b", "measure/a/b/c"}) {
 		t.Errorf("Walk with a stopping fn = %v after %v", err, seen)
 	}
 

@@ -125,6 +125,9 @@ func (r *Repository) verifyTree(ctx context.Context, b Backup, res *VerifyResult
 			badPack[loc.Pack] = fmt.Sprintf("pack has %d bytes, the index says %d", size, want)
 		}
 	}
+	if err := checkManifest(b.Manifest); err != nil {
+		res.Problems = append(res.Problems, Problem{Backup: b.ID.String(), Error: err.Error()})
+	}
 	check("", b.Tree)
 	err := r.Walk(ctx, b.Tree, func(path string, n *Node) error {
 		switch {
@@ -139,7 +142,12 @@ func (r *Repository) verifyTree(ctx context.Context, b Backup, res *VerifyResult
 		return nil
 	})
 	if err != nil {
-		res.Problems = append(res.Problems, Problem{Backup: b.ID.String(), Error: err.Error()})
+		p := Problem{Backup: b.ID.String(), Error: err.Error()}
+		var te *TreeError
+		if errors.As(err, &te) {
+			p.Path, p.Error = te.Dir, te.Problem
+		}
+		res.Problems = append(res.Problems, p)
 	}
 }
 
