@@ -22,7 +22,7 @@ func nodePath(c banyandb.Catalog, rel string) string { return string(c) + "/" + 
 
 // unchanged reports whether the parent's node can stand for f unread.
 func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository) bool {
-	if n == nil || n.Size != f.Size || !n.ModTime.Equal(f.ModTime) || n.Inode != f.Inode || n.Mode != f.Mode {
+	if n == nil || n.Size != f.Size || !n.ModTime.Equal(f.ModTime) || n.Inode != f.Inode || n.Mode != repository.RecordedMode(f.Mode) {
 		return false
 	}
 	for _, id := range n.Blobs {
@@ -53,7 +53,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		f := &layout.Files[i]
 		sum.Files++
 		sum.Bytes += f.Size
-		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: f.Mode, Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode}
+		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: repository.RecordedMode(f.Mode), Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode}
 		p, err := prev.file(ctx, repo, nodePath(f.Catalog, f.Path))
 		if err != nil {
 			return nil, sum, err

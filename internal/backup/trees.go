@@ -23,6 +23,9 @@ import (
 // catalog's data directory if there is one.
 func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node,
 	prev *previous, empty []banyandb.Catalog) (repository.ID, error) {
+	if err := checkLimits(layout, prev); err != nil {
+		return repository.ID{}, err
+	}
 	entries := map[string][]repository.Node{} // dir path in the root tree → entries
 	dirs := map[string]repository.Node{}      // dir path → its own node (without subtree yet)
 	for _, c := range layout.Catalogs {
@@ -31,7 +34,7 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		st, err := os.Stat(roots.DataDir(c))
 		switch {
 		case err == nil:
-			n.Mode, n.ModTime = st.Mode(), st.ModTime().UTC()
+			n.Mode, n.ModTime = repository.RecordedMode(st.Mode()), st.ModTime().UTC()
 		case !slices.Contains(empty, c):
 			return repository.ID{}, fmt.Errorf("cannot read %s: %w", roots.DataDir(c), err)
 		}
@@ -42,11 +45,11 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		p := nodePath(d.Catalog, d.Path)
 		if d.Reused {
 			n := *prev.parts[p]
-			n.Mode = d.Mode
+			n.Mode = repository.RecordedMode(d.Mode)
 			entries[path.Dir(p)] = append(entries[path.Dir(p)], n)
 			continue
 		}
-		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: d.Mode, ModTime: d.ModTime.UTC(), Inode: d.Inode}
+		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: repository.RecordedMode(d.Mode), ModTime: d.ModTime.UTC(), Inode: d.Inode}
 		if _, ok := entries[p]; !ok {
 			entries[p] = nil
 		}
@@ -91,7 +94,7 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
 		id, _, err := saver.SaveTree(ctx, &repository.Tree{Entries: nonNil(es)}, scratch)
 		if err != nil {
-			return repository.ID{}, err
+			return repository.ID{}, fmt.Errorf("cannot back up directory %s: %w", p, err)
 		}
 		n := dirs[p]
 		n.Subtree = &id
@@ -131,4 +134,37 @@ func nonNil(es []repository.Node) []repository.Node {
 		return []repository.Node{}
 	}
 	return es
+}
+
+// checkLimits refuses a root whose trees no reader would accept
+// (repository-format.md, "Valid trees"): entries deeper than
+// MaxTreeDepth, or more than MaxTreeNodes of them. A reused part counts
+// with the files it holds (parts hold no directories).
+func checkLimits(layout *banyandb.Layout, prev *previous) error {
+	nodes := int64(len(layout.Catalogs) + len(layout.Dirs) + len(layout.Files))
+	deepest, depth := "", 0
+	deeper := func(p string, d int) {
+		if d > depth {
+			deepest, depth = p, d
+		}
+	}
+	for _, d := range layout.Dirs {
+		p := nodePath(d.Catalog, d.Path)
+		deeper(p, strings.Count(p, "/")+1)
+		if d.Reused {
+			nodes += prev.parts[p].Files
+			deeper(p+"/…", strings.Count(p, "/")+2)
+		}
+	}
+	for _, f := range layout.Files {
+		p := nodePath(f.Catalog, f.Path)
+		deeper(p, strings.Count(p, "/")+1)
+	}
+	if depth > repository.MaxTreeDepth {
+		return fmt.Errorf("cannot back up %s: it lies %d levels deep, more than the %d a backup may hold", deepest, depth, repository.MaxTreeDepth)
+	}
+	if nodes > repository.MaxTreeNodes {
+		return fmt.Errorf("cannot back up %d files and directories: more than the %d a backup may hold: back up fewer catalogs or groups at a time", nodes, repository.MaxTreeNodes)
+	}
+	return nil
 }
