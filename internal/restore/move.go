@@ -34,11 +34,14 @@ func (m mover) move(src, dst, rel string) error {
 		}
 		r := filepath.Join(rel, name)
 		from, to := filepath.Join(src, name), filepath.Join(dst, name)
-		_, err := os.Lstat(to)
+		st, err := os.Lstat(to)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
 			return fmt.Errorf("cannot inspect %s: %w", to, err)
+		case st.Mode()&fs.ModeSymlink != 0 && belowDataDir(r):
+			// checkTargetLinks refused it; it appeared since.
+			return fmt.Errorf("cannot restore into %s: it is a symbolic link, and a restore never writes through one below a data directory", to)
 		case m.replaced[r]:
 			if err := m.setAside(to, r); err != nil {
 				return err

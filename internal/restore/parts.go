@@ -44,8 +44,12 @@ func shardsOf(p *plan) (map[string]*shardParts, []string) {
 	return shards, order
 }
 
-// readLive reads the parts the shard's newest .snp lists into sp.live.
+// readLive reads the parts the shard's newest .snp lists into sp.live. A
+// part list larger than any real one is not read.
 func readLive(ctx context.Context, repo *repository.Repository, sp *shardParts, key string) error {
+	if size := sp.newest.node.Size; size > banyandb.MaxMetadataSize {
+		return fmt.Errorf("cannot read part list %s/%s: it holds %d bytes, more than the %d (1 MiB) that any metadata file holds", sp.newest.cat, sp.newest.rel, size, banyandb.MaxMetadataSize)
+	}
 	data, err := readFile(ctx, repo, &sp.newest.node)
 	if err != nil {
 		return fmt.Errorf("cannot read part list %s/%s: %w", sp.newest.cat, sp.newest.rel, err)

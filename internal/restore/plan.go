@@ -61,6 +61,7 @@ type planDir struct {
 	isPart      bool                 // the part directory itself
 	partInfo    *repository.PartInfo // its metadata.json, when isPart
 	dst         string
+	staging     string // the staging directory dst is below, set with dst
 }
 
 type plan struct {

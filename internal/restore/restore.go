@@ -32,9 +32,15 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	}
 	defer lock.Unlock(ctx)
 
+	if err := repository.CheckManifest(b.Manifest); err != nil {
+		return nil, fmt.Errorf("cannot read backup %s: %w", b.ID.Short(), err)
+	}
 	p, err := makePlan(ctx, repo, b, opts.Selection, opts.Refused)
 	repo.DropTreeCache() // the plan holds what the restore needs of the trees
 	if err != nil {
+		return nil, err
+	}
+	if err := p.checkContained(); err != nil {
 		return nil, err
 	}
 	cats := p.catalogs()
@@ -61,6 +67,9 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		if err := t.checkFilesystems(p, byCat); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkTargetLinks(roots, p.units, skipped); err != nil {
+		return nil, err
 	}
 	res := &Result{Backup: b.ID.String(), DryRun: opts.DryRun, Conflicts: conflicts}
 	for _, t := range targets {
@@ -145,7 +154,8 @@ func (p *plan) catalogs() []banyandb.Catalog {
 func (p *plan) place(byCat map[banyandb.Catalog]*targetRoot) {
 	for i := range p.dirs {
 		d := &p.dirs[i]
-		d.dst = filepath.Join(byCat[d.cat].staging, targetPath(d.cat, d.rel))
+		d.staging = byCat[d.cat].staging
+		d.dst = filepath.Join(d.staging, targetPath(d.cat, d.rel))
 	}
 	for i := range p.files {
 		f := &p.files[i]

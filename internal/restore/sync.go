@@ -9,7 +9,7 @@ import (
 
 // writeSynced writes a small file and fsyncs it.
 func writeSynced(path string, data []byte) error {
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o644)
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}

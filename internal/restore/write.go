@@ -38,12 +38,13 @@ type packJob struct {
 // pack the files need once, checks it, and writes its blobs where they go.
 // Files an earlier attempt completed (done) are kept.
 func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts Options) error {
+	made := map[string]bool{}
 	for _, d := range p.dirs {
 		if d.unit != nil && d.unit.inPlace {
 			continue
 		}
-		if err := os.MkdirAll(d.dst, 0o755); err != nil {
-			return fmt.Errorf("cannot create directory %s: %w", d.dst, err)
+		if err := mkdirBelow(d.staging, targetPath(d.cat, d.rel), made); err != nil {
+			return err
 		}
 	}
 	rep := progress.OrNop(opts.Progress)
@@ -99,7 +100,7 @@ func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) (
 			rep.Advance(1, f.node.Size)
 			continue
 		}
-		fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("cannot create %s: %w", path, err)
 		}
@@ -181,7 +182,7 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 }
 
 func writeAt(path string, data []byte, off int64) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+	fh, err := os.OpenFile(path, os.O_WRONLY|noFollow, 0)
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
@@ -197,7 +198,7 @@ func writeAt(path string, data []byte, off int64) error {
 
 // finishFile checks a complete file's size and sets its mode and mtime.
 func finishFile(f *fileState) error {
-	st, err := os.Stat(f.path)
+	st, err := os.Lstat(f.path)
 	if err != nil {
 		return fmt.Errorf("cannot finish %s: %w", f.path, err)
 	}
@@ -215,8 +216,8 @@ func finishFile(f *fileState) error {
 
 // matches reports whether path already holds exactly the node's content.
 func matches(path string, n *repository.Node, buf []byte) bool {
-	st, err := os.Stat(path)
-	if err != nil || st.Size() != n.Size || !st.ModTime().Equal(n.ModTime) {
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() != n.Size || !st.ModTime().Equal(n.ModTime) {
 		return false
 	}
 	fh, err := os.Open(path)
