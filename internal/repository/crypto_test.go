@@ -60,7 +60,11 @@ func TestEncryptedRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree, err := r2.LoadTree(t.Context(), b.Tree)
+	root, err := r2.LoadTree(t.Context(), b.Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := r2.LoadTree(t.Context(), *root.Entries[0].Subtree)
 	if err != nil {
 		t.Fatal(err)
 	}

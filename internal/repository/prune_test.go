@@ -2,13 +2,14 @@ package repository
 
 import (
 	"errors"
+	"io/fs"
 	"maps"
 	"testing"
 	"time"
 )
 
-// saveBackup stores blobs as one file of a one-entry root tree and writes
-// a manifest; it returns the backup id.
+// saveBackup stores blobs as one file, measure/f, and writes a manifest;
+// it returns the backup id.
 func saveBackup(t *testing.T, r *Repository, blobs ...[]byte) ID {
 	t.Helper()
 	ctx := t.Context()
@@ -23,7 +24,11 @@ func saveBackup(t *testing.T, r *Repository, blobs ...[]byte) ID {
 		node.Blobs = append(node.Blobs, id)
 		node.Size += int64(len(b))
 	}
-	tree, _, err := s.SaveTree(ctx, &Tree{Entries: []Node{node}}, &sc)
+	sub, _, err := s.SaveTree(ctx, &Tree{Entries: []Node{node}}, &sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, _, err := s.SaveTree(ctx, &Tree{Entries: []Node{{Name: "measure", Type: NodeDir, Mode: fs.ModeDir | 0o755, Subtree: &sub}}}, &sc)
 	if err != nil {
 		t.Fatal(err)
 	}
