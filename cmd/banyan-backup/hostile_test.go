@@ -299,9 +299,9 @@ func TestHostileRepository(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			// Staged at base/a/.target.banyan-restore/property/data/grp/NAME:
-			// five levels up from grp is base.
-			escape := strings.Repeat("../", 5) + "canary"
+			// Staged at base/a/target/.banyan-restore/property/data/grp/NAME:
+			// six levels up from grp is base.
+			escape := strings.Repeat("../", 6) + "canary"
 			id := c.build(h, escape)
 			before := snapshotDir(t, base)
 			for _, args := range [][]string{
