@@ -200,10 +200,10 @@ func hostileCases() []hostileCase {
 		}, `property/grp: entry "../`},
 		{"dot-dot name", func(h *hostileRepo, _ string) string {
 			return h.commit(h.dir("..", h.file("canary", data)))
-		}, `property/grp: entry "..": name is . or ..`},
+		}, `property/grp: entry "..": name is "." or ".."`},
 		{"dot name", func(h *hostileRepo, _ string) string {
 			return h.commit(h.file(".", data))
-		}, `property/grp: entry ".": name is . or ..`},
+		}, `property/grp: entry ".": name is "." or ".."`},
 		{"empty name", func(h *hostileRepo, _ string) string {
 			return h.commit(h.file("", data))
 		}, `property/grp: entry "": name is empty`},

@@ -95,7 +95,7 @@ func TestCheckName(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"": "name is empty", ".": "name is . or ..", "..": "name is . or ..",
+		"": "name is empty", ".": `name is "." or ".."`, "..": `name is "." or ".."`,
 		"a/b": "name holds a path separator", "/etc": "name holds a path separator", "../x": "name holds a path separator",
 		`a\b`: "name holds a path separator", `..\x`: "name holds a path separator", "a\x00b": "name holds a NUL byte",
 	} {
@@ -131,7 +131,7 @@ func TestWalkRefusesInvalidTrees(t *testing.T) {
 		dir     string
 		problem string
 	}{
-		{"dot-dot", func(w *treeWriter) []Node { return []Node{w.file("..", data)} }, "measure", `entry "..": name is . or ..`},
+		{"dot-dot", func(w *treeWriter) []Node { return []Node{w.file("..", data)} }, "measure", `entry "..": name is "." or ".."`},
 		{"escape", func(w *treeWriter) []Node { return []Node{w.file("../../etc/passwd", data)} }, "measure", `entry "../../etc/passwd": name holds a path separator`},
 		{"nested", func(w *treeWriter) []Node {
 			return []Node{dirNode("grp", w.tree(dirNode("seg", w.tree(w.file("/abs", data)))))}
@@ -339,11 +339,11 @@ func TestCheckManifest(t *testing.T) {
 		t.Fatalf("a valid manifest: %v", err)
 	}
 	for want, edit := range map[string]func(m *Manifest){
-		"manifest: names no root tree":                                       func(m *Manifest) { m.Tree = ID{} },
-		`manifest: catalogs: "../x" is not a catalog or is listed twice`:     func(m *Manifest) { m.Catalogs = []string{"../x"} },
-		`manifest: catalogs: "measure" is not a catalog or is listed twice`:  func(m *Manifest) { m.Catalogs = []string{"measure", "measure"} },
-		`manifest: source roots: "etc" is not a catalog`:                     func(m *Manifest) { m.Source.Roots["etc"] = "/etc" },
-		`manifest: segment "measure/../seg-20261119": "..": name is . or ..`: func(m *Manifest) { m.Segments[0].Group = ".." },
+		"manifest: names no root tree":                                           func(m *Manifest) { m.Tree = ID{} },
+		`manifest: catalogs: "../x" is not a catalog or is listed twice`:         func(m *Manifest) { m.Catalogs = []string{"../x"} },
+		`manifest: catalogs: "measure" is not a catalog or is listed twice`:      func(m *Manifest) { m.Catalogs = []string{"measure", "measure"} },
+		`manifest: source roots: "etc" is not a catalog`:                         func(m *Manifest) { m.Source.Roots["etc"] = "/etc" },
+		`manifest: segment "measure/../seg-20261119": "..": name is "." or ".."`: func(m *Manifest) { m.Segments[0].Group = ".." },
 		`manifest: lacking parts of "measure/g/s/shard-0": "../p": name holds a path separator`: func(m *Manifest) {
 			m.LackingParts = []LackingParts{{Catalog: "measure", Group: "g", Segment: "s", Parts: []string{"../p"}}}
 		},

@@ -51,7 +51,7 @@ func CheckName(name string) error {
 	case name == "":
 		return errors.New("name is empty")
 	case name == "." || name == "..":
-		return errors.New("name is . or ..")
+		return errors.New(`name is "." or ".."`)
 	case strings.ContainsAny(name, `/\`):
 		return errors.New("name holds a path separator")
 	case strings.IndexByte(name, 0) >= 0:
