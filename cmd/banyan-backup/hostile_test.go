@@ -207,7 +207,7 @@ func hostileCases() []hostileCase {
 		{"empty name", func(h *hostileRepo, _ string) string {
 			return h.commit(h.file("", data))
 		}, `property/grp: entry "": name is empty`},
-		{"absolute name", func(h *hostileRepo, escape string) string {
+		{"absolute name", func(h *hostileRepo, _ string) string {
 			return h.commit(h.file("/tmp/canary", data))
 		}, `property/grp: entry "/tmp/canary": name holds a path separator`},
 		{"slash inside", func(h *hostileRepo, _ string) string {
