@@ -14,6 +14,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,6 +224,16 @@ func FuzzTree(f *testing.F) {
 		checkAllocs(t, allocs.Bytes(func() { err = json.Unmarshal(data, &tr) }), 512*len(data))
 		if err != nil {
 			return
+		}
+		// What the rules accept is safe to join to a path, one element
+		// at a time (repository-format.md, Valid trees).
+		if checkEntries(&tr, false, nil) == nil {
+			for i, n := range tr.Entries {
+				if !filepath.IsLocal(n.Name) || filepath.Base(n.Name) != n.Name || strings.Contains(n.Name, `\`) ||
+					(n.Type != NodeDir && n.Type != NodeFile) || (i > 0 && tr.Entries[i-1].Name >= n.Name) {
+					t.Fatalf("the rules accept entry %d, %+v", i, n)
+				}
+			}
 		}
 		// A backup copies the nodes of its parent's trees into its own:
 		// whatever decodes must encode again, to the same tree.
