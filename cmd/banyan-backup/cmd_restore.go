@@ -136,6 +136,7 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if err != nil {
 		return err
 	}
+	target.IntoEmpty = opts.Existing == restore.RefuseExisting
 	repo, err := g.openLimitedRepo(cmd.Context(), lim)
 	if err != nil {
 		return err

@@ -210,3 +210,19 @@ func TestRestore011BackupInto0103Refused(t *testing.T) {
 		t.Errorf("merge into a 1.5.0 root without --target-version: exit %d, stderr %q; want 1 asking for --target-version 0.11", r.code, r.stderr)
 	}
 }
+
+// TestPlainRestoreIntoRestoredTarget: a plain restore into a root that
+// already holds the restored data is refused because the root holds data,
+// not because of the release that data was read as.
+func TestPlainRestoreIntoRestoredTarget(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	b := backupJSONOf(t, repo, root)
+	target := filepath.Join(t.TempDir(), "target")
+	mustRun(t, "restore", b.ID, "--repo", repo, "--target", target)
+	r := run(t, "restore", b.ID, "--repo", repo, "--target", target)
+	if r.code != 1 || !strings.Contains(r.stderr, "not empty") || strings.Contains(r.stderr, "incompatible") {
+		t.Errorf("restore into the restored root: exit %d, %q; want 1, saying the target is not empty", r.code, r.stderr)
+	}
+}

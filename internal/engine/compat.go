@@ -18,6 +18,10 @@ type RestoreTarget struct {
 	// AllowIncompatible restores catalogs refused for a known
 	// incompatibility that a server survives.
 	AllowIncompatible bool
+	// IntoEmpty says the restore writes only into roots without data (no
+	// --merge or --overwrite): a target holding data is refused as such,
+	// so its release is not read.
+	IntoEmpty bool
 }
 
 // RestoreRefusals decides, per catalog of backup b that the selection
@@ -38,9 +42,12 @@ func RestoreRefusals(ctx context.Context, b repository.Backup, roots banyandb.Ro
 	}
 	in.Catalogs = chosen
 	var target compat.Target
-	if t.Release != nil {
+	switch {
+	case t.Release != nil:
 		target = *t.Release
-	} else {
+	case t.IntoEmpty:
+		return nil, nil
+	default:
 		// The release is read from the data the target had before this
 		// restore began, not from what an interrupted run of it moved in.
 		had, err := restore.TargetHadData(roots, chosen, b.ID)
