@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type restoreFlags struct {
 	merge       bool
 	overwrite   bool
 	force       bool
+	noOwner     bool
+	chown       string
 	dryRun      bool
 	verify      string
 	compat      compatFlags
@@ -85,6 +88,8 @@ ID is a unique prefix of a backup id, or "latest".`,
 	f.BoolVar(&rf.merge, "merge", false, "restore into a target holding data: add what it lacks, never replace")
 	f.BoolVar(&rf.overwrite, "overwrite", false, "restore into a target holding data: replace the segments and groups the restore brings")
 	f.BoolVar(&rf.force, "force", false, "restore even though a running server holds a lock under the target")
+	f.BoolVar(&rf.noOwner, "no-owner", false, "leave restored files owned by the user running the restore (default when not root; as root, files get the owners the backup recorded)")
+	f.StringVar(&rf.chown, "chown", "", "give every restored file and directory this owner, UID:GID (e.g. the BanyanDB container's 1000:1000)")
 	f.BoolVar(&rf.dryRun, "dry-run", false, "print the plan and check the repository; write nothing")
 	f.StringVar(&rf.verify, "verify", "auto", "auto (full under 10 GiB), full (read and hash everything before writing) or quick (check presence; hash while writing)")
 	addCompatFlags(cmd, &rf.compat)
@@ -104,6 +109,9 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 		return err
 	}
 	opts := restore.Options{Roots: roots, Location: loc, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
+	if opts.Owners, err = rf.owners(); err != nil {
+		return err
+	}
 	opts.Selection = restore.Selection{Catalogs: cats, Groups: rf.groups, NoSchema: rf.noSchema}
 	now := time.Now()
 	if opts.Selection.From, err = restore.ParseTimeArg(rf.from, now, loc, false); err != nil {
@@ -231,4 +239,22 @@ func partsText(n int) string {
 		return "1 part"
 	}
 	return fmt.Sprintf("%d parts", n)
+}
+
+// owners says who owns the restored files: --chown, --no-owner, else the
+// recorded owners when running as root.
+func (rf *restoreFlags) owners() (restore.Owners, error) {
+	if rf.chown == "" {
+		return restore.Owners{Keep: !rf.noOwner && os.Geteuid() == 0}, nil
+	}
+	if rf.noOwner {
+		return restore.Owners{}, usagef("--chown and --no-owner exclude each other")
+	}
+	u, g, ok := strings.Cut(rf.chown, ":")
+	uid, err1 := strconv.ParseUint(u, 10, 32)
+	gid, err2 := strconv.ParseUint(g, 10, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return restore.Owners{}, usagef("invalid --chown %q: want numeric UID:GID such as 1000:1000", rf.chown)
+	}
+	return restore.Owners{Map: &banyandb.Owner{UID: uint32(uid), GID: uint32(gid)}}, nil
 }

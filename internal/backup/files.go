@@ -53,7 +53,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 		f := &layout.Files[i]
 		sum.Files++
 		sum.Bytes += f.Size
-		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: repository.RecordedMode(f.Mode), Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode}
+		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: repository.RecordedMode(f.Mode), Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode, UID: f.Owner.UID, GID: f.Owner.GID}
 		p, err := prev.file(ctx, repo, nodePath(f.Catalog, f.Path))
 		if err != nil {
 			return nil, sum, err

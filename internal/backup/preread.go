@@ -246,7 +246,7 @@ func (p *preread) walk(ctx context.Context, repo *repository.Repository, c banya
 			return nil
 		}
 		ino, dev, _ := banyandb.StatIDs(info)
-		f := banyandb.File{Size: info.Size(), ModTime: info.ModTime(), Mode: info.Mode(), Inode: ino, Dev: dev}
+		f := banyandb.File{Size: info.Size(), ModTime: info.ModTime(), Mode: info.Mode(), Inode: ino, Dev: dev, Owner: banyandb.StatOwner(info)}
 		if !force {
 			rel, err := filepath.Rel(dataDir, path)
 			if err != nil {

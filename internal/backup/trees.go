@@ -45,11 +45,11 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		p := nodePath(d.Catalog, d.Path)
 		if d.Reused {
 			n := *prev.parts[p]
-			n.Mode = repository.RecordedMode(d.Mode)
+			n.Mode, n.UID, n.GID = repository.RecordedMode(d.Mode), d.Owner.UID, d.Owner.GID
 			entries[path.Dir(p)] = append(entries[path.Dir(p)], n)
 			continue
 		}
-		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: repository.RecordedMode(d.Mode), ModTime: d.ModTime.UTC(), Inode: d.Inode}
+		dirs[p] = repository.Node{Name: path.Base(d.Path), Type: repository.NodeDir, Mode: repository.RecordedMode(d.Mode), ModTime: d.ModTime.UTC(), Inode: d.Inode, UID: d.Owner.UID, GID: d.Owner.GID}
 		if _, ok := entries[p]; !ok {
 			entries[p] = nil
 		}

@@ -75,6 +75,12 @@ func (k FileKind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// Owner is a file's user and group ids (zero where the platform has
+// none).
+type Owner struct {
+	UID, GID uint32
+}
+
 // File is one regular file of a catalog's data directory.
 type File struct {
 	Catalog Catalog
@@ -97,6 +103,7 @@ type File struct {
 	Inode   uint64
 	Dev     uint64
 	Nlink   uint64
+	Owner   Owner
 }
 
 // Dir is one directory below a catalog's data directory (the data directory
@@ -109,6 +116,7 @@ type Dir struct {
 	Mode    fs.FileMode
 	ModTime time.Time
 	Inode   uint64
+	Owner   Owner
 	// Reused is set on a part directory that ScanOptions.ReusePart accepted:
 	// its files are not listed and its metadata.json is not read.
 	Reused bool
@@ -448,6 +456,7 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 		f.Mode = info.Mode()
 		f.ModTime = info.ModTime()
 		f.Inode, f.Dev, f.Nlink = StatIDs(info)
+		f.Owner = StatOwner(info)
 		s.layout.Files = append(s.layout.Files, f)
 		return nil
 	})
@@ -457,7 +466,7 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 // it reports whether it is a part.
 func (s *scanner) addDir(c Catalog, rel, abs string, info fs.FileInfo) bool {
 	ino, _, _ := StatIDs(info)
-	s.layout.Dirs = append(s.layout.Dirs, Dir{Catalog: c, Path: rel, Mode: info.Mode(), ModTime: info.ModTime(), Inode: ino})
+	s.layout.Dirs = append(s.layout.Dirs, Dir{Catalog: c, Path: rel, Mode: info.Mode(), ModTime: info.ModTime(), Inode: ino, Owner: StatOwner(info)})
 	if !c.HasSegments() {
 		return false
 	}

@@ -8,3 +8,6 @@ import "io/fs"
 func StatIDs(fs.FileInfo) (inode, dev, nlink uint64) {
 	return 0, 0, 1
 }
+
+// StatOwner returns no owner where the platform has no Stat_t.
+func StatOwner(fs.FileInfo) Owner { return Owner{} }

@@ -15,3 +15,12 @@ func StatIDs(info fs.FileInfo) (inode, dev, nlink uint64) {
 	}
 	return uint64(st.Ino), uint64(st.Dev), uint64(st.Nlink) //nolint:unconvert // field types differ across platforms
 }
+
+// StatOwner returns the owner and group of an Lstat result.
+func StatOwner(info fs.FileInfo) Owner {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Owner{}
+	}
+	return Owner{UID: st.Uid, GID: st.Gid}
+}

@@ -46,13 +46,17 @@ type FileID struct {
 // Node is one entry of a tree: a file with its blobs, or a directory with
 // its subtree. For a directory, Size and Files total everything below it.
 type Node struct {
-	Name    string       `json:"name"`
-	Type    string       `json:"type"`
-	Mode    fs.FileMode  `json:"mode"`
-	Size    int64        `json:"size,omitempty"`
-	Files   int64        `json:"files,omitempty"`
-	ModTime time.Time    `json:"mtime,omitzero"`
-	Inode   uint64       `json:"inode,omitempty"`
+	Name    string      `json:"name"`
+	Type    string      `json:"type"`
+	Mode    fs.FileMode `json:"mode"`
+	Size    int64       `json:"size,omitempty"`
+	Files   int64       `json:"files,omitempty"`
+	ModTime time.Time   `json:"mtime,omitzero"`
+	Inode   uint64      `json:"inode,omitempty"`
+	// UID and GID own the file or directory; 0 (root) is left out, as in
+	// backups made before owners were recorded.
+	UID     uint32       `json:"uid,omitempty"`
+	GID     uint32       `json:"gid,omitempty"`
 	Blobs   []ID         `json:"blobs,omitempty"`
 	Subtree *ID          `json:"subtree,omitempty"`
 	Segment *SegmentInfo `json:"segment,omitempty"`

@@ -76,6 +76,26 @@ func ParseVerifyMode(s string) (VerifyMode, error) {
 	return "", fmt.Errorf("unknown verify mode %q: want auto, full or quick", s)
 }
 
+// Owners says who owns the restored files and directories.
+type Owners struct {
+	// Keep gives each the owner the backup recorded (which needs root).
+	Keep bool
+	// Map, if set, gives every one this owner instead.
+	Map *banyandb.Owner
+}
+
+// of is the owner to give a file the backup recorded as uid:gid; nil
+// leaves it to the restoring user.
+func (o Owners) of(uid, gid uint32) *banyandb.Owner {
+	switch {
+	case o.Map != nil:
+		return o.Map
+	case o.Keep:
+		return &banyandb.Owner{UID: uid, GID: gid}
+	}
+	return nil
+}
+
 // ExistingPolicy says what to do with a target root that holds data.
 type ExistingPolicy string
 
@@ -155,6 +175,8 @@ type Options struct {
 	Selection Selection
 	Existing  ExistingPolicy
 	Verify    VerifyMode
+	// Owners says who owns what is restored (zero: the restoring user).
+	Owners Owners
 	// DryRun plans and checks, and writes nothing.
 	DryRun bool
 	// Force restores even when a server holds a lock under a target root.

@@ -235,7 +235,7 @@ func newSnp(sp *shardParts, shard string, now time.Time) (planFile, error) {
 	old := sp.newest
 	name := fmt.Sprintf("%016x.snp", old.snpEpoch+1)
 	_, shardRel, _ := strings.Cut(shard, "/")
-	node := repository.Node{Name: name, Type: repository.NodeFile, Mode: old.node.Mode, Size: int64(len(data)), ModTime: now}
+	node := repository.Node{Name: name, Type: repository.NodeFile, Mode: old.node.Mode, Size: int64(len(data)), ModTime: now, UID: old.node.UID, GID: old.node.GID}
 	return planFile{cat: old.cat, rel: shardRel + "/" + name, unit: sp.unit, node: node, data: data, generated: true, shard: shard}, nil
 }
 

@@ -60,6 +60,7 @@ type planDir struct {
 	shard, part string
 	isPart      bool                 // the part directory itself
 	partInfo    *repository.PartInfo // its metadata.json, when isPart
+	owner       banyandb.Owner
 	dst         string
 	staging     string // the staging directory dst is below, set with dst
 }
@@ -114,7 +115,7 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 		case depth == 2 && n.Type == repository.NodeDir && !sel.group(cat, elems[1]):
 			return repository.SkipDir
 		case depth < ud && n.Type == repository.NodeDir:
-			skeleton = append(skeleton, planDir{cat: cat, rel: rel, mode: n.Mode, mtime: n.ModTime})
+			skeleton = append(skeleton, planDir{cat: cat, rel: rel, mode: n.Mode, mtime: n.ModTime, owner: banyandb.Owner{UID: n.UID, GID: n.GID}})
 			return nil
 		case depth <= ud:
 			if !selectUnit(sel, cat, elems, n) {
@@ -128,7 +129,7 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 		}
 		shard, part := placeInShard(cat, elems)
 		if n.Type == repository.NodeDir {
-			p.dirs = append(p.dirs, planDir{cat: cat, rel: rel, unit: cur, mode: n.Mode, mtime: n.ModTime, shard: shard, part: part, isPart: part != "" && depth == 5, partInfo: n.Part})
+			p.dirs = append(p.dirs, planDir{cat: cat, rel: rel, unit: cur, mode: n.Mode, mtime: n.ModTime, shard: shard, part: part, isPart: part != "" && depth == 5, partInfo: n.Part, owner: banyandb.Owner{UID: n.UID, GID: n.GID}})
 			return nil
 		}
 		f := planFile{cat: cat, rel: rel, unit: cur, node: *n, shard: shard, part: part}

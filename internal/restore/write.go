@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync/atomic"
 
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
@@ -25,7 +26,8 @@ type blobTarget struct {
 type fileState struct {
 	path    string
 	node    *repository.Node
-	pending atomic.Int64 // blobs not yet written
+	owner   *banyandb.Owner // nil: the restoring user keeps it
+	pending atomic.Int64    // blobs not yet written
 }
 
 // packJob is one pack to read and the blobs to write from it.
@@ -51,7 +53,7 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts 
 	rep.Start("restore", int64(len(p.files)), p.bytes)
 	defer rep.Done()
 
-	jobs, err := prepareFiles(repo, p, rep)
+	jobs, err := prepareFiles(repo, p, opts.Owners, rep)
 	if err != nil {
 		return err
 	}
@@ -64,6 +66,9 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts 
 		d := p.dirs[i]
 		if d.unit != nil && d.unit.inPlace {
 			continue
+		}
+		if err := chown(d.dst, opts.Owners.of(d.owner.UID, d.owner.GID)); err != nil {
+			return err
 		}
 		if err := os.Chmod(d.dst, d.mode.Perm()); err != nil {
 			return fmt.Errorf("cannot set mode of %s: %w", d.dst, err)
@@ -80,7 +85,7 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts 
 // prepareFiles creates every file not kept from an earlier attempt, finishes
 // the empty ones, and groups the blobs to write by pack, packs in the order
 // the files first need them.
-func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) ([]*packJob, error) {
+func prepareFiles(repo *repository.Repository, p *plan, owners Owners, rep progress.Reporter) ([]*packJob, error) {
 	byPack := map[repository.ID]*packJob{}
 	var order []*packJob
 	for i := range p.files {
@@ -94,7 +99,7 @@ func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) (
 			if err := writeSynced(path, f.data); err != nil {
 				return nil, err
 			}
-			if err := finishFile(&fileState{path: path, node: &f.node}); err != nil {
+			if err := finishFile(&fileState{path: path, node: &f.node, owner: owners.of(f.node.UID, f.node.GID)}); err != nil {
 				return nil, err
 			}
 			rep.Advance(1, f.node.Size)
@@ -107,7 +112,7 @@ func prepareFiles(repo *repository.Repository, p *plan, rep progress.Reporter) (
 		if err := fh.Close(); err != nil {
 			return nil, fmt.Errorf("cannot create %s: %w", path, err)
 		}
-		fs := &fileState{path: path, node: &f.node}
+		fs := &fileState{path: path, node: &f.node, owner: owners.of(f.node.UID, f.node.GID)}
 		fs.pending.Store(int64(len(f.node.Blobs)))
 		if len(f.node.Blobs) == 0 {
 			if err := finishFile(fs); err != nil {
@@ -196,7 +201,19 @@ func writeAt(path string, data []byte, off int64) error {
 	return nil
 }
 
-// finishFile checks a complete file's size and sets its mode and mtime.
+// chown gives path the owner o (nil: leaves it).
+func chown(path string, o *banyandb.Owner) error {
+	if o == nil {
+		return nil
+	}
+	if err := os.Lchown(path, int(o.UID), int(o.GID)); err != nil {
+		return fmt.Errorf("cannot set owner of %s to %d:%d: %w (restore as root, or give --no-owner)", path, o.UID, o.GID, err)
+	}
+	return nil
+}
+
+// finishFile checks a complete file's size and sets its owner, mode and
+// mtime.
 func finishFile(f *fileState) error {
 	st, err := os.Lstat(f.path)
 	if err != nil {
@@ -204,6 +221,9 @@ func finishFile(f *fileState) error {
 	}
 	if st.Size() != f.node.Size {
 		return fmt.Errorf("%w: %s: blobs give %d bytes, the backup recorded %d", repository.ErrIntegrity, f.path, st.Size(), f.node.Size)
+	}
+	if err := chown(f.path, f.owner); err != nil {
+		return err
 	}
 	if err := os.Chmod(f.path, f.node.Mode.Perm()); err != nil {
 		return fmt.Errorf("cannot set mode of %s: %w", f.path, err)
