@@ -86,7 +86,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				listen = cfg.Listen
 			}
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
-				Workers: lim.workers, ToolVersion: version, LockWait: serveLockWait(g.lockWait), Secrets: g.redactor(),
+				Workers: lim.workers, ToolVersion: build().Version, LockWait: serveLockWait(g.lockWait), Secrets: g.redactor(),
 				Store: engine.StoreOptions{Backends: g.store.options(), CacheDir: g.cacheRoot()}})
 			ln, access, tlsOn, err := sf.listen(cfg, listen)
 			if err != nil {
