@@ -65,7 +65,7 @@ func TestForeignOriginRefused(t *testing.T) {
 			}
 		}
 	}
-	if srv.Jobs()[0].Running || strings.Contains(scrape(t, h), `banyan_backup_runs_total{job="j",trigger="api"} 1`) {
+	if srv.Jobs()[0].Running || strings.Contains(scrape(t, h), `banyan_backup_runs_total{backup_job="j",trigger="api"} 1`) {
 		t.Error("a cross-origin POST started a run")
 	}
 	rec := call(h, "GET", "127.0.0.1:9108", "/api/v1/jobs", map[string]string{"Origin": "http://127.0.0.1:9108"})
