@@ -31,6 +31,11 @@ type metrics struct {
 	repoSize     *prometheus.GaugeVec
 	kept         *prometheus.GaugeVec
 	forgotten    *prometheus.CounterVec
+
+	verifyFailures    *prometheus.CounterVec
+	verifyLastSuccess *prometheus.GaugeVec
+	verifyProblems    *prometheus.GaugeVec
+	verifyInterval    *prometheus.GaugeVec
 }
 
 const ns = "banyan_backup"
@@ -81,12 +86,21 @@ func newMetrics(build buildinfo.Info) *metrics {
 			Help: "Backups of the job in the repository, after the job's last run."}, jr),
 		forgotten: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "backups_forgotten_total",
 			Help: "Backups removed by the job's retention policy."}, jr),
+		verifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "verify_failures_total",
+			Help: "Scheduled verifications of the repository that found problems or could not run."}, jr),
+		verifyLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "verify_last_success_timestamp_seconds",
+			Help: "Unix time at which the last verification of the repository that found no problem finished; 0 while none has."}, jr),
+		verifyProblems: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "verify_problems",
+			Help: "Problems the last completed verification of the repository found."}, jr),
+		verifyInterval: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "verify_interval_seconds",
+			Help: "The longest gap between two fire times of the job's verify schedule over the next 31 days."}, j),
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "build_info",
 		Help: "1, labelled with the running binary's version, VCS revision and Go version."}, []string{"version", "revision", "goversion"})
 	info.WithLabelValues(build.Version, build.Commit, build.GoVersion).Set(1)
 	m.reg.MustRegister(m.lastSuccess, m.succeeded, m.lastDuration, m.duration, m.runs, m.skipped, m.failures, m.running,
 		m.interval, m.nextRun, m.bytesRead, m.bytesAdded, m.bytesUp, m.dedup, m.repoSize, m.kept, m.forgotten, info,
+		m.verifyFailures, m.verifyLastSuccess, m.verifyProblems, m.verifyInterval,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -113,5 +127,15 @@ func (m *metrics) initJob(job string, repos []string, intervalSeconds float64) {
 		m.bytesRead.WithLabelValues(job, r)
 		m.bytesAdded.WithLabelValues(job, r)
 		m.bytesUp.WithLabelValues(job, r)
+	}
+}
+
+// initVerify makes the verification series of a job with a verify schedule
+// exist from the start.
+func (m *metrics) initVerify(job string, repos []string, intervalSeconds float64) {
+	m.verifyInterval.WithLabelValues(job).Set(intervalSeconds)
+	for _, r := range repos {
+		m.verifyFailures.WithLabelValues(job, r)
+		m.verifyLastSuccess.WithLabelValues(job, r).Set(0)
 	}
 }

@@ -104,6 +104,8 @@ type job struct {
 	last    *RunRecord
 	current *RunRecord
 	lastOK  map[string]time.Time // by repository name: the last success known
+
+	verifying bool // a verification of the job's repositories is going
 }
 
 // New checks nothing more than LoadConfig did and starts no goroutine:
@@ -141,6 +143,9 @@ func New(cfg *Config, opts Options) *Server {
 			repos = append(repos, r.Name)
 		}
 		s.m.initJob(jc.Name, repos, j.interval.Seconds())
+		if jc.Verify != nil {
+			s.m.initVerify(jc.Name, repos, scheduleInterval(jc.Verify.schedule, s.started).Seconds())
+		}
 	}
 	return s
 }
@@ -162,6 +167,13 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) {
 			defer loops.Done()
 			s.loop(ctx, j)
 		}()
+		if j.cfg.Verify != nil {
+			loops.Add(1)
+			go func() {
+				defer loops.Done()
+				s.verifyLoop(ctx, j)
+			}()
+		}
 	}
 	<-ctx.Done()
 	loops.Wait()
