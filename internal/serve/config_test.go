@@ -122,7 +122,7 @@ func TestVerifyConfig(t *testing.T) {
 		t.Fatalf("verify %+v: next %v, want 04:00 Berlin", v, v.schedule.Next(from))
 	}
 	for edit, want := range map[string]string{
-		"    verify: {read_data: true}\n":     `serve.yaml:7: jobs[0].verify.schedule: no schedule`,
+		"    verify: {read_data: true}\n":       `serve.yaml:7: jobs[0].verify.schedule: no schedule`,
 		"    verify: {schedule: \"0 4 * *\"}\n": `serve.yaml:7: jobs[0].verify.schedule: cannot parse schedule`,
 	} {
 		if _, err := ParseConfig("serve.yaml", []byte(base+edit)); err == nil || !strings.HasPrefix(err.Error(), want) {
