@@ -1,0 +1,3 @@
+module github.com/banyan-backup/banyan-backup/deploy
+
+go 1.26.8
