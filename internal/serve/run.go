@@ -109,7 +109,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 	name := j.cfg.Name
 	start := time.Now()
 	lg := s.log.With("job", name, "repository", rc.Name)
-	var repo *engine.Repo // counts bytes_uploaded_total
+	var repo *engine.Repo // counts uploaded_bytes_total
 	j.progress.begin(rc.Name)
 	err := func() error {
 		var err error
