@@ -20,12 +20,12 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-var promql = parser.NewParser(parser.Options{})
+var promQL = parser.NewParser(parser.Options{})
 
 // metricNames returns the metric names an expression selects.
 func metricNames(t *testing.T, where, expr string) []string {
 	t.Helper()
-	e, err := promql.ParseExpr(expr)
+	e, err := promQL.ParseExpr(expr)
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", where, err, expr)
 	}
@@ -51,7 +51,7 @@ func ruleMetrics(t *testing.T) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, promql, nil)
+	groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, promQL, nil)
 	for _, err := range errs {
 		t.Errorf("alerts.yaml: %v", err)
 	}
