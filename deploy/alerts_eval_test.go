@@ -126,7 +126,7 @@ func firing(t *testing.T, q storage.Queryable, expr string, min int) []string {
 	}
 	var out []string
 	for _, s := range v {
-		out = append(out, fmt.Sprintf("%s %g", s.Metric.DropMetricName().String(), s.F))
+		out = append(out, fmt.Sprintf("%s %g", s.Metric.DropReserved(func(n string) bool { return n == model.MetricNameLabel }).String(), s.F))
 	}
 	sort.Strings(out)
 	return out
