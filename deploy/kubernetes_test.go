@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -304,9 +306,21 @@ func TestKubernetesStatefulSet(t *testing.T) {
 		}
 	}
 
+	var inits []string
+	for _, c := range pod.InitContainers {
+		inits = append(inits, c.Name)
+	}
+	if !slices.Equal(inits, []string{"init-repository", "restore"}) {
+		t.Errorf("init containers %v, want init-repository, then restore", inits)
+	}
+	if inv := parseInvocation(t, where+", init-repository", pod.InitContainers[0].Args); inv.sub != "init" {
+		t.Errorf("init-repository runs %s", inv.sub)
+	} else if _, ok := inv.flags["--if-missing"]; !ok {
+		t.Error("init-repository without --if-missing: the pod would fail to start once the repository exists")
+	}
 	restore := container(t, where, pod, "restore")
-	if !slices.ContainsFunc(pod.InitContainers, func(c corev1.Container) bool { return c.Name == "restore" }) {
-		t.Error("restore is not an init container")
+	if envValue(pod.InitContainers[0], "BANYAN_BACKUP_REPO") != envValue(restore, "BANYAN_BACKUP_REPO") {
+		t.Error("init-repository and restore name different repositories")
 	}
 	inv := parseInvocation(t, where+", restore", expandEnv(restore.Args, "banyandb-0"))
 	if inv.sub != "restore" || inv.flags["--target"] != root || !slices.Equal(inv.args, []string{"latest"}) {
@@ -455,15 +469,22 @@ func mountedFile(t *testing.T, m *manifests, p *corev1.PodSpec, c corev1.Contain
 // serveJob is what the tests compare of a serve config's job.
 type serveJob struct{ node, root string }
 
-// checkServeConfig runs serve --check on a config and returns its one job's
-// source.
+// checkServeConfig runs serve --check on a config (exit 2: an error in the
+// file) and returns its one job's source.
 func checkServeConfig(t *testing.T, text string) serveJob {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "serve.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runCLI(t, nil, "serve", "--config", path, "--check")
+	// Exit 2 is an error in the file; exit 1 lists what this machine
+	// lacks (the job's data root, its repositories, the node), which is
+	// expected here.
+	out, err := exec.Command(binary, "serve", "--config", path, "--check").CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 1) {
+		t.Fatalf("serve --check: %v: the config is wrong:\n%s\n%s", err, out, text)
+	}
 	var cfg struct {
 		Jobs []struct {
 			Source struct {
@@ -508,4 +529,13 @@ func selects(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func envValue(c corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
 }

@@ -58,7 +58,7 @@ type runbook struct {
 // NODE and BANYAN_BACKUP_REPO set. systemctl and kubectl are stand-ins:
 // `systemctl stop|start banyandb` stops or starts the simulator on ROOT;
 // `kubectl delete pod banyandb-0` stops it, empties the volume if its claim
-// was deleted, runs the restore init container's arguments from
+// was deleted, runs the init containers' arguments from
 // kubernetes/statefulset.yaml, and starts it again; `kubectl exec … --`
 // runs the command here. /data in the pod is the test's volume.
 func TestRunbooks(t *testing.T) {
@@ -104,7 +104,7 @@ func runRunbook(t *testing.T, b runbook) {
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "PATH=" + stubs + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"SIM_BIN=" + simBin, "SIM_PID=" + filepath.Join(dir, "sim.pid"), "SIM_OUT=" + filepath.Join(dir, "sim.out"),
 		"SIM_ARGS=" + strings.Join(b.simArgs, " "), "VOLUME=" + volume, "WORK=" + dir,
-		"INIT_ARGS=" + strings.Join(initContainerArgs(t), " "),
+		"INIT_CMDS=" + strings.Join(initContainerArgs(t), "\n"),
 	}
 	writeStubs(t, stubs)
 	t.Cleanup(func() { stopStubSim(filepath.Join(dir, "sim.pid")) })
@@ -169,14 +169,17 @@ func stopStubSim(pidFile string) {
 	_ = os.Remove(pidFile)
 }
 
-// initContainerArgs are the restore init container's arguments in the
-// StatefulSet, for pod banyandb-0.
+// initContainerArgs are the init containers' command lines in the
+// StatefulSet, for pod banyandb-0, in order.
 func initContainerArgs(t *testing.T) []string {
 	t.Helper()
 	m := loadManifests(t)
 	ss := m.statefulSets["banyandb"]
-	c := container(t, "StatefulSet banyandb", &ss.Spec.Template.Spec, "restore")
-	return expandEnv(c.Args, "banyandb-0")
+	var lines []string
+	for _, c := range ss.Spec.Template.Spec.InitContainers {
+		lines = append(lines, strings.Join(expandEnv(c.Args, "banyandb-0"), " "))
+	}
+	return lines
 }
 
 // writeStubs writes the stand-ins for banyan-backup's installed path,
@@ -244,8 +247,11 @@ case "$1 $2" in
 	[ "$3" = banyandb-0 ] || { echo "unknown pod $3" >&2; exit 1; }
 	sim-ctl stop
 	if [ -f "$WORK/pvc-deleted" ]; then rm -rf "$VOLUME"; mkdir -p "$VOLUME"; rm "$WORK/pvc-deleted"; fi
-	# shellcheck disable=SC2046
-	banyan-backup $(echo "$INIT_ARGS" | topod) >"$WORK/restore.log" 2>&1 || { cat "$WORK/restore.log" >&2; exit 1; }
+	# The init containers, in order; the last one's log is the restore's.
+	while read -r line; do
+		# shellcheck disable=SC2046
+		banyan-backup $(echo "$line" | topod) >"$WORK/restore.log" 2>&1 || { cat "$WORK/restore.log" >&2; exit 1; }
+	done < <(printf '%b\n' "$INIT_CMDS")
 	sim-ctl start ;;
 "logs banyandb-0")
 	[ "$3 $4" = "-c restore" ] || { echo "unknown container $*" >&2; exit 1; }

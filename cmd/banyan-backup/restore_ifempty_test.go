@@ -11,8 +11,8 @@ import (
 
 // restore --if-empty, as an init container runs it on every start: with no
 // backup yet it leaves the empty volume alone (a first deployment); into an
-// empty target it restores; once the target holds data it does nothing;
-// an interrupted restore's marker alone is not data. Every case exits 0
+// empty target (an empty lost+found is no data) it restores; once the
+// target holds data it does nothing; an interrupted restore is resumed. Every case exits 0
 // but the conflicting flags (2) and the marker of another backup (1).
 func TestRestoreIfEmpty(t *testing.T) {
 	src := fixtureRoot(t, fixture.V011)
@@ -43,6 +43,32 @@ func TestRestoreIfEmpty(t *testing.T) {
 	if after := dirSize(t, target); after != before {
 		t.Fatalf("the target changed: %d bytes, was %d", after, before)
 	}
+
+	// A new filesystem's empty lost+found is no data.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if err := os.MkdirAll(filepath.Join(fresh, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "restore", "latest", "--repo", repo, "--target", fresh, "--time-zone", "UTC", "--if-empty"); !strings.Contains(out, "restored backup") {
+		t.Fatalf("into a root holding an empty lost+found:\n%s", out)
+	}
+
+	// An interrupted restore (its marker, and data it moved in) is resumed,
+	// not left alone as data.
+	latest := strings.TrimSpace(mustRun(t, "list", "--repo", repo, "--json"))
+	id := latest[strings.LastIndex(latest, `"id": "`)+7:]
+	id = id[:strings.Index(id, `"`)]
+	half := filepath.Join(t.TempDir(), "half")
+	if err := os.MkdirAll(filepath.Join(half, "schema-property", "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(half, "RESTORE-IN-PROGRESS"), []byte(`{"backup":"`+id+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "restore", id, "--repo", repo, "--target", half, "--time-zone", "UTC", "--if-empty"); !strings.Contains(out, "restored backup") {
+		t.Fatalf("into a root holding an interrupted restore:\n%s", out)
+	}
+	mustRun(t, "check", half, "--time-zone", "UTC")
 
 	marked := filepath.Join(t.TempDir(), "marked")
 	if err := os.MkdirAll(marked, 0o755); err != nil {
