@@ -275,7 +275,7 @@ func banyandbRoot(t *testing.T, where string, c corev1.Container) (string, corev
 		t.Fatalf("%s: BanyanDB's root %s is on no volume", where, root)
 	}
 	if vm.MountPath == root {
-		t.Errorf("%s: BanyanDB's root %s is the volume's mount point: use a directory below it (restore --if-empty counts lost+found as data)", where, root)
+		t.Errorf("%s: BanyanDB's root %s is the volume's mount point: use a directory below it, so that the volume's lost+found is not in the root", where, root)
 	}
 	return root, vm
 }
