@@ -193,13 +193,6 @@ func flagsOf(t *testing.T, sub string) map[string]cliFlag {
 	return flags
 }
 
-// pendingFlags are flags the deployment files use that another change
-// adds to the CLI. Until it lands, such a flag is reported, not failed; once
-// the CLI has it, it is checked like any other.
-var pendingFlags = map[string]string{
-	"serve --token-file": "the serve API's authentication (issue 15), being added in parallel",
-}
-
 // invocation is one banyan-backup command line of a deployment file.
 type invocation struct {
 	where string
@@ -227,15 +220,6 @@ func parseInvocation(t *testing.T, where string, argv []string) invocation {
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		f, ok := known[name]
 		if !ok {
-			if why, pending := pendingFlags[inv.sub+" --"+name]; pending {
-				t.Logf("%s: banyan-backup %s has no --%s yet: %s (not failed)", where, inv.sub, name, why)
-				if !hasValue && i+1 < len(argv) && !strings.HasPrefix(argv[i+1], "--") {
-					value = argv[i+1]
-					i++
-				}
-				inv.flags["--"+name] = value
-				continue
-			}
 			t.Errorf("%s: banyan-backup %s has no flag --%s", where, inv.sub, name)
 			continue
 		}

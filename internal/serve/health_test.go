@@ -42,7 +42,7 @@ func TestMetricsFromStart(t *testing.T) {
 	clock := schedule.NewFake(time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC))
 	srv := New(cfg, Options{Clock: clock, Build: buildinfo.Info{Version: "v1.2.3", Commit: "abc123", GoVersion: "go1.26.8"}})
 	defer srv.Close()
-	m := scrape(t, srv.Handler())
+	m := scrape(t, srv.Handler(openAccess))
 	for _, want := range []string{
 		`banyan_backup_last_success_timestamp_seconds{backup_job="nightly",repository="local"} 0`,
 		`banyan_backup_has_succeeded{backup_job="nightly",repository="local"} 0`,
@@ -135,7 +135,7 @@ func TestReadiness(t *testing.T) {
 	clock := schedule.NewFake(start)
 	srv := New(cfg, Options{Clock: clock})
 	defer srv.Close()
-	h := srv.Handler()
+	h := srv.Handler(openAccess)
 	if code, a := readyz(t, h); code != http.StatusOK || a.Status != "ready" {
 		t.Fatalf("at start: %d %+v", code, a)
 	}
@@ -181,13 +181,13 @@ func TestReadinessFailedRun(t *testing.T) {
 		t.Fatalf("trigger: %v %v", ok, err)
 	}
 	srv.Wait()
-	code, a := readyz(t, srv.Handler())
+	code, a := readyz(t, srv.Handler(openAccess))
 	if code != http.StatusServiceUnavailable || len(a.Reasons) != 1 || a.Reasons[0].Repository != "gone" ||
 		!strings.HasPrefix(a.Reasons[0].Reason, "the last run failed (repository)") {
 		t.Fatalf("after a failed run: %d %+v", code, a)
 	}
 	srv.Close()
-	if code, a := readyz(t, srv.Handler()); code != http.StatusServiceUnavailable || a.Reasons[0].Reason != "shutting down" {
+	if code, a := readyz(t, srv.Handler(openAccess)); code != http.StatusServiceUnavailable || a.Reasons[0].Reason != "shutting down" {
 		t.Fatalf("closed: %d %+v", code, a)
 	}
 }
@@ -224,7 +224,7 @@ func TestLastSuccessSurvivesRestart(t *testing.T) {
 	}()
 	clock.WaitForWaiter(1)
 	again.Wait()
-	m := scrape(t, again.Handler())
+	m := scrape(t, again.Handler(openAccess))
 	cancel()
 	<-done
 	if got := value(t, m, `banyan_backup_last_success_timestamp_seconds{backup_job="hourly",repository="local"}`); got != float64(backups[0].Time.UnixNano())/1e9 {

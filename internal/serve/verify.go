@@ -65,7 +65,7 @@ func (s *Server) verifyRepo(ctx context.Context, j *job, rc RepositoryConfig) {
 	switch {
 	case err != nil:
 		s.m.verifyFailures.WithLabelValues(name, rc.Name).Inc()
-		lg.Error("verify failed", "error", redactIn(err.Error(), j.cfg.Repositories), "seconds", secs)
+		lg.Error("verify failed", "error", s.redact.String(err.Error()), "seconds", secs)
 	case len(res.Problems) > 0:
 		s.m.verifyFailures.WithLabelValues(name, rc.Name).Inc()
 		s.m.verifyProblems.WithLabelValues(name, rc.Name).Set(float64(len(res.Problems)))

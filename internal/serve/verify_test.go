@@ -32,7 +32,7 @@ func TestScheduledVerify(t *testing.T) {
 	clock := schedule.NewFake(start)
 	logs := &syncBuffer{}
 	srv := New(cfg, Options{Clock: clock, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	h := srv.Handler()
+	h := srv.Handler(openAccess)
 	if m := scrape(t, h); !hasLine(m, `banyan_backup_verify_interval_seconds{backup_job="yearly"} 86400`) ||
 		!hasLine(m, `banyan_backup_verify_failures_total{backup_job="yearly",repository="local"} 0`) ||
 		!hasLine(m, `banyan_backup_verify_last_success_timestamp_seconds{backup_job="yearly",repository="local"} 0`) {
