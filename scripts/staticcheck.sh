@@ -2,7 +2,8 @@
 # Runs staticcheck at a pinned version, installed with `go install` into
 # .cache/bin (git-ignored) on first use and again whenever the pinned version
 # or the Go toolchain changes. Arguments go to staticcheck (default ./...);
-# it exits non-zero on any finding.
+# it exits non-zero on any finding. MODULE_DIR=deploy runs it in that
+# directory's Go module instead of the main one.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2 # Staticcheck 2026.2.2: supports Go 1.26 and 1.27
@@ -22,5 +23,5 @@ if [ "$(installed)" != "$(go env GOVERSION) $STATICCHECK_VERSION" ]; then
 	GOBIN="$bin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
 
-cd "$root"
+cd "$root/${MODULE_DIR:-.}"
 exec "$bin/staticcheck" "${@:-./...}"

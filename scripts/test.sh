@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every test: formatting, vet, staticcheck (pinned, installed by
 # scripts/staticcheck.sh), build and vet for macOS and Windows, the README's
-# demo, the Go tests (unit, end-to-end CLI, simulator, fixtures; the
-# library packages also with -race), and a few seconds of fuzzing of every
+# demo, the container image (where an engine exists), the Go tests (unit,
+# end-to-end CLI, simulator, fixtures; the library packages also with -race;
+# the deploy module's checks of the image's build stage, manifests, units,
+# alert rules, dashboard and runbooks), and a few seconds of fuzzing of every
 # fuzz target (scripts/fuzz.sh). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +15,11 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 
 echo "== go vet"
 go vet ./...
+(cd deploy && go vet ./...)
 
 echo "== staticcheck"
 scripts/staticcheck.sh ./...
+MODULE_DIR=deploy scripts/staticcheck.sh ./...
 
 # Operators inspect and restore from their laptops: the code builds and vets
 # there too (README, Platforms).
@@ -27,6 +31,9 @@ done
 
 echo "== demo"
 scripts/demo.sh
+
+echo "== container image"
+scripts/image.sh --test
 
 echo "== test servers (S3, GCS, Azure on 127.0.0.1)"
 servers=$(mktemp -d)
@@ -40,6 +47,10 @@ go test -count=1 -race -timeout 20m ./internal/...
 echo "== go test"
 export BANYAN_TEST_REPORT="$servers/report"
 go test -count=1 -timeout 20m ./...
+
+echo "== go test (deploy: image build stage, Kubernetes, systemd, monitoring, runbooks)"
+(cd deploy && go test -count=1 -timeout 20m ./...)
+
 if [ -s "$BANYAN_TEST_REPORT" ]; then
 	echo "== reports"
 	cat "$BANYAN_TEST_REPORT"

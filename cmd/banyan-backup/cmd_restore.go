@@ -29,6 +29,7 @@ type restoreFlags struct {
 	noOwner     bool
 	chown       string
 	dryRun      bool
+	ifEmpty     bool
 	verify      string
 	compat      compatFlags
 	limits      limitFlags
@@ -65,6 +66,10 @@ A target holding data (an empty lost+found is none) is refused unless --merge
 (add the segments and groups it lacks, keep the ones it has) or --overwrite
 (replace those the restore brings). A selection that matches no data of the
 backup is exit 2. A target a running BanyanDB server holds is refused (--force).
+--if-empty, for init containers and first starts, restores only into targets
+that hold no data: a target holding data, or a repository without any backup
+yet (with ID "latest"), is left alone and the command exits 0. A target
+holding an interrupted restore (its marker) is resumed.
 Catalogs the target release cannot read are left out, with the reason
 (--target-version, --allow-incompatible).
 
@@ -91,6 +96,7 @@ ID is a unique prefix of a backup id, or "latest".`,
 	f.BoolVar(&rf.noOwner, "no-owner", false, "leave restored files owned by the user running the restore (default when not root; as root, files get the owners the backup recorded)")
 	f.StringVar(&rf.chown, "chown", "", "give every restored file and directory this owner, UID:GID (e.g. the BanyanDB container's 1000:1000)")
 	f.BoolVar(&rf.dryRun, "dry-run", false, "print the plan and check the repository; write nothing")
+	f.BoolVar(&rf.ifEmpty, "if-empty", false, "restore only into empty targets: exit 0 without restoring when a target holds data, or when the repository has no backup yet (with ID latest)")
 	f.StringVar(&rf.verify, "verify", "auto", "auto (full under 10 GiB), full (read and hash everything before writing) or quick (check presence; hash while writing)")
 	addCompatFlags(cmd, &rf.compat)
 	addLimitFlags(cmd, &rf.limits, false)
@@ -104,9 +110,21 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if rf.merge && rf.overwrite {
 		return usagef("--merge and --overwrite exclude each other")
 	}
+	if rf.ifEmpty && (rf.merge || rf.overwrite) {
+		return usagef("--if-empty restores only into empty targets: leave out --merge and --overwrite")
+	}
 	roots, cats, loc, err := rf.target.resolve()
 	if err != nil {
 		return err
+	}
+	if rf.ifEmpty {
+		dir, err := targetHoldsData(roots, cats)
+		if err != nil {
+			return err
+		}
+		if dir != "" {
+			return skipRestore(cmd, g, dir+" holds data")
+		}
 	}
 	opts := restore.Options{Roots: roots, Location: loc, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
 	if opts.Owners, err = rf.owners(); err != nil {
@@ -150,6 +168,13 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 		return err
 	}
 	defer repo.Close()
+	if rf.ifEmpty && ref == "latest" {
+		if all, err := repo.Backups(cmd.Context()); err != nil {
+			return err
+		} else if len(all) == 0 {
+			return skipRestore(cmd, g, "the repository has no backup yet")
+		}
+	}
 	b, err := repo.FindBackup(cmd.Context(), ref)
 	if err != nil {
 		return err

@@ -39,7 +39,9 @@ no manifest: nothing half-written is ever listed.
 
 HTTP (--listen, or the config's listen):
   GET  /metrics                    Prometheus metrics
-  GET  /healthz                    health check
+  GET  /healthz                    liveness: 200 while serve runs
+  GET  /readyz                     readiness: 503 when a job's last run failed or
+                                   no success is known within two schedule intervals
   GET  /api/v1/jobs                jobs, next runs, last results
   GET  /api/v1/jobs/JOB/backups    the job's backups in each repository
   POST /api/v1/jobs/JOB/run        start the job now (409 if it is running)
@@ -86,7 +88,7 @@ limits of their own; --cpus, --nice and --ionice to the whole process.`,
 				listen = cfg.Listen
 			}
 			srv := serve.New(cfg, serve.Options{Logger: logger, Upload: lim.upload, Download: lim.download, Read: lim.read,
-				Workers: lim.workers, ToolVersion: version, LockWait: serveLockWait(g.lockWait), Secrets: g.redactor(),
+				Workers: lim.workers, ToolVersion: build().Version, Build: build(), LockWait: serveLockWait(g.lockWait), Secrets: g.redactor(),
 				Store: engine.StoreOptions{Backends: g.store.options(), CacheDir: g.cacheRoot()}})
 			ln, access, tlsOn, err := sf.listen(cfg, listen)
 			if err != nil {

@@ -15,12 +15,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/buildinfo"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// The build's stamp, set by scripts/build.sh with -ldflags
+// "-X main.version=… -X main.commit=… -X main.date=…"; what is left empty
+// comes from the binary's build record (internal/buildinfo).
+var version, commit, date string
+
+// build is the running binary's identity.
+func build() buildinfo.Info {
+	return buildinfo.Get(buildinfo.Stamp{Version: version, Commit: commit, Date: date})
+}
 
 // Exit codes, documented in the README; 10, 11 and 12 are restic's.
 const (
@@ -132,7 +140,7 @@ Exit codes: 0 ok, 1 error, 2 usage (a restore selection matching no data
 included), 3 integrity failure (damaged repository or data), 10 no repository
 at --repo, 11 repository locked by another process, 12 wrong password or key
 file, 130 interrupted.`,
-		Version:       version,
+		Version:       build().Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -147,7 +155,7 @@ file, 130 interrupted.`,
 	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to cache manifests and index files of object-store repositories (default: the user cache directory, e.g. ~/.cache/banyan-backup)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "read manifests and index files from the repository every time")
-	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g))
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g), newVersionCmd(g))
 	return root, g
 }
 

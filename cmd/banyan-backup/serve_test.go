@@ -155,15 +155,15 @@ jobs:
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		_, m = p.get(t, "/metrics")
-		if metricValue(m, `banyan_backup_backups_kept{job="node1",repository="offsite"}`) >= 2 &&
-			metricValue(m, `banyan_backup_backups_forgotten_total{job="node1",repository="offsite"}`) >= 1 &&
-			metricValue(m, `banyan_backup_runs_total{job="node1",trigger="schedule"}`) >= 1 {
+		if metricValue(m, `banyan_backup_backups_kept{backup_job="node1",repository="offsite"}`) >= 2 &&
+			metricValue(m, `banyan_backup_backups_forgotten_total{backup_job="node1",repository="offsite"}`) >= 1 &&
+			metricValue(m, `banyan_backup_runs_total{backup_job="node1",trigger="schedule"}`) >= 1 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, repo := range []string{"local", "offsite"} {
-		l := fmt.Sprintf(`{job="node1",repository="%s"}`, repo)
+		l := fmt.Sprintf(`{backup_job="node1",repository="%s"}`, repo)
 		for _, c := range []struct {
 			series string
 			min    float64
@@ -171,21 +171,21 @@ jobs:
 			{"banyan_backup_last_success_timestamp_seconds" + l, float64(time.Now().Add(-time.Hour).Unix())},
 			{"banyan_backup_last_duration_seconds" + l, 0.000001},
 			{"banyan_backup_backup_duration_seconds_count" + l, 2},
-			{"banyan_backup_bytes_read_total" + l, 1},
-			{"banyan_backup_bytes_added_total" + l, 1},
-			{"banyan_backup_bytes_uploaded_total" + l, 1},
+			{"banyan_backup_read_bytes_total" + l, 1},
+			{"banyan_backup_added_bytes_total" + l, 1},
+			{"banyan_backup_uploaded_bytes_total" + l, 1},
 			{"banyan_backup_dedup_ratio" + l, 0.5},
 			{"banyan_backup_repository_size_bytes" + l, 1},
 			{"banyan_backup_backups_kept" + l, 2},
 			{"banyan_backup_backups_forgotten_total" + l, 1},
-			{fmt.Sprintf(`banyan_backup_failures_total{job="node1",kind="node",repository="%s"}`, repo), 0},
+			{fmt.Sprintf(`banyan_backup_failures_total{backup_job="node1",kind="node",repository="%s"}`, repo), 0},
 		} {
 			if v := metricValue(m, c.series); v < c.min {
 				t.Errorf("%s = %v, want ≥ %v", c.series, v, c.min)
 			}
 		}
 	}
-	for _, series := range []string{`banyan_backup_runs_skipped_total{job="node1",reason="overlap"}`, `banyan_backup_running{job="node1"}`, "go_goroutines", "process_resident_memory_bytes"} {
+	for _, series := range []string{`banyan_backup_runs_skipped_total{backup_job="node1",reason="overlap"}`, `banyan_backup_running{backup_job="node1"}`, "go_goroutines", "process_resident_memory_bytes"} {
 		if metricValue(m, series) < 0 {
 			t.Errorf("metrics lack %s", series)
 		}

@@ -14,10 +14,10 @@ import (
 	"strings"
 )
 
-// Access says who may use the API (/api/..., and every path but /metrics
-// and /healthz) and through which host names (docs/serve.md, "Security").
-// /metrics and /healthz are open to anyone who reaches them, but like every
-// path they refuse cross-origin requests.
+// Access says who may use the API (/api/..., and every path but /metrics,
+// /healthz and /readyz) and through which host names (docs/serve.md,
+// "Security"). /metrics, /healthz and /readyz are open to anyone who reaches
+// them, but like every path they refuse cross-origin requests.
 type Access struct {
 	// Token, when not empty, authorizes an API request that carries
 	// "Authorization: Bearer <Token>".
@@ -34,6 +34,18 @@ type Access struct {
 	Hosts []string
 }
 
+// openPath reports the paths that need no credentials and take any Host:
+// scrapers and probes reach them by whatever name. They hold no secret
+// (readiness names jobs, repositories and failure kinds, never an error's
+// text).
+func openPath(p string) bool {
+	switch p {
+	case "/metrics", "/healthz", "/readyz":
+		return true
+	}
+	return false
+}
+
 // guard enforces a on every request before next sees it.
 func (a Access) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +53,7 @@ func (a Access) guard(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin request refused: Origin " + origin + " is not this server"})
 			return
 		}
-		if r.URL.Path != "/metrics" && r.URL.Path != "/healthz" { // the API, and any path yet to come
+		if !openPath(r.URL.Path) { // the API, and any path yet to come
 			if !a.hostAllowed(r.Host) {
 				writeJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " refused: use the server's address, or add the name to --allowed-hosts"})
 				return

@@ -65,7 +65,7 @@ func TestForeignOriginRefused(t *testing.T) {
 			}
 		}
 	}
-	if srv.Jobs()[0].Running || strings.Contains(scrape(t, h), `banyan_backup_runs_total{job="j",trigger="api"} 1`) {
+	if srv.Jobs()[0].Running || strings.Contains(scrape(t, h), `banyan_backup_runs_total{backup_job="j",trigger="api"} 1`) {
 		t.Error("a cross-origin POST started a run")
 	}
 	rec := call(h, "GET", "127.0.0.1:9108", "/api/v1/jobs", map[string]string{"Origin": "http://127.0.0.1:9108"})
@@ -99,7 +99,7 @@ func TestForeignHostRefused(t *testing.T) {
 	if rec := call(h, "POST", "evil.example", "/api/v1/jobs/j/run", nil); rec.Code != http.StatusForbidden {
 		t.Errorf("POST with a foreign Host: %d, want 403", rec.Code)
 	}
-	for _, path := range []string{"/metrics", "/healthz"} {
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
 		if rec := call(h, "GET", "prometheus.scrapes.by.name:9108", path, nil); rec.Code != http.StatusOK {
 			t.Errorf("GET %s by a DNS name: %d, want 200", path, rec.Code)
 		}
@@ -128,7 +128,7 @@ func TestTokenRequired(t *testing.T) {
 	if rec := call(h, "GET", "127.0.0.1:9108", "/api/v1/jobs", map[string]string{"Authorization": "Bearer " + token}); rec.Code != http.StatusOK {
 		t.Errorf("with the token: %d, want 200", rec.Code)
 	}
-	for _, path := range []string{"/metrics", "/healthz"} {
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
 		if rec := call(h, "GET", "127.0.0.1:9108", path, nil); rec.Code != http.StatusOK {
 			t.Errorf("GET %s without a token: %d, want 200", path, rec.Code)
 		}
@@ -286,7 +286,7 @@ func TestClientCertificates(t *testing.T) {
 	if code := get("/api/v1/jobs", &c.client); code != http.StatusOK {
 		t.Errorf("with the client certificate: %d, want 200", code)
 	}
-	for _, path := range []string{"/metrics", "/healthz"} {
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
 		if code := get(path, nil); code != http.StatusOK {
 			t.Errorf("GET %s without a client certificate: %d, want 200", path, code)
 		}

@@ -57,6 +57,20 @@ type JobConfig struct {
 	Retention *RetentionConfig `yaml:"retention"`
 	Limits    LimitsConfig     `yaml:"limits"`
 	Tags      []string         `yaml:"tags"`
+	// Verify schedules checks of the job's repositories (nil: none).
+	Verify *VerifyConfig `yaml:"verify"`
+
+	schedule schedule.Schedule
+}
+
+// VerifyConfig schedules `verify` of each of a job's repositories.
+type VerifyConfig struct {
+	// Schedule is one or more cron expressions or descriptors, in the
+	// job's time_zone.
+	Schedule StringList `yaml:"schedule"`
+	// ReadData reads every pack and checks every blob's hash (verify
+	// --read-data); else the structure only.
+	ReadData bool `yaml:"read_data"`
 
 	schedule schedule.Schedule
 }
@@ -333,19 +347,17 @@ func (j *JobConfig) check(p string, at errAt) error {
 			return at(p+".time_zone", "unknown time zone %q", j.TimeZone)
 		}
 	}
-	var set schedule.Set
-	for i, spec := range j.Schedule {
-		sc, err := schedule.Parse(spec, zone)
-		if err != nil {
-			field := p + ".schedule"
-			if len(j.Schedule) > 1 {
-				field = fmt.Sprintf("%s[%d]", field, i)
-			}
-			return at(field, "%v", err)
-		}
-		set = append(set, sc)
+	if j.schedule, err = parseSchedules(p+".schedule", j.Schedule, zone, at); err != nil {
+		return err
 	}
-	j.schedule = set
+	if v := j.Verify; v != nil {
+		if len(v.Schedule) == 0 {
+			return at(p+".verify.schedule", "no schedule: give a cron expression or @daily, @weekly")
+		}
+		if v.schedule, err = parseSchedules(p+".verify.schedule", v.Schedule, zone, at); err != nil {
+			return err
+		}
+	}
 	if r := j.Retention; r != nil {
 		for _, k := range []struct {
 			name string
@@ -381,6 +393,24 @@ func (j *JobConfig) check(p string, at errAt) error {
 		return at(p+".limits.concurrency", "%d is negative: want a number of workers", l.Concurrency)
 	}
 	return nil
+}
+
+// parseSchedules parses a list of schedule expressions into one Set; field
+// names the list in errors.
+func parseSchedules(field string, specs []string, zone *time.Location, at errAt) (schedule.Set, error) {
+	var set schedule.Set
+	for i, spec := range specs {
+		sc, err := schedule.Parse(spec, zone)
+		if err != nil {
+			f := field
+			if len(specs) > 1 {
+				f = fmt.Sprintf("%s[%d]", field, i)
+			}
+			return nil, at(f, "%v", err)
+		}
+		set = append(set, sc)
+	}
+	return set, nil
 }
 
 func (r *RetentionConfig) empty() bool {

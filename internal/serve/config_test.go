@@ -109,3 +109,24 @@ func TestEmptyConfig(t *testing.T) {
 		t.Fatalf("config without jobs: %v", err)
 	}
 }
+
+func TestVerifyConfig(t *testing.T) {
+	const base = "jobs:\n  - name: a\n    source: {root: /r}\n    repositories: [{url: /repo}]\n    schedule: \"@hourly\"\n    time_zone: Europe/Berlin\n"
+	cfg, err := ParseConfig("serve.yaml", []byte(base+"    verify: {schedule: \"0 4 * * 0\", read_data: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := cfg.Jobs[0].Verify
+	from := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC) // a Sunday
+	if !v.ReadData || !v.schedule.Next(from).Equal(time.Date(2026, 2, 1, 3, 0, 0, 0, time.UTC)) {
+		t.Fatalf("verify %+v: next %v, want 04:00 Berlin", v, v.schedule.Next(from))
+	}
+	for edit, want := range map[string]string{
+		"    verify: {read_data: true}\n":       `serve.yaml:7: jobs[0].verify.schedule: no schedule`,
+		"    verify: {schedule: \"0 4 * *\"}\n": `serve.yaml:7: jobs[0].verify.schedule: cannot parse schedule`,
+	} {
+		if _, err := ParseConfig("serve.yaml", []byte(base+edit)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", edit, err, want)
+		}
+	}
+}

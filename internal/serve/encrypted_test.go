@@ -60,7 +60,7 @@ func TestEncryptedRepositoryJob(t *testing.T) {
 	if err != nil || len(bs) != 1 {
 		t.Fatalf("%d backups, %v; want 1", len(bs), err)
 	}
-	if m := scrape(t, srv.Handler(openAccess)); !hasLine(m, `banyan_backup_backups_kept{job="enc",repository="sealed"} 1`) {
+	if m := scrape(t, srv.Handler(openAccess)); !hasLine(m, `banyan_backup_backups_kept{backup_job="enc",repository="sealed"} 1`) {
 		t.Errorf("metrics do not count the backup:\n%s", m)
 	}
 }

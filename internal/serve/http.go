@@ -16,6 +16,7 @@ import (
 //
 //	GET  /metrics                      Prometheus metrics
 //	GET  /healthz                      200 {"status":"ok"} while the server runs
+//	GET  /readyz                       200, or 503 with the reasons (Server.Readiness)
 //	GET  /api/v1/jobs                  the jobs: schedule, next run, running, last run
 //	GET  /api/v1/jobs/{job}/backups    the job's backups in each of its repositories
 //	POST /api/v1/jobs/{job}/run        start a run now: 202, or 409 if one is going
@@ -34,6 +35,7 @@ func (s *Server) Handler(a Access) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /api/v1/jobs", s.listJobs)
 	mux.HandleFunc("GET /api/v1/jobs/{job}/backups", s.listBackups)
 	mux.HandleFunc("POST /api/v1/jobs/{job}/run", s.runNow)

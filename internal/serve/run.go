@@ -109,7 +109,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 	name := j.cfg.Name
 	start := time.Now()
 	lg := s.log.With("job", name, "repository", rc.Name)
-	var repo *engine.Repo // counts bytes_uploaded_total
+	var repo *engine.Repo // counts uploaded_bytes_total
 	j.progress.begin(rc.Name)
 	err := func() error {
 		var err error
@@ -125,7 +125,7 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		res.Backup = &run
 		s.m.bytesRead.WithLabelValues(name, rc.Name).Add(float64(run.BytesRead))
 		s.m.bytesAdded.WithLabelValues(name, rc.Name).Add(float64(run.BytesAdded))
-		s.m.lastSuccess.WithLabelValues(name, rc.Name).Set(float64(time.Now().UnixNano()) / 1e9)
+		s.recordSuccess(j, rc.Name, s.clock.Now())
 		lg.Info("backup saved", "backup", run.ShortID, "files", run.Files, "bytes_total", run.BytesTotal,
 			"bytes_read", run.BytesRead, "bytes_added", run.BytesAdded, "seconds", time.Since(start).Seconds())
 		if j.cfg.Retention != nil {

@@ -143,11 +143,11 @@ func TestScheduleOnFakeClock(t *testing.T) {
 	}
 	m := scrape(t, srv.Handler(openAccess))
 	for _, want := range []string{
-		`banyan_backup_runs_total{job="hourly",trigger="schedule"} 5`,
-		`banyan_backup_backups_kept{job="hourly",repository="local"} 3`,
-		`banyan_backup_backups_forgotten_total{job="hourly",repository="local"} 2`,
-		`banyan_backup_runs_skipped_total{job="hourly",reason="overlap"} 0`,
-		`banyan_backup_running{job="hourly"} 0`,
+		`banyan_backup_runs_total{backup_job="hourly",trigger="schedule"} 5`,
+		`banyan_backup_backups_kept{backup_job="hourly",repository="local"} 3`,
+		`banyan_backup_backups_forgotten_total{backup_job="hourly",repository="local"} 2`,
+		`banyan_backup_runs_skipped_total{backup_job="hourly",reason="overlap"} 0`,
+		`banyan_backup_running{backup_job="hourly"} 0`,
 	} {
 		if !hasLine(m, want) {
 			t.Errorf("metrics lack %q", want)
@@ -218,8 +218,8 @@ func TestOverlapIsSkippedAndCounted(t *testing.T) {
 	srv.Wait()
 	m := scrape(t, h)
 	for _, want := range []string{
-		`banyan_backup_runs_skipped_total{job="live",reason="overlap"} 2`,
-		`banyan_backup_runs_total{job="live",trigger="api"} 1`,
+		`banyan_backup_runs_skipped_total{backup_job="live",reason="overlap"} 2`,
+		`banyan_backup_runs_total{backup_job="live",trigger="api"} 1`,
 	} {
 		if !hasLine(m, want) {
 			t.Errorf("metrics lack %q", want)
@@ -278,7 +278,7 @@ func TestCancelMidBackupListsNothing(t *testing.T) {
 	if left := snapshotEntries(root); len(left) != len(before) {
 		t.Errorf("a cancelled backup left the node's snapshots: %v (before: %v)", left, before)
 	}
-	if !hasLine(scrape(t, srv.Handler(openAccess)), `banyan_backup_failures_total{job="slow",kind="cancelled",repository="local"} 1`) {
+	if !hasLine(scrape(t, srv.Handler(openAccess)), `banyan_backup_failures_total{backup_job="slow",kind="cancelled",repository="local"} 1`) {
 		t.Errorf("cancelled failure not counted:\n%s", scrape(t, srv.Handler(openAccess)))
 	}
 	if _, err := srv.Trigger("slow", "api"); err == nil {
@@ -318,7 +318,7 @@ func TestSecretsNotShown(t *testing.T) {
 	}
 	srv.Wait()
 	var answers []string
-	for _, path := range []string{"/api/v1/jobs", "/api/v1/jobs/leaky/backups", "/metrics", "/healthz"} {
+	for _, path := range []string{"/api/v1/jobs", "/api/v1/jobs/leaky/backups", "/metrics", "/healthz", "/readyz"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		body, _ := io.ReadAll(rec.Body)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/buildinfo"
 	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
 	"github.com/banyan-backup/banyan-backup/internal/redact"
@@ -30,6 +31,8 @@ type Options struct {
 	Upload, Download, Read *ratelimit.Limiter
 	Workers                int
 	ToolVersion            string
+	// Build labels banyan_backup_build_info.
+	Build buildinfo.Info
 	// LockWait is how long a job waits for a repository lock another
 	// process holds (a prune, say) before the run fails.
 	LockWait time.Duration
@@ -79,6 +82,7 @@ type Server struct {
 	redact  *redact.Redactor // read-only once New returns
 	runCtx  context.Context
 	stop    context.CancelFunc
+	started time.Time
 	running sync.WaitGroup
 	mu      sync.Mutex // guards closing and running.Add
 	closing bool
@@ -90,12 +94,18 @@ type job struct {
 	upload, download, read *ratelimit.Limiter
 	workers                int
 	progress               progressReporter
+	// interval is the schedule's longest gap between fire times
+	// (scheduleInterval): readiness allows two between successes.
+	interval time.Duration
 
 	mu      sync.Mutex
 	busy    bool
 	next    time.Time
 	last    *RunRecord
 	current *RunRecord
+	lastOK  map[string]time.Time // by repository name: the last success known
+
+	verifying bool // a verification of the job's repositories is going
 }
 
 // New checks nothing more than LoadConfig did and starts no goroutine:
@@ -107,11 +117,13 @@ func New(cfg *Config, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, opts: opts, clock: opts.Clock, log: opts.Logger, m: newMetrics(), byName: map[string]*job{},
+	s := &Server{cfg: cfg, opts: opts, clock: opts.Clock, log: opts.Logger, m: newMetrics(opts.Build), byName: map[string]*job{},
 		redact: newRedactor(cfg, opts.Secrets)}
 	s.runCtx, s.stop = context.WithCancel(context.Background())
+	s.started = s.clock.Now()
 	for _, jc := range cfg.Jobs {
-		j := &job{cfg: jc, upload: opts.Upload, download: opts.Download, read: opts.Read, workers: opts.Workers}
+		j := &job{cfg: jc, upload: opts.Upload, download: opts.Download, read: opts.Read, workers: opts.Workers,
+			interval: scheduleInterval(jc.schedule, s.started), lastOK: map[string]time.Time{}}
 		if jc.Limits.upload > 0 {
 			j.upload = ratelimit.New(jc.Limits.upload)
 		}
@@ -130,7 +142,10 @@ func New(cfg *Config, opts Options) *Server {
 		for _, r := range jc.Repositories {
 			repos = append(repos, r.Name)
 		}
-		s.m.initJob(jc.Name, repos)
+		s.m.initJob(jc.Name, repos, j.interval.Seconds())
+		if jc.Verify != nil {
+			s.m.initVerify(jc.Name, repos, scheduleInterval(jc.Verify.schedule, s.started).Seconds())
+		}
 	}
 	return s
 }
@@ -140,6 +155,11 @@ func New(cfg *Config, opts Options) *Server {
 // without writing a manifest: nothing half-written is listed) and returns
 // once all have stopped.
 func (s *Server) Run(ctx context.Context, grace time.Duration) {
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		s.seedSuccesses(s.runCtx)
+	}()
 	var loops sync.WaitGroup
 	for _, j := range s.jobs {
 		loops.Add(1)
@@ -147,6 +167,13 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) {
 			defer loops.Done()
 			s.loop(ctx, j)
 		}()
+		if j.cfg.Verify != nil {
+			loops.Add(1)
+			go func() {
+				defer loops.Done()
+				s.verifyLoop(ctx, j)
+			}()
+		}
 	}
 	<-ctx.Done()
 	loops.Wait()
@@ -183,17 +210,18 @@ func newRedactor(cfg *Config, base *redact.Redactor) *redact.Redactor {
 
 // loop fires one job at each of its schedule's times.
 func (s *Server) loop(ctx context.Context, j *job) {
-	j.setNext(j.cfg.schedule.Next(s.clock.Now()))
+	s.setNext(j, j.cfg.schedule.Next(s.clock.Now()))
 	schedule.Loop(ctx, s.clock, j.cfg.schedule, func(at time.Time) {
-		j.setNext(j.cfg.schedule.Next(at))
+		s.setNext(j, j.cfg.schedule.Next(at))
 		s.Trigger(j.cfg.Name, "schedule")
 	})
 }
 
-func (j *job) setNext(t time.Time) {
+func (s *Server) setNext(j *job, t time.Time) {
 	j.mu.Lock()
 	j.next = t
 	j.mu.Unlock()
+	s.m.nextRun.WithLabelValues(j.cfg.Name).Set(float64(t.Unix()))
 }
 
 // ErrUnknownJob is returned by Trigger for a name not in the config.
@@ -237,7 +265,8 @@ func (s *Server) Trigger(name, trigger string) (bool, error) {
 	return true, nil
 }
 
-// Wait blocks until no run is going (for tests and the API's callers).
+// Wait blocks until no run is going and the start's read of each job's last
+// backup is done (for tests and the API's callers).
 func (s *Server) Wait() { s.running.Wait() }
 
 // Close cancels running backups at once.
