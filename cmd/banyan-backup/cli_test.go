@@ -138,6 +138,7 @@ func TestBadInput(t *testing.T) {
 		{"missing repository", []string{"list", "--repo", filepath.Join(tmp, "nope")}, 10, "banyan-backup init"},
 		{"uninitialised repository", []string{"backup", "--repo", notRepo, "--root", root}, 10, "no config"},
 		{"unknown command", []string{"lsit", "--repo", repo}, 2, "unknown command"},
+		{"bad --chown", []string{"restore", "latest", "--repo", repo, "--target", filepath.Join(tmp, "t2"), "--chown", "banyandb"}, 2, "--chown"},
 		{"bad verify subset", []string{"verify", "--repo", repo, "--read-data-subset", "0/3"}, 2, "--read-data-subset"},
 		{"init twice", []string{"init", "--repo", repo}, 1, "already initialised"},
 		{"unsupported URL", []string{"list", "--repo", "ftp://x/y"}, 2, "unsupported repository URL"},
