@@ -19,7 +19,8 @@ type rootFlags struct {
 	overrides map[banyandb.Catalog]*string
 	catalogs  []string
 	timeZone  string
-	rootName  string // "--root" or "--target", for messages
+	rootName  string           // "--root" or "--target", for messages
+	server    *serverRootFlags // the server's own flags; nil for --target
 }
 
 func addRootFlags(cmd *cobra.Command, rf *rootFlags) {
@@ -42,6 +43,10 @@ func addRootFlagsNamed(cmd *cobra.Command, rf *rootFlags, rootFlag, rootHelp, ro
 		flag string
 	}{{banyandb.Measure, "measure-root"}, {banyandb.Stream, "stream-root"}, {banyandb.Trace, "trace-root"}, {banyandb.Property, "property-root"}, {banyandb.SchemaProperty, "schema-root"}} {
 		rf.overrides[c.cat] = f.String(c.flag, "", fmt.Sprintf("root of the %s catalog when it differs from %s (the server's --%s-path)", c.cat, rootName, serverFlag(c.cat)))
+	}
+	if rootFlag == "root" {
+		rf.server = &serverRootFlags{}
+		rf.server.register(f)
 	}
 	f.StringSliceVar(&rf.catalogs, "catalog", nil, "catalogs to include: measure, stream, trace, property, schema-property (repeatable; default all)")
 	f.StringVar(&rf.timeZone, "time-zone", "Local", "the server's time zone, in which segment names are written (e.g. UTC)")
@@ -70,6 +75,9 @@ func (rf *rootFlags) resolve() (banyandb.Roots, []banyandb.Catalog, *time.Locati
 		if *v != "" {
 			roots.Override[c] = *v
 		}
+	}
+	if rf.server != nil {
+		rf.server.apply(&roots)
 	}
 	if roots.Root == "" && len(roots.Override) == 0 {
 		if rf.rootName == "--target" {

@@ -43,5 +43,8 @@ func flagsFromEnv(cmd *cobra.Command) error {
 // envHelp is the root command's note on the environment.
 func envHelp() string {
 	return fmt.Sprintf(`Every flag can also be set in the environment as %sFLAG_NAME (--limit-upload
-is %sLIMIT_UPLOAD); the command line wins.`, envPrefix, envPrefix)
+is %sLIMIT_UPLOAD); the command line wins. backup and check also take the
+BanyanDB server's own root flags (--measure-root-path, --schema-server-root-path,
+--measure-data-path …) and its BYDB_* variables (BYDB_MEASURE_ROOT_PATH …), so a
+sidecar given the node's environment finds its roots.`, envPrefix, envPrefix)
 }

@@ -57,3 +57,27 @@ func TestFlagsFromEnvironment(t *testing.T) {
 		t.Errorf("a bad value in the environment: exit %d, %q; want 2 naming the variable", code, se)
 	}
 }
+
+// TestServerRootFlagsAndEnvironment: backup takes the node's roots from the
+// server's own flags and BYDB_* variables, a moved measure data directory
+// included, and backs up the same files as with --root.
+func TestServerRootFlagsAndEnvironment(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	want := backupJSONOf(t, repo, root).Files
+
+	moved := filepath.Join(t.TempDir(), "measure-data")
+	if err := os.Rename(filepath.Join(root, "measure", "data"), moved); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, v := range []string{"STREAM", "TRACE", "PROPERTY", "SCHEMA_SERVER"} {
+		env = append(env, "BYDB_"+v+"_ROOT_PATH="+root)
+	}
+	so, se, code := runEnv(t, append(env, "BYDB_MEASURE_DATA_PATH="+moved), "backup", "--repo", repo, "--measure-root-path", root, "--json")
+	var got backupOut
+	if code != 0 || json.Unmarshal([]byte(so), &got) != nil || got.Files != want {
+		t.Errorf("backup from the server's flags and environment: exit %d, %d files (want %d)\n%s", code, got.Files, want, se)
+	}
+}
