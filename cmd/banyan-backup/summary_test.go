@@ -31,8 +31,11 @@ func TestOneJSONShapeForABackup(t *testing.T) {
 	srv := startSim(t, root, false)
 	var live map[string]any
 	decode(t, mustRun(t, "backup", "--repo", repo, "--root", root, "--node", srv.GRPCAddr(), "--tag", "job=nightly", "--json"), &live)
-	if lp, _ := live["lacking_parts"].([]any); len(lp) == 0 {
-		t.Errorf("a live backup under writes lists no lacking parts: %v", live["lacking_parts"])
+	// Whether the node held parts in memory at that instant depends on
+	// timing (TestLiveBackupUnderWritesRestoresClean makes sure of it); the
+	// shape has the list either way.
+	if _, ok := live["lacking_parts"].([]any); !ok {
+		t.Errorf("a live backup's JSON has no lacking_parts list: %v", live["lacking_parts"])
 	}
 
 	var listed []map[string]any
