@@ -34,8 +34,8 @@ type forgetJSON struct {
 	Groups  []engine.RetentionGroup `json:"groups"`
 	Removed []string                `json:"removed"`
 	// RemovedSets are the backup sets removed whole, with their members.
-	RemovedSets []string `json:"removed_sets"`
-	Prune   *repository.PruneResult `json:"prune,omitempty"`
+	RemovedSets []string                `json:"removed_sets"`
+	Prune       *repository.PruneResult `json:"prune,omitempty"`
 }
 
 func newForgetCmd(g *globals) *cobra.Command {

@@ -29,7 +29,7 @@ func newShowCmd(g *globals) *cobra.Command {
 		Short: "Show one backup (source, versions, segments and counts) or one backup set",
 		Long: `Show one backup. ID is a unique prefix of a backup id, or "latest".
 ID may also be a backup set's id (see list): the set is shown with its nodes.`,
-		Args:  argsUsage(cobra.ExactArgs(1)),
+		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			repo, err := g.openRepo(cmd.Context())
 			if err != nil {

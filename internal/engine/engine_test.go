@@ -3,8 +3,8 @@ package engine_test
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
