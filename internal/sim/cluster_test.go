@@ -194,7 +194,7 @@ func stopNow(t *testing.T, s *Server) {
 func TestReplicasAreIdentical(t *testing.T) {
 	t.Parallel()
 	tc := startCluster(t, 3, 1, nil)
-	tc.steps(t, 3) // two rounds flushed and delivered, one in memory
+	tc.steps(t, 3)                  // two rounds flushed and delivered, one in memory
 	copies := map[string][]string{} // group/shard/minTS → part dirs
 	for _, s := range tc.data {
 		dir := s.roots.DataDir(banyandb.Measure)
