@@ -3,7 +3,6 @@ package repository
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 )
@@ -25,12 +24,18 @@ func (c Config) HasFeature(feature string) bool { return slices.Contains(c.Featu
 // release does not know: a release that ignored them could misread the
 // repository (forget half of a set).
 func (c Config) checkFeatures(location string) error {
-	if len(c.Features) > 0 && c.Version < formatFeatures {
+	switch {
+	case len(c.Features) > 0 && c.Version < formatFeatures:
 		return fmt.Errorf("%w: config of %s names features at format %d; features need format %d", ErrIntegrity, location, c.Version, formatFeatures)
+	case len(c.Features) == 0 && c.Version == formatFeatures:
+		return fmt.Errorf("%w: config of %s has format %d and no feature", ErrIntegrity, location, formatFeatures)
 	}
-	for _, f := range c.Features {
+	for i, f := range c.Features {
 		if !slices.Contains(knownFeatures, f) {
 			return fmt.Errorf("%w: repository %s uses feature %q, which this release does not know: upgrade banyan-backup", ErrUnsupportedFormat, location, f)
+		}
+		if i > 0 && c.Features[i-1] >= f {
+			return fmt.Errorf("%w: config of %s lists its features out of order or twice", ErrIntegrity, location)
 		}
 	}
 	return nil
@@ -67,11 +72,10 @@ func (r *Repository) EnableFeature(ctx context.Context, lock *Lock, feature stri
 	cfg.Version = formatFeatures
 	cfg.Features = append(cfg.Features, feature)
 	slices.Sort(cfg.Features)
-	data, err := json.MarshalIndent(cfg, "", "  ")
+	data, err := encodeConfig(cfg)
 	if err != nil {
-		return fmt.Errorf("cannot encode config: %w", err)
+		return err
 	}
-	data = append(data, '\n')
 	if err := r.be.Put(ctx, configName, int64(len(data)), bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("cannot write config to %s: %w", r.be.Location(), err)
 	}

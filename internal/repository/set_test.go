@@ -340,9 +340,9 @@ func TestPruneRemovesOrphans(t *testing.T) {
 	be := mem.New("t")
 	r := newTestRepo(t, be, smallPacks)
 	withSets(t, r)
-	member := saveMember(t, r, testOperation, "a:1", randBlob(1, 40<<10))
-	orphan := saveMember(t, r, strings.Repeat("ab", 16), "a:1", randBlob(2, 40<<10))
-	lone := saveBackup(t, r, randBlob(3, 40<<10))
+	member := saveMember(t, r, testOperation, "a:1", randBlob(1, 12<<10))
+	orphan := saveMember(t, r, strings.Repeat("ab", 16), "a:1", randBlob(2, 12<<10))
+	lone := saveBackup(t, r, randBlob(3, 12<<10))
 	set := &Set{Operation: testOperation, Time: t0, Cluster: "c", Nodes: []SetNode{{Name: "a:1", Role: RoleData, Backup: &member}}}
 	if _, _, err := saveSet(t, r, set); err != nil {
 		t.Fatal(err)
