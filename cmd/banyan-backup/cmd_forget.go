@@ -33,7 +33,9 @@ type forgetJSON struct {
 	Policy  string                  `json:"policy,omitempty"`
 	Groups  []engine.RetentionGroup `json:"groups"`
 	Removed []string                `json:"removed"`
-	Prune   *repository.PruneResult `json:"prune,omitempty"`
+	// RemovedSets are the backup sets removed whole, with their members.
+	RemovedSets []string                `json:"removed_sets"`
+	Prune       *repository.PruneResult `json:"prune,omitempty"`
 }
 
 func newForgetCmd(g *globals) *cobra.Command {
@@ -62,7 +64,12 @@ first, a backup is kept when any rule keeps it:
 A count of -1 keeps all (every hour, day …). When a rule has counts left
 after the oldest backup, the oldest backup is kept too. Hours, days, weeks,
 months and years are calendar periods in --time-zone (default: local).
-The output lists every kept backup with the rules that keep it.`,
+The output lists every kept backup with the rules that keep it.
+
+Backup sets (cluster backups) are judged as units, in groups of the sets of
+one cluster: a set is kept or removed whole, with all its node backups, and a
+node backup of a set is never judged on its own. Given ids, a set's id
+removes the set with its members; a member's id is refused.`,
 		Example: `  banyan-backup forget --keep-hourly 24 --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --dry-run
   banyan-backup forget --keep-within 30d --keep-tag release --prune
   banyan-backup forget 3f2a9c1e 77b0e4d2`,
@@ -131,17 +138,15 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 		return err
 	}
 	defer lock.Unlock(ctx)
-	out := forgetJSON{DryRun: f.dryRun, Groups: []engine.RetentionGroup{}, Removed: []string{}}
-	var remove []repository.ID
+	out := forgetJSON{DryRun: f.dryRun, Groups: []engine.RetentionGroup{}, Removed: []string{}, RemovedSets: []string{}}
+	sets, err := repo.Sets(ctx)
+	if err != nil {
+		return err
+	}
+	var remove, removeSets []repository.ID
 	if len(args) > 0 {
-		for _, ref := range args {
-			b, err := repo.FindBackup(ctx, ref)
-			if err != nil {
-				return err
-			}
-			if !slices.Contains(remove, b.ID) {
-				remove = append(remove, b.ID)
-			}
+		if remove, removeSets, err = forgetRefs(cmd, repo, sets, args); err != nil {
+			return err
 		}
 	} else {
 		backups, err := repo.Backups(ctx)
@@ -149,13 +154,19 @@ func runForget(cmd *cobra.Command, g *globals, f *forgetFlags, args []string) er
 			return err
 		}
 		out.Policy = policy.String()
-		judged := engine.ApplyRetention(policy, backups, f.groupBy, repo.Now())
-		out.Groups, remove = judged.Groups, judged.Remove
+		judged := engine.ApplyRetention(policy, backups, sets, f.groupBy, repo.Now())
+		out.Groups, remove, removeSets = judged.Groups, judged.Remove, judged.RemoveSets
 	}
 	for _, id := range remove {
 		out.Removed = append(out.Removed, id.String())
 	}
+	for _, id := range removeSets {
+		out.RemovedSets = append(out.RemovedSets, id.String())
+	}
 	if !f.dryRun {
+		if err := repo.RemoveSets(ctx, lock, removeSets); err != nil {
+			return err
+		}
 		if err := repo.RemoveBackups(ctx, lock, remove); err != nil {
 			return err
 		}
@@ -189,7 +200,7 @@ func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
 		if len(list) == 0 {
 			return
 		}
-		fmt.Fprintf(w, "%s %d backups:\n", title, len(list))
+		fmt.Fprintf(w, "%s %d %s:\n", title, len(list), unitName(list))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		header := "  ID\tTIME\tTAGS"
 		if reasons {
@@ -197,7 +208,11 @@ func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
 		}
 		fmt.Fprintln(tw, header)
 		for _, e := range list {
-			line := fmt.Sprintf("  %s\t%s\t%s", e.ShortID, e.Time.In(loc).Format("2006-01-02 15:04:05"), strings.Join(e.Tags, ","))
+			id := e.ShortID
+			if e.Set {
+				id += fmt.Sprintf(" (set of %d)", len(e.Members))
+			}
+			line := fmt.Sprintf("  %s\t%s\t%s", id, e.Time.In(loc).Format("2006-01-02 15:04:05"), strings.Join(e.Tags, ","))
 			if reasons {
 				line += "\t" + strings.Join(e.Reasons, ", ")
 			}
@@ -207,6 +222,12 @@ func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
 	}
 	for _, grp := range out.Groups {
 		var desc []string
+		if grp.Sets {
+			desc = append(desc, "backup sets")
+		}
+		if grp.Cluster != "" {
+			desc = append(desc, "cluster "+grp.Cluster)
+		}
 		if grp.Host != "" {
 			desc = append(desc, "host "+grp.Host)
 		}
@@ -222,12 +243,63 @@ func printForget(w io.Writer, out forgetJSON, loc *time.Location) {
 		table("keep", grp.Keep, true)
 		table("remove", grp.Remove, false)
 	}
+	sets := ""
+	if len(out.RemovedSets) > 0 {
+		sets = fmt.Sprintf(" and %d backup sets with their members", len(out.RemovedSets))
+	}
 	switch {
 	case out.DryRun:
-		fmt.Fprintf(w, "dry run: would remove %d backups\n", len(out.Removed))
+		fmt.Fprintf(w, "dry run: would remove %d backups%s\n", len(out.Removed), sets)
 	default:
-		fmt.Fprintf(w, "removed %d backups\n", len(out.Removed))
+		fmt.Fprintf(w, "removed %d backups%s\n", len(out.Removed), sets)
 	}
+}
+
+// unitName says what a list of judged entries holds.
+func unitName(list []engine.Judged) string {
+	sets := 0
+	for _, e := range list {
+		if e.Set {
+			sets++
+		}
+	}
+	switch sets {
+	case 0:
+		return "backups"
+	case len(list):
+		return "backup sets"
+	}
+	return "backups and sets"
+}
+
+// forgetRefs resolves the ids given to forget: a set's id removes the set
+// with its members; a member's id is refused (a set goes whole); any other
+// backup id removes that backup.
+func forgetRefs(cmd *cobra.Command, repo *engine.Repo, sets []repository.BackupSet, refs []string) (backups, setIDs []repository.ID, err error) {
+	ctx := cmd.Context()
+	members := repository.Membership(sets)
+	for _, ref := range refs {
+		s, setErr := repo.FindSet(ctx, ref)
+		b, backupErr := repo.FindBackup(ctx, ref)
+		switch {
+		case setErr == nil && backupErr == nil:
+			return nil, nil, usagef("%q is the prefix of both backup set %s and backup %s: give more digits", ref, s.ID.Short(), b.ID.Short())
+		case setErr == nil:
+			if !slices.Contains(setIDs, s.ID) {
+				setIDs = append(setIDs, s.ID)
+			}
+		case backupErr != nil:
+			return nil, nil, backupErr
+		default:
+			if set, ok := members[b.ID]; ok {
+				return nil, nil, usagef("backup %s belongs to backup set %s, which is kept or removed whole: forget %s", b.ID.Short(), set.Short(), set.Short())
+			}
+			if !slices.Contains(backups, b.ID) {
+				backups = append(backups, b.ID)
+			}
+		}
+	}
+	return backups, setIDs, nil
 }
 
 // shortSource shortens "root measure=/r/measure/data stream=/r/stream/data …"

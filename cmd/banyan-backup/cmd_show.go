@@ -26,15 +26,25 @@ func repoFormatText(n int) string {
 func newShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Show one backup: source, versions, segments and counts",
-		Long:  "Show one backup. ID is a unique prefix of a backup id, or \"latest\".",
-		Args:  argsUsage(cobra.ExactArgs(1)),
+		Short: "Show one backup (source, versions, segments and counts) or one backup set",
+		Long: `Show one backup. ID is a unique prefix of a backup id, or "latest".
+ID may also be a backup set's id (see list): the set is shown with its nodes.`,
+		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			repo, err := g.openRepo(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer repo.Close()
+			if set, err := repo.FindSet(cmd.Context(), args[0]); err == nil && args[0] != "latest" {
+				if b, err := repo.FindBackup(cmd.Context(), args[0]); err == nil {
+					return usagef("%q is the prefix of both backup set %s and backup %s: give more digits", args[0], set.ID.Short(), b.ID.Short())
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), engine.SummarizeSet(set))
+				}
+				return printSet(cmd.OutOrStdout(), engine.SummarizeSet(set))
+			}
 			b, err := repo.FindBackup(cmd.Context(), args[0])
 			if err != nil {
 				return err

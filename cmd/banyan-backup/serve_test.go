@@ -35,7 +35,14 @@ func startServe(t *testing.T, config string, flags ...string) *serveProc {
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, append([]string{"serve", "--config", path}, flags...)...)
+	return startListening(t, append([]string{"serve", "--config", path}, flags...)...)
+}
+
+// startListening runs the CLI with args and waits for the "listening" log
+// line of a command that serves (serve, agent).
+func startListening(t *testing.T, args ...string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
 	pr, pw := io.Pipe()
 	p := &serveProc{cmd: cmd, stderr: &syncBuffer{}}
@@ -62,7 +69,7 @@ func startServe(t *testing.T, config string, flags ...string) *serveProc {
 	select {
 	case p.addr = <-found:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start listening:\n%s", p.stderr.String())
+		t.Fatalf("%s did not start listening:\n%s", args[0], p.stderr.String())
 	}
 	return p
 }

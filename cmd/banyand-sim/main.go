@@ -1,7 +1,9 @@
 // Command banyand-sim simulates a BanyanDB standalone server for
 // banyan-backup's tests: the snapshot and version APIs (gRPC and HTTP), the
 // server's locks, a workload that flushes, merges and opens segments like
-// the real one, and switchable faults. See package internal/sim.
+// the real one, and switchable faults. With --role data or --role liaison
+// it runs one node of a simulated cluster (docs/cluster.md, "The
+// simulator's cluster mode"). See package internal/sim.
 //
 // Once both listeners are open it prints, on stdout,
 //
@@ -9,7 +11,8 @@
 //	http 127.0.0.1:41235
 //	ready
 //
-// and runs until SIGTERM or SIGINT.
+// (a cluster node prints "name <host>:<gRPC port>" before "ready") and runs
+// until SIGTERM or SIGINT.
 package main
 
 import (
@@ -47,6 +50,8 @@ func main() {
 type options struct {
 	cfg         sim.Config
 	fromFixture string
+	schemaFile  string
+	replicas    int
 }
 
 // run parses args, starts the simulator, prints its addresses and waits
@@ -60,11 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "banyand-sim:", err)
 		return exitUsage
 	}
-	if opts.fromFixture != "" {
-		if err := sim.SeedFromFixture(ctx, opts.fromFixture, opts.cfg.Root); err != nil {
-			fmt.Fprintln(stderr, "banyand-sim:", err)
-			return exitError
-		}
+	if err := prepare(ctx, opts); err != nil {
+		fmt.Fprintln(stderr, "banyand-sim:", err)
+		return exitError
 	}
 	srv, err := sim.New(opts.cfg)
 	if err == nil {
@@ -74,7 +77,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "banyand-sim:", err)
 		return exitError
 	}
-	fmt.Fprintf(stdout, "grpc %s\nhttp %s\nready\n", srv.GRPCAddr(), srv.HTTPAddr())
+	fmt.Fprintf(stdout, "grpc %s\nhttp %s\n", srv.GRPCAddr(), srv.HTTPAddr())
+	if srv.Role() != sim.RoleStandalone {
+		fmt.Fprintf(stdout, "name %s\n", srv.Name())
+	}
+	fmt.Fprintln(stdout, "ready")
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
@@ -94,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	c := &o.cfg
 	var (
 		timeZone, partSize, startTime, writeGroups string
+		role, failedMax                            string
 		slow                                       time.Duration
 	)
 	fs.StringVar(&c.Root, "root", "", "data root of every catalog: <root>/<catalog>/data and snapshots (required)")
@@ -118,6 +126,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&c.Faults.ErrorCatalog, "error-catalog", "", "fault: comma-separated catalogs whose snapshot fails (measure, stream, trace, property, schema-property)")
 	fs.BoolVar(&c.Faults.DropConnection, "drop-connection", false, "fault: close the connection of every snapshot call without answering")
 	fs.BoolVar(&c.Faults.DropAfterSnapshot, "drop-after-snapshot", false, "fault: take the snapshot, then close the connection without answering")
+	cl := &c.Cluster
+	fs.StringVar(&role, "role", "standalone", "standalone, or a cluster's data or liaison node")
+	fs.StringVar(&o.schemaFile, "schema", "", "cluster: the group list (JSON: groups of catalog, name, shards, segment_interval, replicas, index_rules); default: derived from --from-fixture")
+	fs.IntVar(&o.replicas, "replicas", 0, "cluster: the replicas of every group of a schema derived from --from-fixture")
+	fs.StringVar(&cl.NodeHost, "node-host", "", "cluster: the host of the node's name <host>:<gRPC port> (default: the hostname)")
+	fs.StringVar(&cl.DiscoveryFile, "node-discovery-file", "", "liaison: the node discovery file (BanyanDB's YAML: nodes of name, grpc_address)")
+	fs.DurationVar(&cl.DiscoveryInterval, "node-discovery-interval", sim.DefaultDiscoveryInterval, "liaison: how often to read the discovery file and ask the nodes whether they are up")
+	fs.DurationVar(&cl.SyncInterval, "sync-interval", 200*time.Millisecond, "liaison: how often to deliver queued parts (0: never by itself)")
+	fs.IntVar(&cl.SyncAttempts, "sync-attempts", sim.DefaultSyncAttempts, "liaison: delivery rounds a part may fail before it goes to failed-parts/")
+	fs.StringVar(&failedMax, "failed-parts-max-size", "16MiB", "liaison: the size cap of each queue shard's failed-parts/")
+	fs.BoolVar(&c.Faults.RefuseParts, "refuse-parts", false, "fault (data node): refuse every part a liaison sends")
+	fs.BoolVar(&c.Faults.HoldQueue, "hold-queue", false, "fault (liaison): deliver nothing; the queue grows")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -144,5 +164,51 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if strings.TrimSpace(writeGroups) != "" {
 		c.Workload.WriteGroups = strings.Split(writeGroups, ",")
 	}
+	if cl.Role, err = sim.ParseRole(role); err != nil {
+		return nil, fmt.Errorf("cannot parse --role: %w", err)
+	}
+	if cl.FailedPartsMax, err = sim.ParseSize(failedMax); err != nil {
+		return nil, fmt.Errorf("cannot parse --failed-parts-max-size: %w", err)
+	}
+	if cl.Role != sim.RoleStandalone && o.schemaFile == "" && o.fromFixture == "" {
+		return nil, fmt.Errorf("--role %s needs --schema or --from-fixture", cl.Role)
+	}
+	if cl.Role == sim.RoleLiaison && cl.DiscoveryFile == "" {
+		return nil, errors.New("--role liaison needs --node-discovery-file")
+	}
 	return o, nil
+}
+
+// prepare seeds the root from the fixture as the role wants it and loads
+// or derives a cluster node's schema: a standalone server gets the
+// fixture's data, a data node its schemas and property data, a liaison
+// nothing.
+func prepare(ctx context.Context, o *options) error {
+	cl := &o.cfg.Cluster
+	if o.schemaFile != "" && cl.Role != sim.RoleStandalone {
+		s, err := sim.LoadSchema(o.schemaFile)
+		if err != nil {
+			return err
+		}
+		cl.Schema = s
+	}
+	if o.fromFixture == "" {
+		return nil
+	}
+	return sim.WithFixtureRoot(o.fromFixture, func(dir string) error {
+		if cl.Role != sim.RoleStandalone && cl.Schema == nil {
+			s, err := sim.SchemaFromRoot(dir, o.cfg.Location, o.replicas)
+			if err != nil {
+				return err
+			}
+			cl.Schema = s
+		}
+		switch cl.Role {
+		case sim.RoleStandalone:
+			return sim.SeedFromFixture(ctx, dir, o.cfg.Root)
+		case sim.RoleData:
+			return sim.SeedClusterNode(ctx, dir, o.cfg.Root)
+		}
+		return nil
+	})
 }

@@ -38,6 +38,10 @@ type Options struct {
 	// Host names the node the backup is of, by which retention groups
 	// backups; "" for the default (hostOf).
 	Host string
+	// ClusterOperation makes the backup a member of the cluster backup of
+	// that id (repository.Manifest.ClusterOperation): it counts only once
+	// a set records the operation, and is an orphan otherwise.
+	ClusterOperation string
 	// Workers reading files; 0 means GOMAXPROCS.
 	Workers int
 	// ReadLimit caps the bytes per second read from the source files, over
@@ -302,6 +306,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	m := &repository.Manifest{
 		Format: repository.ManifestFormat, Time: repo.Now().UTC(), Hostname: host, Runner: runner, ToolVersion: opts.ToolVersion,
 		Tags: opts.Tags, Source: src, Tree: root, Segments: segmentRecords(layout), LackingParts: lacking,
+		ClusterOperation: opts.ClusterOperation,
 	}
 	for _, c := range layout.Catalogs {
 		m.Catalogs = append(m.Catalogs, string(c))

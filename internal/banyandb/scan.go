@@ -579,6 +579,9 @@ func classify(c Catalog, rel string) File {
 	return f
 }
 
+// ShardNumber parses a shard directory name, shard-<N>.
+func ShardNumber(name string) (int, bool) { return shardNumber(name) }
+
 // shardNumber parses a shard directory name, shard-<N>.
 func shardNumber(name string) (int, bool) {
 	digits, ok := strings.CutPrefix(name, shardPrefix)

@@ -28,60 +28,96 @@ func CheckGroupBy(keys []string) error {
 	return nil
 }
 
-// Judged is one backup with the retention policy's verdict.
+// Judged is one backup, or one backup set, with the retention policy's
+// verdict.
 type Judged struct {
 	ID      string    `json:"id"`
 	ShortID string    `json:"short_id"`
 	Time    time.Time `json:"time"`
 	Tags    []string  `json:"tags"`
 	Reasons []string  `json:"reasons,omitempty"`
+	// Set is true for a backup set, judged as one unit; Members are its
+	// node backups, kept or removed with it.
+	Set     bool     `json:"set,omitempty"`
+	Members []string `json:"members,omitempty"`
 }
 
-// RetentionGroup is one group of backups judged together.
+// RetentionGroup is one group of backups, or of backup sets, judged
+// together.
 type RetentionGroup struct {
-	Host   string   `json:"host,omitempty"`
-	Source string   `json:"source,omitempty"`
-	Tags   []string `json:"tags,omitempty"`
-	Keep   []Judged `json:"keep"`
-	Remove []Judged `json:"remove"`
+	// Sets is true for a group of backup sets, Cluster their cluster
+	// (with --group-by host).
+	Sets    bool     `json:"sets,omitempty"`
+	Cluster string   `json:"cluster,omitempty"`
+	Host    string   `json:"host,omitempty"`
+	Source  string   `json:"source,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+	Keep    []Judged `json:"keep"`
+	Remove  []Judged `json:"remove"`
 }
 
-// Retention is what a policy decides for a list of backups.
+// Retention is what a policy decides for a list of backups and sets.
 type Retention struct {
 	Groups []RetentionGroup
-	// Remove are the backups no rule keeps, in the order of Groups.
+	// Remove are the single-node backups no rule keeps, in the order of
+	// Groups.
 	Remove []repository.ID
+	// RemoveSets are the sets no rule keeps: each goes whole, with its
+	// members (repository.RemoveSets).
+	RemoveSets []repository.ID
 }
 
-// ApplyRetention judges backups by policy in groups of the same values of
-// groupBy (none: one group), each group against its own newest backup;
-// now is the current time. Both `forget` and `serve`'s jobs decide this
-// way.
-func ApplyRetention(policy retention.Policy, backups []repository.Backup, groupBy []string, now time.Time) Retention {
-	byID := map[string]repository.Backup{}
+// candidate is one unit retention judges: a backup or a set.
+type candidate struct {
+	id   repository.ID
+	time time.Time
+	tags []string
+	set  *repository.BackupSet
+}
+
+// ApplyRetention judges backups and sets by policy in groups of the same
+// values of groupBy (none: one group of backups, one of sets), each group
+// against its own newest member; now is the current time. A set is one
+// unit, judged by its time and tags in groups of sets of its cluster; the
+// backups of a cluster backup (repository.Manifest.ClusterOperation) are
+// never judged on their own, so a policy never keeps half a set. Both
+// `forget` and `serve`'s jobs decide this way.
+func ApplyRetention(policy retention.Policy, backups []repository.Backup, sets []repository.BackupSet, groupBy []string, now time.Time) Retention {
+	byID := map[string]candidate{}
 	groups := map[string]*RetentionGroup{}
 	var in []retention.Backup
-	for _, b := range backups {
-		key, grp := groupOf(b, groupBy)
+	add := func(c candidate, key string, grp RetentionGroup) {
 		if groups[key] == nil {
 			groups[key] = &grp
 		}
-		byID[b.ID.String()] = b
-		in = append(in, retention.Backup{ID: b.ID.String(), Time: b.Time, Tags: b.Tags, Group: key})
+		byID[c.id.String()] = c
+		in = append(in, retention.Backup{ID: c.id.String(), Time: c.time, Tags: c.tags, Group: key})
+	}
+	for _, b := range backups {
+		if b.ClusterOperation != "" {
+			continue // a member: judged with its set, or an orphan for prune
+		}
+		key, grp := groupOf(b, groupBy)
+		add(candidate{id: b.ID, time: b.Time, tags: b.Tags}, key, grp)
+	}
+	for i := range sets {
+		key, grp := setGroupOf(sets[i], groupBy)
+		add(candidate{id: sets[i].ID, time: sets[i].Time, tags: sets[i].Tags, set: &sets[i]}, key, grp)
 	}
 	var out Retention
 	for _, d := range policy.Apply(in, now) {
-		b := byID[d.ID]
+		c := byID[d.ID]
 		grp := groups[d.Group]
-		e := Judged{ID: d.ID, ShortID: b.ID.Short(), Time: b.Time, Tags: b.Tags, Reasons: d.Reasons}
-		if e.Tags == nil {
-			e.Tags = []string{}
-		}
-		if d.Keep {
+		e := judged(c, d.Reasons)
+		switch {
+		case d.Keep:
 			grp.Keep = append(grp.Keep, e)
-		} else {
+		case c.set != nil:
 			grp.Remove = append(grp.Remove, e)
-			out.Remove = append(out.Remove, b.ID)
+			out.RemoveSets = append(out.RemoveSets, c.id)
+		default:
+			grp.Remove = append(grp.Remove, e)
+			out.Remove = append(out.Remove, c.id)
 		}
 	}
 	keys := make([]string, 0, len(groups))
@@ -101,6 +137,40 @@ func ApplyRetention(policy retention.Policy, backups []repository.Backup, groupB
 		out.Groups = append(out.Groups, *grp)
 	}
 	return out
+}
+
+// judged describes a candidate and its reasons.
+func judged(c candidate, reasons []string) Judged {
+	e := Judged{ID: c.id.String(), ShortID: c.id.Short(), Time: c.time, Tags: c.tags, Reasons: reasons}
+	if e.Tags == nil {
+		e.Tags = []string{}
+	}
+	if c.set != nil {
+		e.Set = true
+		for _, m := range c.set.Members() {
+			e.Members = append(e.Members, m.String())
+		}
+	}
+	return e
+}
+
+// setGroupOf returns a set's group key and the group's description: the
+// cluster stands for the host, and sets have one source; sets never share
+// a group with single-node backups.
+func setGroupOf(s repository.BackupSet, groupBy []string) (string, RetentionGroup) {
+	grp := RetentionGroup{Sets: true}
+	key := []string{"set"}
+	for _, k := range groupBy {
+		switch k {
+		case GroupByHost:
+			grp.Cluster = s.Cluster
+			key = append(key, "cluster="+s.Cluster)
+		case GroupByTags:
+			grp.Tags = slices.Sorted(slices.Values(s.Tags))
+			key = append(key, "tags="+strings.Join(grp.Tags, ","))
+		}
+	}
+	return strings.Join(key, "\x00"), grp
 }
 
 // groupOf returns a backup's group key and the group's description.

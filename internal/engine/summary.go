@@ -50,6 +50,23 @@ type Backup struct {
 	// Empty for offline backups and for backups written before it was
 	// recorded.
 	LackingParts []repository.LackingParts `json:"lacking_parts"`
+	// ClusterOperation is the cluster backup the backup was committed
+	// for, Set the set that records it (MarkSets; "" for an orphan).
+	ClusterOperation string `json:"cluster_operation,omitempty"`
+	Set              string `json:"set,omitempty"`
+}
+
+// MarkSets fills in the set of each backup of bs that is a set's member.
+func MarkSets(bs []Backup, sets []repository.BackupSet) {
+	members := map[string]string{}
+	for _, s := range sets {
+		for _, m := range s.Members() {
+			members[m.String()] = s.ID.String()
+		}
+	}
+	for i := range bs {
+		bs[i].Set = members[bs[i].ID]
+	}
 }
 
 // LackingCount is the number of parts a backup lacks (LackingParts).
@@ -103,7 +120,7 @@ func Summarize(bk repository.Backup) Backup {
 		DurationSeconds: s.DurationSeconds,
 		Versions: Versions{Tool: m.ToolVersion, RepositoryFormat: m.RepositoryFormat, ManifestFormat: m.Format,
 			APIVersion: m.Source.APIVersion, Segments: compat.SegmentVersions(m.Segments)},
-		Segments: m.Segments, LackingParts: m.LackingParts,
+		Segments: m.Segments, LackingParts: m.LackingParts, ClusterOperation: m.ClusterOperation,
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}

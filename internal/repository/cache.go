@@ -14,7 +14,7 @@ import (
 // files, which are immutable and named by their hash, so that a backup,
 // list or restore against an object store fetches only those it has not
 // seen: one request per new object instead of one per backup ever taken.
-// It lives in Options.CacheDir/<repository id>/{manifests,index}/<id>. A
+// It lives in Options.CacheDir/<repository id>/{manifests,index,sets}/<id>. A
 // cached copy is used only when it still matches its name; entries whose
 // object is gone from the repository (forgotten, or replaced by prune) are
 // dropped when the objects are listed. Writing the cache is best effort:
@@ -29,8 +29,8 @@ func (r *Repository) cachePath(kind string, id ID) string {
 	return filepath.Join(r.opts.CacheDir, r.cfg.ID, kind, id.String())
 }
 
-// readObject returns the verified content of kind/id ("manifests" or
-// "index"), from the cache when it has it.
+// readObject returns the verified content of kind/id ("manifests",
+// "index" or "sets"), from the cache when it has it.
 func (r *Repository) readObject(ctx context.Context, kind string, id ID) ([]byte, error) {
 	path := r.cachePath(kind, id)
 	if path != "" {
@@ -52,8 +52,11 @@ func (r *Repository) readObject(ctx context.Context, kind string, id ID) ([]byte
 }
 
 func kindName(kind string) string {
-	if kind == "index" {
+	switch kind {
+	case "index":
 		return "index file"
+	case "sets":
+		return "backup set"
 	}
 	return "manifest"
 }

@@ -15,14 +15,17 @@ import (
 
 // FormatVersion is the newest repository format this release reads and
 // writes: format 1 is unencrypted, format 2 encrypted (docs/
-// repository-format.md, "Encryption"). An unencrypted repository is still
-// created as format 1, so that older releases keep reading it.
-const FormatVersion = 2
+// repository-format.md, "Encryption"), format 3 either, with a list of
+// features (features.go). Repositories are still created as format 1 or
+// 2, so that older releases keep reading them; a repository becomes
+// format 3 only when a feature is enabled (the first backup set).
+const FormatVersion = 3
 
 // Format versions.
 const (
 	formatPlain     = 1
 	formatEncrypted = 2
+	formatFeatures  = 3
 )
 
 // Defaults of a new repository.
@@ -51,6 +54,9 @@ type Config struct {
 	PackSize    int       `json:"pack_size"`
 	Compression string    `json:"compression"`
 	Encryption  string    `json:"encryption"`
+	// Features (format 3 on) name what a reader must know to use the
+	// repository; a reader refuses one it does not know (features.go).
+	Features []string `json:"features,omitempty"`
 }
 
 // InitOptions tunes a new repository; zero values take the defaults.
@@ -99,9 +105,13 @@ func (c Config) check(location string) error {
 	if c.ChunkSize <= 0 || c.ChunkSize >= maxSize || c.PackSize <= 0 || c.PackSize >= maxSize {
 		return fmt.Errorf("%w: config of %s has chunk size %d and pack size %d: want each over 0 and under 2 GiB", ErrIntegrity, location, c.ChunkSize, c.PackSize)
 	}
+	if err := c.checkFeatures(location); err != nil {
+		return err
+	}
 	switch {
 	case c.Version == formatPlain && c.Encryption == EncryptionNone:
 	case c.Version == formatEncrypted && c.Encryption == EncryptionAESGCM:
+	case c.Version == formatFeatures && (c.Encryption == EncryptionNone || c.Encryption == EncryptionAESGCM):
 	case c.Encryption != EncryptionNone && c.Encryption != EncryptionAESGCM:
 		return fmt.Errorf("%w: %s uses encryption %q, which this release does not support", ErrUnsupportedFormat, location, c.Encryption)
 	default:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestInitWritesConfig(t *testing.T) {
 				t.Errorf("config has no created time")
 			}
 			cfg := reopen(t, be).Config()
-			if cfg != r.Config() {
+			if !reflect.DeepEqual(cfg, r.Config()) {
 				t.Errorf("Open config %+v, Init config %+v", cfg, r.Config())
 			}
 		})
@@ -143,7 +144,13 @@ func TestOpenRejectsConfig(t *testing.T) {
 	}{
 		{"version 2 unencrypted", valid(func(c map[string]any) { c["version"] = 2 }), ErrIntegrity, "do not go together"},
 		{"version 1 encrypted", valid(func(c map[string]any) { c["encryption"] = EncryptionAESGCM }), ErrIntegrity, "do not go together"},
-		{"version 3", valid(func(c map[string]any) { c["version"] = 3 }), ErrUnsupportedFormat, "upgrade"},
+		{"version 4", valid(func(c map[string]any) { c["version"] = 4 }), ErrUnsupportedFormat, "upgrade"},
+		{"unknown feature", valid(func(c map[string]any) { c["version"], c["features"] = 3, []string{"sets", "teleport"} }),
+			ErrUnsupportedFormat, `feature "teleport", which this release does not know: upgrade`},
+		{"features before format 3", valid(func(c map[string]any) { c["features"] = []string{"sets"} }), ErrIntegrity, "need format 3"},
+		{"format 3 without features", valid(func(c map[string]any) { c["version"] = 3 }), ErrIntegrity, "no feature"},
+		{"a feature twice", valid(func(c map[string]any) { c["version"], c["features"] = 3, []string{"sets", "sets"} }), ErrIntegrity, "twice"},
+		{"version 3 unknown encryption", valid(func(c map[string]any) { c["version"], c["encryption"], c["features"] = 3, "rot13", []string{"sets"} }), ErrUnsupportedFormat, "rot13"},
 		{"version 99", valid(func(c map[string]any) { c["version"] = 99 }), ErrUnsupportedFormat, "upgrade"},
 		{"encryption aes", valid(func(c map[string]any) { c["encryption"] = "aes" }), ErrUnsupportedFormat, "aes"},
 		{"version 0", valid(func(c map[string]any) { c["version"] = 0 }), ErrIntegrity, ""},

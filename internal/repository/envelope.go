@@ -14,6 +14,7 @@ const (
 	kindIndex    byte = 1
 	kindManifest byte = 2
 	kindLock     byte = 3
+	kindSet      byte = 4
 )
 
 const (

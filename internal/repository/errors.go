@@ -32,4 +32,6 @@ var (
 	ErrKeyNotFound = errors.New("key not found")
 	// ErrBackupNotFound: no backup matches the given id.
 	ErrBackupNotFound = errors.New("backup not found")
+	// ErrSetNotFound: no backup set matches the given id.
+	ErrSetNotFound = errors.New("backup set not found")
 )

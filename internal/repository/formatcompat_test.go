@@ -42,6 +42,15 @@ type expectedRepo struct {
 	// Password opens the repository of an encrypted format.
 	Password string           `json:"password,omitempty"`
 	Backups  []expectedBackup `json:"backups"`
+	// Sets (format 3 on) name their member backups by node name and tag.
+	Sets []expectedSet `json:"sets,omitempty"`
+}
+
+// expectedSet is one backup set of a committed repository.
+type expectedSet struct {
+	Cluster   string            `json:"cluster"`
+	Operation string            `json:"operation"`
+	Members   map[string]string `json:"members"`
 }
 
 // testRepoPassword is the password of committed encrypted repositories.
@@ -130,6 +139,9 @@ func TestGenerateTestRepository(t *testing.T) {
 		}
 		exp.Backups = append(exp.Backups, eb)
 	}
+	if repository.FormatVersion == 3 { // format 3 brought backup sets
+		generateSet(t, repo, root, &exp)
+	}
 	data, err := json.MarshalIndent(exp, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +150,76 @@ func TestGenerateTestRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s: %d bytes in the repository", dir, treeSize(t, filepath.Join(dir, "repo")))
+}
+
+// generateSet adds a backup set of two nodes to a committed repository:
+// one node backs up the measure group and the schemas, the other only the
+// schemas.
+func generateSet(t *testing.T, repo *repository.Repository, root string, exp *expectedRepo) {
+	ctx := context.Background()
+	lock, err := repo.Lock(ctx, "init", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = repo.EnableFeature(ctx, lock, repository.FeatureSets)
+	lock.Unlock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := expectedSet{Cluster: "committed", Operation: "00112233445566778899aabbccddeeff", Members: map[string]string{}}
+	set := &repository.Set{Operation: es.Operation, Cluster: es.Cluster, ToolVersion: "formatcompat-generator"}
+	for i, node := range []string{"10.0.0.2:17912", "10.0.0.3:17912"} {
+		opts := testRepoOptions(root)
+		opts.Tags, opts.Host, opts.ClusterOperation = []string{"node-" + string(rune('a'+i))}, node, es.Operation
+		if i == 1 {
+			opts.Catalogs = []banyandb.Catalog{banyandb.SchemaProperty}
+		}
+		start := repo.Now().UTC()
+		res, err := backup.Run(ctx, repo, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.Backup.ID
+		set.Nodes = append(set.Nodes, repository.SetNode{Name: node, Role: repository.RoleData, Backup: &id,
+			Snapshot: &repository.SnapshotWindow{Start: start, End: start}})
+		es.Members[node] = opts.Tags[0]
+		exp.Backups = append(exp.Backups, expectedBackup{Tag: opts.Tags[0], Files: sourceFiles(t, root, opts)})
+	}
+	set.Time = repo.Now().UTC()
+	set.Window = repository.Window{Start: set.Nodes[0].Snapshot.Start, End: set.Nodes[1].Snapshot.End}
+	lock, err = repo.Lock(ctx, "cluster-backup", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock(ctx)
+	if _, _, err := repo.SaveSet(ctx, lock, set); err != nil {
+		t.Fatal(err)
+	}
+	exp.Sets = append(exp.Sets, es)
+}
+
+// checkCommittedSets checks that every set expected.json names is there,
+// with its members.
+func checkCommittedSets(t *testing.T, repo *repository.Repository, exp expectedRepo, byTag map[string]repository.Backup) {
+	sets, err := repo.Sets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != len(exp.Sets) {
+		t.Fatalf("%d backup sets, want %d", len(sets), len(exp.Sets))
+	}
+	for i, es := range exp.Sets {
+		s := sets[i]
+		if s.Cluster != es.Cluster || s.Operation != es.Operation || len(s.Members()) != len(es.Members) {
+			t.Errorf("set %d: cluster %q, operation %q, %d members; want %+v", i, s.Cluster, s.Operation, len(s.Members()), es)
+		}
+		for node, tag := range es.Members {
+			n, ok := s.Node(node)
+			if b := byTag[tag]; !ok || n.Backup == nil || *n.Backup != b.ID || b.ClusterOperation != s.Operation {
+				t.Errorf("set %d: node %s is not backup %s", i, node, tag)
+			}
+		}
+	}
 }
 
 // sourceFiles hashes the files a backup with opts copies, as Scan lists them.
@@ -278,7 +360,9 @@ func checkCommittedRepo(t *testing.T, format int, dir string) {
 		if !reflect.DeepEqual(b.Tags, []string{e.Tag}) {
 			t.Fatalf("backup %d has tags %v, want [%s]", i, b.Tags, e.Tag)
 		}
-		if b.RepositoryFormat != 0 && b.RepositoryFormat != format {
+		// A repository moves to format 3 when its first set is written, so
+		// the backups before it record the format they were written in.
+		if b.RepositoryFormat > format || (format != 3 && b.RepositoryFormat != 0 && b.RepositoryFormat != format) {
 			t.Errorf("backup %s records repository format %d, want %d", e.Tag, b.RepositoryFormat, format)
 		}
 		byTag[e.Tag] = b
@@ -286,6 +370,7 @@ func checkCommittedRepo(t *testing.T, format int, dir string) {
 			t.Errorf("backup %s has parent %v, want %s", e.Tag, b.Parent, byTag[e.Parent].ID.Short())
 		}
 	}
+	checkCommittedSets(t, repo, exp, byTag)
 	res, err := repo.Verify(ctx, repository.VerifyOptions{ReadData: true})
 	if err != nil || len(res.Problems) > 0 {
 		t.Fatalf("verify --read-data: %v %v", err, res.Problems)

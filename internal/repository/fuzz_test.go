@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,8 @@ func FuzzConfig(f *testing.F) {
 	f.Add(good)
 	f.Add(bytes.Replace(good, []byte(`"none"`), []byte(`"aes"`), 1))
 	f.Add([]byte(`{"version":2,"hash":"blake3-256","chunker":"fixed","chunk_size":1,"pack_size":1,"encryption":"none"}`))
+	f.Add([]byte(`{"version":3,"hash":"blake3-256","chunker":"fixed","chunk_size":1,"pack_size":1,"encryption":"none","features":["sets"]}`))
+	f.Add([]byte(`{"version":3,"hash":"blake3-256","chunker":"fixed","chunk_size":1,"pack_size":1,"encryption":"aes-256-gcm","features":["sets","sets"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var cfg Config
 		var err error
@@ -84,10 +87,12 @@ func FuzzConfig(f *testing.F) {
 			checkRefusal(t, err)
 			return
 		}
-		// What opens is what Init could have written.
-		plain := cfg.Version == formatPlain && cfg.Encryption == EncryptionNone
-		encrypted := cfg.Version == formatEncrypted && cfg.Encryption == EncryptionAESGCM
-		if !plain && !encrypted ||
+		// What opens is what Init or EnableFeature could have written.
+		plain := cfg.Version == formatPlain && cfg.Encryption == EncryptionNone && len(cfg.Features) == 0
+		encrypted := cfg.Version == formatEncrypted && cfg.Encryption == EncryptionAESGCM && len(cfg.Features) == 0
+		featured := cfg.Version == formatFeatures && (cfg.Encryption == EncryptionNone || cfg.Encryption == EncryptionAESGCM) &&
+			slices.Equal(cfg.Features, []string{FeatureSets})
+		if !plain && !encrypted && !featured ||
 			cfg.ChunkSize <= 0 || cfg.ChunkSize >= 1<<31 || cfg.PackSize <= 0 || cfg.PackSize >= 1<<31 {
 			t.Fatalf("accepted config %+v", cfg)
 		}

@@ -93,7 +93,12 @@ type Manifest struct {
 	// absent when there were none, and in manifests written before it was
 	// recorded.
 	LackingParts []LackingParts `json:"lacking_parts,omitempty"`
-	Summary      Summary        `json:"summary"`
+	// ClusterOperation is the id of the cluster backup this backup was
+	// committed for, the Operation of its set (set.go); "" for a backup
+	// of one node on its own. A backup naming an operation that no set
+	// records is an orphan of a cluster backup that failed.
+	ClusterOperation string  `json:"cluster_operation,omitempty"`
+	Summary          Summary `json:"summary"`
 }
 
 // Backup is a manifest with its id.

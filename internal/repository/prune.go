@@ -49,6 +49,9 @@ type PruneResult struct {
 	BytesBefore int64 `json:"bytes_before"`
 	BytesAfter  int64 `json:"bytes_after"`
 	BytesFreed  int64 `json:"bytes_freed"`
+	// OrphansRemoved counts the manifests of failed cluster backups
+	// deleted (set.go, Orphans), whose data is then pruned.
+	OrphansRemoved int `json:"orphans_removed,omitempty"`
 }
 
 // prunePlan is what Prune decided; its size is proportional to the number
@@ -73,6 +76,8 @@ type prunePlan struct {
 // point leaves a readable, consistent repository (docs/repository-format.md,
 // "Forget and prune"):
 //
+//  0. in a repository with sets, delete the orphan manifests of cluster
+//     backups that failed before their set was written;
 //  1. mark every blob reachable from the manifests (trees walked one at a
 //     time; memory: a set of blob ids);
 //  2. classify packs by the index files: all blobs used (keep), none used
@@ -100,10 +105,15 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 
 func (r *Repository) prune(ctx context.Context, lock *Lock, opts PruneOptions) (*PruneResult, error) {
 	rep := progress.OrNop(opts.Progress)
+	orphans, err := r.removeOrphans(ctx, lock, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
 	backups, err := r.manifestIDs(ctx)
 	if err != nil {
 		return nil, err
 	}
+	backups = slices.DeleteFunc(backups, func(id ID) bool { return slices.Contains(orphans, id) })
 	used, err := r.markUsed(ctx, backups, rep)
 	if err != nil {
 		return nil, err
@@ -114,7 +124,7 @@ func (r *Repository) prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 	}
 	plan.boundRepack(opts.MaxRepack)
 	res := plan.result(len(backups), len(used))
-	res.DryRun = opts.DryRun
+	res.DryRun, res.OrphansRemoved = opts.DryRun, len(orphans)
 	if opts.DryRun || plan.nothingToDo() {
 		if !opts.DryRun {
 			res.BytesAfter, res.BytesFreed = res.BytesBefore, 0

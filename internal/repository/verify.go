@@ -53,6 +53,7 @@ func ShortHex(s string) string {
 // VerifyResult reports what Verify checked and found.
 type VerifyResult struct {
 	Backups   int       `json:"backups"`
+	Sets      int       `json:"sets,omitempty"`
 	Files     int64     `json:"files"`
 	Blobs     int       `json:"blobs"`
 	Packs     int       `json:"packs"`
@@ -85,6 +86,11 @@ func (r *Repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRes
 		return nil, fmt.Errorf("cannot list packs in %s: %w", r.be.Location(), err)
 	}
 	res := &VerifyResult{Backups: len(backups)}
+	if len(opts.Backups) == 0 {
+		if err := r.verifySets(ctx, backups, res); err != nil {
+			return nil, err
+		}
+	}
 	needed := map[ID]struct{}{} // blobs the backups use
 	packs := map[ID]struct{}{}  // packs they live in
 	badPack := map[ID]string{}  // pack → why it is unusable

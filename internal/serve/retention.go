@@ -39,8 +39,9 @@ func (s *Server) applyRetention(ctx context.Context, j *JobConfig, repo *reposit
 		return 0, err
 	}
 	backups = slices.DeleteFunc(backups, func(b repository.Backup) bool { return !slices.Contains(b.Tags, JobTag(j.Name)) })
-	// A job has one source: its backups are judged as one group.
-	forget := engine.ApplyRetention(j.Policy(), backups, nil, s.clock.Now()).Remove
+	// A job has one source: its backups are judged as one group. A job's
+	// backups are of one node, never members of a set.
+	forget := engine.ApplyRetention(j.Policy(), backups, nil, nil, s.clock.Now()).Remove
 	if len(forget) == 0 {
 		return 0, nil
 	}

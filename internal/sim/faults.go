@@ -15,8 +15,8 @@ import (
 // HTTP alike). The zero value injects none.
 //
 // In JSON (POST /sim/faults) the fields are slow_snapshot (a duration such as
-// "2s", or a number of nanoseconds), error_catalog, drop_connection and
-// drop_after_snapshot.
+// "2s", or a number of nanoseconds), error_catalog, drop_connection,
+// drop_after_snapshot, and for clusters refuse_parts and hold_queue.
 type Faults struct {
 	// SlowSnapshot delays every snapshot by this long before it is taken.
 	// The snapshot is taken even if the caller has gone away meanwhile, as
@@ -32,6 +32,12 @@ type Faults struct {
 	// DropAfterSnapshot takes the snapshot, then closes the connection
 	// without answering: the snapshot directories are left behind.
 	DropAfterSnapshot bool `json:"drop_after_snapshot"`
+	// RefuseParts (data node) refuses every part a liaison sends, while
+	// the node stays up: the liaison moves such parts to failed-parts/.
+	RefuseParts bool `json:"refuse_parts,omitempty"`
+	// HoldQueue (liaison) stops the sender: flushed parts stay queued, as
+	// on a liaison that cannot drain.
+	HoldQueue bool `json:"hold_queue,omitempty"`
 }
 
 // check validates the catalog names of f.

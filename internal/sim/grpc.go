@@ -15,9 +15,17 @@ import (
 )
 
 // newGRPCServer registers banyandb.database.v1.SnapshotService,
-// banyandb.common.v1.Service and the standard health service.
+// banyandb.common.v1.Service and the standard health service, and on the
+// nodes of a cluster the simulator's internal service (clustersvc.go).
 func (s *Server) newGRPCServer() *grpc.Server {
-	g := grpc.NewServer()
+	var opts []grpc.ServerOption
+	if s.cfg.Cluster.Role != RoleStandalone {
+		opts = append(opts, grpc.MaxRecvMsgSize(maxPartMessage))
+	}
+	g := grpc.NewServer(opts...)
+	if s.cfg.Cluster.Role != RoleStandalone {
+		g.RegisterService(&clusterServiceDesc, s)
+	}
 	databasev1.RegisterSnapshotServiceServer(g, snapshotService{s: s})
 	commonv1.RegisterServiceServer(g, commonService{s: s})
 	h := health.NewServer()

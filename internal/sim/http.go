@@ -37,6 +37,9 @@ func (s *Server) httpHandler() http.Handler {
 		writeJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/faults", s.handleSetFaults)
+	mux.HandleFunc("GET /sim/cluster", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.ClusterState())
+	})
 	return mux
 }
 

@@ -19,6 +19,16 @@ import (
 // <catalog>/data trees are copied, never snapshots. It refuses to write
 // into a catalog data directory of root that exists and is not empty.
 func SeedFromFixture(ctx context.Context, src, root string) error {
+	return WithFixtureRoot(src, func(dir string) error {
+		return seedCatalogs(ctx, dir, root, banyandb.AllCatalogs())
+	})
+}
+
+// WithFixtureRoot calls fn with the data root of a fixture: src is a
+// fixture archive (*.tar.zst, extracted to a temporary directory, removed
+// after fn), an extracted fixture (the directory holding data/) or a
+// BanyanDB root.
+func WithFixtureRoot(src string, fn func(root string) error) error {
 	if strings.HasSuffix(src, ".tar.zst") {
 		tmp, err := os.MkdirTemp("", "banyand-sim-fixture-")
 		if err != nil {
@@ -34,9 +44,24 @@ func SeedFromFixture(ctx context.Context, src, root string) error {
 	if isDir(filepath.Join(src, "data")) && !isDir(filepath.Join(src, string(banyandb.Measure))) {
 		src = filepath.Join(src, "data")
 	}
+	return fn(src)
+}
+
+// SeedClusterNode fills a data node's root with what every data node of a
+// cluster holds before any write: the fixture's schemas (every data node
+// holds the whole schema) and its property data (which the simulator does
+// not place). Measure, stream and trace data arrive through the liaison.
+func SeedClusterNode(ctx context.Context, src, root string) error {
+	return WithFixtureRoot(src, func(dir string) error {
+		return seedCatalogs(ctx, dir, root, []banyandb.Catalog{banyandb.Property, banyandb.SchemaProperty})
+	})
+}
+
+// seedCatalogs copies the data trees of catalogs from root src to root.
+func seedCatalogs(ctx context.Context, src, root string, catalogs []banyandb.Catalog) error {
 	from, to := banyandb.Roots{Root: src}, banyandb.Roots{Root: root}
 	copied := 0
-	for _, c := range banyandb.AllCatalogs() {
+	for _, c := range catalogs {
 		if !isDir(from.DataDir(c)) {
 			continue
 		}

@@ -81,6 +81,9 @@ type Config struct {
 	// Now is the wall clock, used for snapshot names, .snp epochs and the
 	// age of snapshots; nil means time.Now.
 	Now func() time.Time
+	// Cluster makes the server a data node or a liaison of a simulated
+	// cluster; the zero value is a standalone server.
+	Cluster Cluster
 }
 
 // Workload says how the simulated server changes its data.
@@ -162,6 +165,16 @@ type Server struct {
 	stats  counters
 	faults faultBox
 
+	// Cluster roles: the node's name (<host>:<gRPC port>, set by Start),
+	// the placement table, and a liaison's queue (guarded by mu), peers
+	// and sender.
+	name      string
+	table     []ShardKey
+	queue     *queue
+	peers     *peerSet
+	deliverMu sync.Mutex
+	kick      chan struct{}
+
 	locks    *lockSet
 	grpcSrv  *grpc.Server
 	httpSrv  *http.Server
@@ -214,8 +227,15 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.check(); err != nil {
 		return nil, fmt.Errorf("cannot create simulator: %w", err)
 	}
+	if err := cfg.Cluster.check(); err != nil {
+		return nil, fmt.Errorf("cannot create simulator: %w", err)
+	}
+	cfg.Cluster = cfg.Cluster.withDefaults()
 	s := &Server{cfg: cfg, roots: banyandb.Roots{Root: cfg.Root}, loc: cfg.Location, now: cfg.Now, pins: map[string]int{},
-		shardDirs: map[string]*shard{}}
+		shardDirs: map[string]*shard{}, peers: newPeerSet(), kick: make(chan struct{}, 1)}
+	if cfg.Cluster.Schema != nil {
+		s.table = PlacementTable(cfg.Cluster.Schema)
+	}
 	if s.loc == nil {
 		s.loc = time.UTC
 	}
@@ -250,13 +270,18 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("cannot create data directory: %w", err)
 		}
 	}
+	if s.cfg.Cluster.Role != RoleStandalone {
+		if err := s.prepareClusterDirs(); err != nil {
+			return err
+		}
+	}
 	if s.locks, err = acquireLocks(s.roots); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cannot start simulator: %w", err)
 	}
-	if err := s.load(); err != nil {
+	if err := s.loadRole(); err != nil {
 		return err
 	}
 	var lc net.ListenConfig
@@ -270,6 +295,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("cannot listen for HTTP on %s: %w", s.cfg.HTTPAddr, err)
 	}
 	s.httpLn = newTrackingListener(hl)
+	if err := s.setName(); err != nil {
+		return err
+	}
+	if s.cfg.Cluster.Role == RoleLiaison {
+		// The first look at the nodes, so that the first step has them.
+		if _, err := s.RefreshNodes(ctx); err != nil {
+			s.stats.noteError(err)
+		}
+	}
 
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.started = s.now()
@@ -295,6 +329,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.runWorkload(s.baseCtx)
 		}()
 	}
+	if s.cfg.Cluster.Role == RoleLiaison {
+		s.startLiaisonLoops()
+	}
 	return nil
 }
 
@@ -309,6 +346,7 @@ func (s *Server) cleanupFailedStart() {
 	if s.locks != nil {
 		s.locks.release()
 	}
+	s.peers.close()
 	s.state.Store(stateStopped)
 }
 
@@ -359,6 +397,7 @@ func (s *Server) Stop(ctx context.Context) error {
 			<-grpcDone
 		}
 		s.wg.Wait()
+		s.peers.close()
 		s.mu.Lock() // no change or snapshot is under way past this point
 		s.locks.release()
 		s.mu.Unlock()

@@ -128,8 +128,14 @@ func toProtoCatalog(c banyandb.Catalog) commonv1.Catalog {
 // (the caller has gone away); it fails only when Stop cuts the delay of the
 // slow snapshot fault short (ErrStopping). The connection faults are applied
 // by the gRPC and HTTP handlers, not here.
+//
+// A liaison answers success with an empty list and snapshots nothing, as a
+// real liaison does (docs/banyandb.md, Clusters).
 func (s *Server) Snapshot(_ context.Context, req *databasev1.SnapshotRequest) (*databasev1.SnapshotResponse, error) {
 	s.stats.snapshotCalls.Add(1)
+	if s.cfg.Cluster.Role == RoleLiaison {
+		return &databasev1.SnapshotResponse{Snapshots: []*databasev1.Snapshot{}}, nil
+	}
 	f := s.faults.get()
 	failing, err := f.errorCatalogs()
 	if err != nil {
@@ -367,6 +373,17 @@ func (l *linkList) memOf(dir string) ([]string, uint64) {
 }
 
 func (l *linkList) isDoomed(dir string) bool { return slices.Contains(l.doomed, dir) }
+
+// shardLoaded reports whether the server loaded shard n of group: a data
+// node of a cluster loads only the shards numbered below the group's
+// shard count, and its snapshots hold only those.
+func (l *linkList) shardLoaded(group string, n int) bool {
+	if l.srv == nil {
+		return true
+	}
+	def, ok := l.srv.schemaGroup(group)
+	return !ok || n < def.Shards
+}
 
 func (l *linkList) add(src, dst string) { l.jobs = append(l.jobs, [2]string{src, dst}) }
 

@@ -80,8 +80,9 @@ func snapshotSegment(c banyandb.Catalog, src, dst string, links *linkList) error
 	if err != nil {
 		return fmt.Errorf("cannot list segment: %w", err)
 	}
+	group := filepath.Base(filepath.Dir(src))
 	for _, e := range entries {
-		if _, ok := shardNumber(e.Name()); !ok || !e.IsDir() {
+		if n, ok := shardNumber(e.Name()); !ok || !e.IsDir() || !links.shardLoaded(group, n) {
 			continue
 		}
 		err := links.cut(func() error {

@@ -89,6 +89,19 @@ func (sh *shard) memNames() []string {
 // load reads every measure, stream and trace group of the data root, picks
 // the groups that get writes and sets the simulated clock.
 func (s *Server) load() error {
+	if err := s.loadGroups(); err != nil {
+		return err
+	}
+	if err := s.selectWriteGroups(); err != nil {
+		return err
+	}
+	s.clock = s.startClock()
+	s.stats.clock.Store(s.clock.UnixNano())
+	return nil
+}
+
+// loadGroups reads every measure, stream and trace group of the data root.
+func (s *Server) loadGroups() error {
 	for _, c := range []banyandb.Catalog{banyandb.Measure, banyandb.Stream, banyandb.Trace} {
 		dataDir := s.roots.DataDir(c)
 		entries, err := os.ReadDir(dataDir)
@@ -106,12 +119,16 @@ func (s *Server) load() error {
 			s.groups = append(s.groups, g)
 		}
 	}
-	if err := s.selectWriteGroups(); err != nil {
-		return err
-	}
-	s.clock = s.startClock()
-	s.stats.clock.Store(s.clock.UnixNano())
 	return nil
+}
+
+// schemaGroup returns the cluster schema's definition of a group; none on
+// a standalone server.
+func (s *Server) schemaGroup(name string) (GroupDef, bool) {
+	if s.cfg.Cluster.Schema == nil {
+		return GroupDef{}, false
+	}
+	return s.cfg.Cluster.Schema.Group(name)
 }
 
 // loadGroup reads one group directory.
@@ -146,20 +163,27 @@ func (s *Server) loadGroup(c banyandb.Catalog, name, dir string) (*group, error)
 			newest, g.unit = seg, unit
 		}
 	}
+	if def, ok := s.schemaGroup(name); ok {
+		g.unit, g.shards = def.unit(), def.Shards
+		g.rules = append([]string(nil), def.IndexRules...)
+	}
 	s.loadTemplates(g)
 	return g, nil
 }
 
 // loadShards reads the shards of seg and notes the group's shard count and
-// trace index rules.
+// trace index rules. A group of a cluster schema loads only the shards
+// numbered below its shard count, whatever the placement says, as a data
+// node does (docs/banyandb.md, Clusters); the others stay on disk.
 func (s *Server) loadShards(g *group, seg *segment) error {
 	entries, err := os.ReadDir(seg.dir)
 	if err != nil {
 		return fmt.Errorf("cannot list shards in %s: %w", seg.dir, err)
 	}
+	def, inSchema := s.schemaGroup(g.name)
 	for _, e := range entries {
 		n, ok := shardNumber(e.Name())
-		if !e.IsDir() || !ok {
+		if !e.IsDir() || !ok || (inSchema && n >= def.Shards) {
 			continue
 		}
 		sh, err := loadShard(filepath.Join(seg.dir, e.Name()))

@@ -43,6 +43,21 @@ type Stats struct {
 	// LastError is the latest.
 	Errors    int64  `json:"errors"`
 	LastError string `json:"last_error,omitempty"`
+
+	// Liaison: PartsQueued is the number of flushed parts waiting in the
+	// queue now; PartsSent counts parts sent to a data node (one per
+	// replica), PartsDelivered the parts every replica got (deleted from
+	// the queue), PartsFailed those moved to failed-parts/, SyncErrors
+	// the calls to data nodes that failed.
+	PartsQueued    int64 `json:"parts_queued,omitempty"`
+	PartsSent      int64 `json:"parts_sent,omitempty"`
+	PartsDelivered int64 `json:"parts_delivered,omitempty"`
+	PartsFailed    int64 `json:"parts_failed,omitempty"`
+	SyncErrors     int64 `json:"sync_errors,omitempty"`
+	// Data node: PartsReceived counts parts taken from liaisons,
+	// PartsRefused those refused by the refuse_parts fault.
+	PartsReceived int64 `json:"parts_received,omitempty"`
+	PartsRefused  int64 `json:"parts_refused,omitempty"`
 }
 
 // counters are the live values behind Stats.
@@ -53,6 +68,9 @@ type counters struct {
 	snapshotCalls, snapshotsTaken, snapshotsDeleted atomic.Int64
 	clock                                           atomic.Int64 // Unix ns
 	errors                                          atomic.Int64
+	partsQueued, partsSent, partsDelivered          atomic.Int64
+	partsFailed, syncErrors                         atomic.Int64
+	partsReceived, partsRefused                     atomic.Int64
 
 	mu        sync.Mutex
 	lastError string
@@ -83,6 +101,13 @@ func (s *Server) Stats() Stats {
 		SnapshotsDeleted:  c.snapshotsDeleted.Load(),
 		Clock:             time.Unix(0, c.clock.Load()).In(s.loc),
 		Errors:            c.errors.Load(),
+		PartsQueued:       c.partsQueued.Load(),
+		PartsSent:         c.partsSent.Load(),
+		PartsDelivered:    c.partsDelivered.Load(),
+		PartsFailed:       c.partsFailed.Load(),
+		SyncErrors:        c.syncErrors.Load(),
+		PartsReceived:     c.partsReceived.Load(),
+		PartsRefused:      c.partsRefused.Load(),
 	}
 	c.mu.Lock()
 	st.LastError = c.lastError

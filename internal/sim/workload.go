@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,13 @@ func (s *Server) Step(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	switch s.cfg.Cluster.Role {
+	case RoleData:
+		return s.maintainLocked()
+	case RoleLiaison:
+		defer s.kickSender()
+		return s.liaisonStepLocked()
+	}
 	if err := s.flushMemLocked(); err != nil {
 		return err
 	}
@@ -72,8 +80,20 @@ func (s *Server) Step(ctx context.Context) error {
 // segment of every written group and flushes them, together with any part
 // still in memory: afterwards every part is on disk and listed in its
 // shard's live .snp, one new part per shard more than before.
+//
+// On a liaison the parts go into its queue; on a data node, which writes
+// nothing of its own, Flush is refused.
 func (s *Server) Flush(ctx context.Context) error {
 	return s.locked(ctx, "flush", func() error {
+		switch s.cfg.Cluster.Role {
+		case RoleData:
+			return errors.New("cannot flush: a data node takes its parts from the liaison")
+		case RoleLiaison:
+			if err := s.liaisonWriteLocked(); err != nil {
+				return err
+			}
+			return s.flushQueueLocked()
+		}
 		if err := s.writeLocked(); err != nil {
 			return err
 		}

@@ -1,0 +1,276 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/snapshot"
+)
+
+// operation is the agent's one operation. The caller holds s.callMu to
+// change it, and s.mu to change or read status.
+type operation struct {
+	status OperationStatus
+	taken  []snapshot.Taken
+	timer  *time.Timer
+	lease  time.Duration
+}
+
+// validOperation checks an operation id: 32 lowercase hex digits.
+func validOperation(id string) error {
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 16 || strings.ToLower(id) != id {
+		return statusErr(http.StatusBadRequest, "operation %q is not 32 lowercase hex digits", id)
+	}
+	return nil
+}
+
+func (s *Server) handlePrepare(w http.ResponseWriter, r *http.Request) {
+	var req PrepareRequest
+	if err := readJSON(r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	resp, err := s.prepare(r.Context(), req)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// prepare starts an operation: it checks the request, that no other
+// operation lives, the repository, and the node; then it records the
+// operation and starts its lease.
+func (s *Server) prepare(ctx context.Context, req PrepareRequest) (*PrepareResponse, error) {
+	if err := validOperation(req.Operation); err != nil {
+		return nil, err
+	}
+	lease := s.opts.Lease
+	if req.LeaseSeconds != 0 {
+		lease = time.Duration(req.LeaseSeconds * float64(time.Second))
+	}
+	if lease <= 0 || lease > MaxLease {
+		return nil, statusErr(http.StatusBadRequest, "lease of %v: give 0 (the agent's default) up to %v", lease, MaxLease)
+	}
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	s.mu.Lock()
+	cur, closed := s.op, s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return nil, statusErr(http.StatusServiceUnavailable, "the agent is stopping")
+	case cur != nil && cur.status.ID == req.Operation:
+		return nil, statusErr(http.StatusConflict, "operation %s is already prepared", req.Operation)
+	case cur != nil:
+		return nil, statusErr(http.StatusConflict, "operation %s is under way; abort it or wait until its lease ends (%s)",
+			cur.status.ID, cur.status.LeaseUntil.Format(time.RFC3339))
+	}
+	if s.opts.CheckRepository == nil {
+		return nil, statusErr(http.StatusBadRequest, "the agent has no repository named %q: it names none", req.Repository)
+	}
+	if err := s.opts.CheckRepository(ctx, req.Repository); err != nil {
+		return nil, statusErr(http.StatusBadGateway, "cannot use repository %q: %v", req.Repository, err)
+	}
+	resp := &PrepareResponse{Node: s.opts.NodeName, Role: s.opts.Role, AgentVersion: s.opts.Version, FlushTimeouts: map[string]string{}}
+	for c, d := range s.opts.FlushTimeouts {
+		resp.FlushTimeouts[c] = d.String()
+	}
+	if err := s.checkRoots(); err != nil {
+		return nil, statusErr(http.StatusBadGateway, "%v", err)
+	}
+	if s.opts.Role == RoleData {
+		v, err := s.nodeVersion(ctx)
+		if err != nil {
+			return nil, statusErr(http.StatusBadGateway, "%v", err)
+		}
+		resp.APIVersion = v
+	}
+	op := &operation{status: OperationStatus{ID: req.Operation, Phase: PhasePrepared, Repository: req.Repository}}
+	if err := s.saveState(op); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.op = op
+	s.renewLocked(op, lease)
+	resp.Clock, resp.LeaseUntil = s.now().UTC(), op.status.LeaseUntil
+	s.mu.Unlock()
+	return resp, nil
+}
+
+// renewLocked (re)starts op's lease. The caller holds s.mu.
+func (s *Server) renewLocked(op *operation, lease time.Duration) {
+	op.lease = lease
+	op.status.LeaseUntil = s.now().Add(lease).UTC()
+	if op.timer != nil {
+		op.timer.Stop()
+	}
+	id := op.status.ID
+	op.timer = time.AfterFunc(lease, func() { s.expire(id) })
+}
+
+// expire ends operation id once its lease has run out, unless a call
+// renewed it meanwhile.
+func (s *Server) expire(id string) {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	s.mu.Lock()
+	op := s.op
+	live := op != nil && op.status.ID == id && s.now().Before(op.status.LeaseUntil)
+	s.mu.Unlock()
+	if op == nil || op.status.ID != id || live {
+		return
+	}
+	_ = s.endLocked(context.Background())
+}
+
+// current returns the operation a call names, renewing its lease; a call
+// for another operation, or none, is refused.
+func (s *Server) current(id string) (*operation, error) {
+	if err := validOperation(id); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.op == nil || s.op.status.ID != id {
+		return nil, statusErr(http.StatusNotFound, "no operation %s: its lease may have ended", id)
+	}
+	s.renewLocked(s.op, s.op.lease)
+	return s.op, nil
+}
+
+func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
+	var req OperationRequest
+	if err := readJSON(r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	op, err := s.current(req.Operation)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if op.status.Phase != PhasePrepared {
+		fail(w, statusErr(http.StatusConflict, "operation %s is %s, not prepared: one snapshot per operation", op.status.ID, op.status.Phase))
+		return
+	}
+	resp, err := s.takeSnapshot(r.Context(), op)
+	s.mu.Lock()
+	if err != nil {
+		op.status.Phase, op.status.Error = PhaseFailed, err.Error()
+	} else {
+		op.status.Phase, op.status.Snapshot = PhaseSnapshotted, resp
+	}
+	s.mu.Unlock()
+	if err != nil {
+		fail(w, statusErr(http.StatusBadGateway, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
+	var req OperationRequest
+	if err := readJSON(r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	if err := validOperation(req.Operation); err != nil {
+		fail(w, err)
+		return
+	}
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	op, err := s.current(req.Operation)
+	if err != nil {
+		writeJSON(w, http.StatusOK, struct{}{}) // nothing to release
+		return
+	}
+	if err := s.releaseLocked(op); err != nil {
+		fail(w, err)
+		return
+	}
+	s.mu.Lock()
+	if op.status.Phase != PhaseFailed {
+		op.status.Phase = PhaseReleased
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) handleAbort(w http.ResponseWriter, r *http.Request) {
+	var req OperationRequest
+	if err := readJSON(r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	if err := validOperation(req.Operation); err != nil {
+		fail(w, err)
+		return
+	}
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	s.mu.Lock()
+	mine := s.op != nil && s.op.status.ID == req.Operation
+	s.mu.Unlock()
+	if mine {
+		if err := s.endLocked(r.Context()); err != nil {
+			fail(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	resp := StatusResponse{Node: s.opts.NodeName, Role: s.opts.Role, AgentVersion: s.opts.Version}
+	if id := r.URL.Query().Get("operation"); id != "" {
+		if _, err := s.current(id); err != nil {
+			fail(w, err)
+			return
+		}
+	}
+	s.mu.Lock()
+	if s.op != nil {
+		st := s.op.status
+		resp.Operation = &st
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// releaseLocked deletes the operation's snapshot directories. The caller
+// holds s.callMu.
+func (s *Server) releaseLocked(op *operation) error {
+	if err := snapshot.Remove(s.opts.Roots, op.taken); err != nil {
+		return err
+	}
+	op.taken = nil
+	return s.saveState(op)
+}
+
+// endLocked ends the operation: its snapshot is deleted, its lease
+// stopped and its state removed. The caller holds s.callMu.
+func (s *Server) endLocked(context.Context) error {
+	s.mu.Lock()
+	op := s.op
+	s.mu.Unlock()
+	if op == nil {
+		return nil
+	}
+	if err := s.releaseLocked(op); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if op.timer != nil {
+		op.timer.Stop()
+	}
+	s.op = nil
+	s.mu.Unlock()
+	return s.removeState()
+}
