@@ -184,10 +184,7 @@ func CheckRelease(ctx context.Context, roots Roots, opts ScanOptions, rel Releas
 	if err != nil {
 		return nil, err
 	}
-	loc := opts.Location
-	if loc == nil {
-		loc = time.Local
-	}
+	loc := l.Zone.Location
 	if rel.SegmentFormats == nil {
 		rel.SegmentFormats = knownSegmentVersions
 	}

@@ -133,6 +133,8 @@ type Layout struct {
 	Dirs     []Dir
 	Segments []Segment
 	Parts    []Part
+	// Zone is the zone segment names were read in, and how it was chosen.
+	Zone Zone
 	// Warnings describe what the server would reject or delete on startup
 	// (segment without metadata, part without a readable metadata.json,
 	// directory named seg-… that is no segment name). Scan does not fail on
@@ -158,8 +160,15 @@ type ScanOptions struct {
 	// always scanned: a backup without schemas cannot be restored.
 	Groups []string
 	// Location is the server's time zone, in which segment names are
-	// written; nil means time.Local.
+	// written; nil means learn it from the segments' metadata
+	// (ResolveZone). A Location the metadata contradicts fails the scan
+	// with ErrTimeZone.
 	Location *time.Location
+	// ZoneUnchecked reads segment names in Location (nil: time.Local)
+	// without learning or checking the zone: for scans that need no
+	// segment windows, such as a check of a root or a look at a restore
+	// target's formats.
+	ZoneUnchecked bool
 	// ReusePart, when set, is asked about every part directory (rel is its
 	// path below the catalog's data dir). Parts are immutable once written
 	// (docs/banyandb.md, Measure, stream and trace trees), so a part
@@ -216,11 +225,7 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot scan BanyanDB data: %w", err)
 	}
-	loc := opts.Location
-	if loc == nil {
-		loc = time.Local
-	}
-	s := &scanner{ctx: ctx, loc: loc, layout: &Layout{}, reuse: opts.ReusePart, groups: opts.Groups, skip: opts.SkipFiles}
+	s := &scanner{ctx: ctx, layout: &Layout{}, reuse: opts.ReusePart, groups: opts.Groups, skip: opts.SkipFiles}
 	var looked []string
 	for _, c := range cats {
 		croot := roots.CatalogRoot(c)
@@ -274,7 +279,9 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.finish()
+	if err := s.finish(opts); err != nil {
+		return nil, err
+	}
 	return s.layout, nil
 }
 
@@ -303,7 +310,6 @@ func selectCatalogs(asked []Catalog) ([]Catalog, error) {
 // scanner accumulates a Layout.
 type scanner struct {
 	ctx      context.Context
-	loc      *time.Location
 	layout   *Layout
 	segments []segDir
 	parts    []partDir
@@ -374,7 +380,7 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	sem := make(chan struct{}, scanWorkers)
 	var wg sync.WaitGroup
 	for i, start := range starts {
-		sub := &scanner{ctx: s.ctx, loc: s.loc, layout: &Layout{}, reuse: s.reuse}
+		sub := &scanner{ctx: s.ctx, layout: &Layout{}, reuse: s.reuse}
 		subs[i] = sub
 		wg.Add(1)
 		sem <- struct{}{}
@@ -592,31 +598,12 @@ func shardNumber(name string) (int, bool) {
 	return n, err == nil
 }
 
-// finish reads segment and part metadata, derives segment ends and sorts.
-func (s *scanner) finish() {
+// finish reads segment and part metadata, chooses the zone segment names
+// are read in, derives segment ends and sorts.
+func (s *scanner) finish(opts ScanOptions) error {
 	l := s.layout
-	for _, sd := range s.segments {
-		start, _, err := ParseSegmentName(sd.name, s.loc)
-		if err != nil {
-			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: %s/%s is not a segment: %v", sd.catalog, sd.group, sd.name, err))
-			continue
-		}
-		seg := Segment{Catalog: sd.catalog, Group: sd.group, Name: sd.name, Start: start}
-		b, err := ReadMetadataFile(filepath.Join(sd.abs, segmentMetaFile))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s has no metadata file: the server deletes it on startup", sd.catalog, seg.Path()))
-		case err != nil:
-			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: cannot read metadata of segment %s: %v", sd.catalog, seg.Path(), err))
-		default:
-			version, end, hasEnd, err := ParseSegmentMetadata(b)
-			if err != nil {
-				l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s: %v", sd.catalog, seg.Path(), err))
-				break
-			}
-			seg.Version, seg.End, seg.EndKnown = version, end, hasEnd
-		}
-		l.Segments = append(l.Segments, seg)
+	if err := s.readSegments(opts); err != nil {
+		return err
 	}
 	for _, pd := range s.parts {
 		part := pd.part
@@ -665,8 +652,55 @@ func (s *scanner) finish() {
 		}
 		return a.Name < b.Name
 	})
-	deriveEnds(l.Segments, s.loc)
+	deriveEnds(l.Segments, l.Zone.Location)
 	sort.Strings(l.Warnings)
+	return nil
+}
+
+// readSegments reads every segment's metadata, chooses the zone (see
+// ScanOptions.Location) and reads the segments' names in it.
+func (s *scanner) readSegments(opts ScanOptions) error {
+	l := s.layout
+	var ends []SegmentEnd
+	for _, sd := range s.segments {
+		if _, _, err := ParseSegmentName(sd.name, time.UTC); err != nil {
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: %s/%s is not a segment: %v", sd.catalog, sd.group, sd.name, err))
+			continue
+		}
+		seg := Segment{Catalog: sd.catalog, Group: sd.group, Name: sd.name}
+		b, err := ReadMetadataFile(filepath.Join(sd.abs, segmentMetaFile))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s has no metadata file: the server deletes it on startup", sd.catalog, seg.Path()))
+		case err != nil:
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: cannot read metadata of segment %s: %v", sd.catalog, seg.Path(), err))
+		default:
+			version, end, hasEnd, err := ParseSegmentMetadata(b)
+			if err != nil {
+				l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s: %v", sd.catalog, seg.Path(), err))
+				break
+			}
+			seg.Version, seg.End, seg.EndKnown = version, end, hasEnd
+		}
+		l.Segments = append(l.Segments, seg)
+		ends = append(ends, SegmentEnd{Catalog: seg.Catalog, Group: seg.Group, Name: seg.Name, End: seg.End, EndKnown: seg.EndKnown})
+	}
+	if opts.ZoneUnchecked {
+		l.Zone = Zone{Location: opts.Location, Source: ZoneGiven}
+		if l.Zone.Location == nil {
+			l.Zone = Zone{Location: time.Local, Source: ZoneLocal}
+		}
+	} else {
+		zone, err := ResolveZone(ends, ZoneOptions{Given: opts.Location})
+		if err != nil {
+			return err
+		}
+		l.Zone = zone
+	}
+	for i := range l.Segments {
+		l.Segments[i].Start, _, _ = ParseSegmentName(l.Segments[i].Name, l.Zone.Location)
+	}
+	return nil
 }
 
 // deriveEnds fills the end of every segment whose metadata gave none: the

@@ -54,7 +54,7 @@ func RestoreRefusals(ctx context.Context, b repository.Backup, roots banyandb.Ro
 		if err != nil || !had {
 			return nil, err
 		}
-		found, ok, err := compat.TargetFromRoot(ctx, roots, banyandb.ScanOptions{Location: loc})
+		found, ok, err := compat.TargetFromRoot(ctx, roots, banyandb.ScanOptions{Location: loc, ZoneUnchecked: true})
 		if err != nil || !ok {
 			return nil, err
 		}

@@ -126,7 +126,7 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	if err := targets.finish(p); err != nil {
 		return nil, err
 	}
-	res.Check, err = banyandb.Check(ctx, roots, banyandb.ScanOptions{Catalogs: cats, Location: opts.Location})
+	res.Check, err = banyandb.Check(ctx, roots, banyandb.ScanOptions{Catalogs: cats, Location: opts.Location, ZoneUnchecked: true})
 	if err != nil {
 		return nil, fmt.Errorf("restored into %s, but cannot check it: %w", res.Targets[0], err)
 	}
