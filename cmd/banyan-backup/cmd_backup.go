@@ -49,7 +49,11 @@ func addRootFlagsNamed(cmd *cobra.Command, rf *rootFlags, rootFlag, rootHelp, ro
 		rf.server.register(f)
 	}
 	f.StringSliceVar(&rf.catalogs, "catalog", nil, "catalogs to include: measure, stream, trace, property, schema-property (repeatable; default all)")
-	f.StringVar(&rf.timeZone, "time-zone", "Local", "the server's time zone, in which segment names are written (e.g. UTC)")
+	zoneHelp := "the server's time zone, in which segment names are written: an IANA name (Asia/Shanghai), UTC, Local or UTC+08:00 (default: learned from the segments' metadata, else local)"
+	if rootName == "--target" {
+		zoneHelp = "the time zone of the backed-up server, in which segment names and --from/--to dates are read: an IANA name, UTC, Local or UTC+08:00 (default: the zone the backup recorded, else learned from its segments' metadata, else local)"
+	}
+	f.StringVar(&rf.timeZone, "time-zone", "", zoneHelp)
 }
 
 // anyOverride reports whether a per-catalog root was given.
@@ -69,6 +73,8 @@ func serverFlag(c banyandb.Catalog) string {
 	return string(c) + "-root"
 }
 
+// resolve reads the flags; the location is nil when --time-zone was not
+// given (learn it from the data).
 func (rf *rootFlags) resolve() (banyandb.Roots, []banyandb.Catalog, *time.Location, error) {
 	roots := banyandb.Roots{Root: rf.root, Override: map[banyandb.Catalog]string{}}
 	for c, v := range rf.overrides {
@@ -93,9 +99,9 @@ func (rf *rootFlags) resolve() (banyandb.Roots, []banyandb.Catalog, *time.Locati
 		}
 		cats = append(cats, c)
 	}
-	loc, err := time.LoadLocation(rf.timeZone)
+	loc, err := banyandb.ParseZone(rf.timeZone)
 	if err != nil {
-		return roots, nil, nil, usagef("unknown --time-zone %q: %v", rf.timeZone, err)
+		return roots, nil, nil, usagef("invalid --time-zone: %v", err)
 	}
 	return roots, cats, loc, nil
 }
@@ -172,6 +178,7 @@ complete on its own.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "backup %s saved: %d files, %s (%d unchanged, %d read: %s); repository grew by %s in %.2fs\n",
 				out.ShortID, out.Files, humanBytes(out.BytesTotal), out.FilesUnchanged, out.FilesRead, humanBytes(out.BytesRead),
 				humanBytes(out.BytesAdded), out.DurationSeconds)
+			fmt.Fprintf(cmd.OutOrStdout(), "segment names read in %s\n", res.Zone.Describe())
 			if out.PacksRecovered > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "%d packs (%s) a killed backup had stored were reused, not uploaded again\n", out.PacksRecovered, humanBytes(out.BytesRecovered))
 			}

@@ -67,7 +67,7 @@ are errors or the root cannot be read, 2 on usage errors.`,
 				}
 				release = t.CheckRelease()
 			}
-			rep, err := banyandb.CheckRelease(cmd.Context(), roots, banyandb.ScanOptions{Catalogs: cats, Location: loc}, release)
+			rep, err := banyandb.CheckRelease(cmd.Context(), roots, banyandb.ScanOptions{Catalogs: cats, Location: loc, ZoneUnchecked: loc == nil}, release)
 			if err != nil {
 				return err
 			}

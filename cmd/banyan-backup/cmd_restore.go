@@ -113,7 +113,7 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if rf.ifEmpty && (rf.merge || rf.overwrite) {
 		return usagef("--if-empty restores only into empty targets: leave out --merge and --overwrite")
 	}
-	roots, cats, loc, err := rf.target.resolve()
+	roots, cats, given, err := rf.target.resolve()
 	if err != nil {
 		return err
 	}
@@ -126,20 +126,16 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 			return skipRestore(cmd, g, dir+" holds data")
 		}
 	}
-	opts := restore.Options{Roots: roots, Location: loc, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
+	opts := restore.Options{Roots: roots, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
 	if opts.Owners, err = rf.owners(); err != nil {
 		return err
 	}
 	opts.Selection = restore.Selection{Catalogs: cats, Groups: rf.groups, NoSchema: rf.noSchema}
 	now := time.Now()
-	if opts.Selection.From, err = restore.ParseTimeArg(rf.from, now, loc, false); err != nil {
-		return usageError{err}
-	}
-	if opts.Selection.To, err = restore.ParseTimeArg(rf.to, now, loc, true); err != nil {
-		return usageError{err}
-	}
-	if !opts.Selection.From.IsZero() && !opts.Selection.To.IsZero() && opts.Selection.To.Before(opts.Selection.From) {
-		return usagef("--to %s is before --from %s", rf.to, rf.from)
+	// Read in the local zone first, to refuse a bad window before the
+	// repository is opened; read again once the backup gives the zone.
+	if err := rf.window(&opts.Selection, now, time.Local); err != nil {
+		return err
 	}
 	if opts.Selection.Granularity, err = restore.ParseGranularity(rf.granularity); err != nil {
 		return usageError{err}
@@ -179,7 +175,24 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	if err != nil {
 		return err
 	}
-	if opts.Refused, err = engine.RestoreRefusals(cmd.Context(), b, roots, loc, opts.Selection, target); err != nil {
+	zone, reread, err := restore.ZoneFor(b, given)
+	switch {
+	case err != nil && (given != nil || rf.from != "" || rf.to != ""):
+		return err
+	case err != nil: // no window: the zone does not matter
+		zone = banyandb.Zone{Location: time.Local, Source: banyandb.ZoneLocal}
+	}
+	opts.Location, opts.ZoneSource = zone.Location, zone.Source
+	if reread {
+		opts.Selection.Zone = zone.Location
+	}
+	if err := rf.window(&opts.Selection, now, zone.Location); err != nil {
+		return err
+	}
+	if (rf.dryRun || rf.from != "" || rf.to != "") && !g.json {
+		fmt.Fprintf(cmd.OutOrStdout(), "dates and segment names read in %s\n", zone.Describe())
+	}
+	if opts.Refused, err = engine.RestoreRefusals(cmd.Context(), b, roots, zone.Location, opts.Selection, target); err != nil {
 		return err
 	}
 	res, err := restore.Run(cmd.Context(), repo.Repository, b, opts)
@@ -198,6 +211,21 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 		if n := res.Check.Errors(); n > 0 {
 			return fmt.Errorf("%w: restored into %s, but check found %d errors: a node would not load it as it is", banyandb.ErrCheckFailed, res.Targets[0], n)
 		}
+	}
+	return nil
+}
+
+// window reads --from and --to into sel, dates in loc.
+func (rf *restoreFlags) window(sel *restore.Selection, now time.Time, loc *time.Location) error {
+	var err error
+	if sel.From, err = restore.ParseTimeArg(rf.from, now, loc, false); err != nil {
+		return usageError{err}
+	}
+	if sel.To, err = restore.ParseTimeArg(rf.to, now, loc, true); err != nil {
+		return usageError{err}
+	}
+	if !sel.From.IsZero() && !sel.To.IsZero() && sel.To.Before(sel.From) {
+		return usagef("--to %s is before --from %s", rf.to, rf.from)
 	}
 	return nil
 }

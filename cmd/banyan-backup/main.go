@@ -11,10 +11,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // zones by name (--time-zone, zones backups record) without a system zone database
 
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/buildinfo"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
@@ -58,7 +60,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, repository.ErrIntegrity):
 		return exitIntegrity
-	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected), errors.Is(err, backup.ErrRootMismatch):
+	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected), errors.Is(err, backup.ErrRootMismatch),
+		errors.Is(err, banyandb.ErrTimeZone):
 		return exitUsage
 	case errors.Is(err, repository.ErrNoRepository), errors.Is(err, repository.ErrNotInitialized):
 		return exitNoRepo

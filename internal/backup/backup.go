@@ -26,7 +26,10 @@ type Options struct {
 	// Groups selects group directories (none: all); schema-property's
 	// _schema group is always kept.
 	Groups []string
-	// Location is the server's time zone for segment names; nil = Local.
+	// Location is the server's time zone, in which segment names are
+	// written; nil means learn it from the segments' metadata, else use
+	// the local zone (banyandb.ResolveZone). A zone the metadata
+	// contradicts fails the backup with banyandb.ErrTimeZone.
 	Location *time.Location
 	// Parent names the backup whose unchanged files are reused ("" picks
 	// the newest backup of the same roots).
@@ -101,6 +104,8 @@ type Result struct {
 	// could not be: the backup does not fail for it.
 	AbandonedSnapshots      []string
 	AbandonedSnapshotsError string
+	// Zone is the zone segment names were read in, and how it was chosen.
+	Zone banyandb.Zone
 }
 
 // Run takes one backup: Upload, then Commit. On error or cancellation no
@@ -314,10 +319,13 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	if parent != nil {
 		m.Parent = &parent.ID
 	}
+	if layout.Zone.Location != nil {
+		m.ServerZone = &repository.ZoneRecord{Name: layout.Zone.Name(), Source: string(layout.Zone.Source)}
+	}
 	sum.BlobsAdded, sum.PacksAdded, sum.BytesAdded = stats.BlobsAdded, stats.PacksAdded, stats.BytesAdded
 	sum.DurationSeconds = time.Since(start).Seconds()
 	m.Summary = sum
-	return &Uploaded{s: s, manifest: m, result: Result{Recovered: s.recovered, Preread: s.pre.stats()}}, nil
+	return &Uploaded{s: s, manifest: m, result: Result{Recovered: s.recovered, Preread: s.pre.stats(), Zone: layout.Zone}}, nil
 }
 
 // hostOf returns the machine running the backup and the node the backup

@@ -54,6 +54,9 @@ type Backup struct {
 	// for, Set the set that records it (MarkSets; "" for an orphan).
 	ClusterOperation string `json:"cluster_operation,omitempty"`
 	Set              string `json:"set,omitempty"`
+	// ServerZone is the zone the backup read segment names in; absent for
+	// backups written before it was recorded.
+	ServerZone *repository.ZoneRecord `json:"server_zone,omitempty"`
 }
 
 // MarkSets fills in the set of each backup of bs that is a set's member.
@@ -120,7 +123,7 @@ func Summarize(bk repository.Backup) Backup {
 		DurationSeconds: s.DurationSeconds,
 		Versions: Versions{Tool: m.ToolVersion, RepositoryFormat: m.RepositoryFormat, ManifestFormat: m.Format,
 			APIVersion: m.Source.APIVersion, Segments: compat.SegmentVersions(m.Segments)},
-		Segments: m.Segments, LackingParts: m.LackingParts, ClusterOperation: m.ClusterOperation,
+		Segments: m.Segments, LackingParts: m.LackingParts, ClusterOperation: m.ClusterOperation, ServerZone: m.ServerZone,
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}

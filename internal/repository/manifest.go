@@ -97,8 +97,23 @@ type Manifest struct {
 	// committed for, the Operation of its set (set.go); "" for a backup
 	// of one node on its own. A backup naming an operation that no set
 	// records is an orphan of a cluster backup that failed.
-	ClusterOperation string  `json:"cluster_operation,omitempty"`
-	Summary          Summary `json:"summary"`
+	ClusterOperation string `json:"cluster_operation,omitempty"`
+	// ServerZone is the time zone the backup read segment names in, which
+	// its segments' start times follow; absent in manifests written before
+	// it was recorded.
+	ServerZone *ZoneRecord `json:"server_zone,omitempty"`
+	Summary    Summary     `json:"summary"`
+}
+
+// ZoneRecord names a time zone and how it was chosen.
+type ZoneRecord struct {
+	// Name is an IANA name (Asia/Shanghai), UTC, or a fixed offset from
+	// UTC (UTC+08:00).
+	Name string `json:"name"`
+	// Source is "given" (by the user, and no segment's metadata
+	// contradicted it), "learned" (from the ends segments' metadata
+	// record) or "local" (the zone of the machine that ran the backup).
+	Source string `json:"source"`
 }
 
 // Backup is a manifest with its id.

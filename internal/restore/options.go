@@ -124,6 +124,9 @@ type Selection struct {
 	From, To    time.Time
 	Granularity Granularity
 	NoSchema    bool
+	// Zone, when set, makes segment windows start at their names read in
+	// this zone instead of at the starts the backup records (see ZoneFor).
+	Zone *time.Location
 }
 
 // IncludesCatalog reports whether the selection restores catalog c.
@@ -189,8 +192,10 @@ type Options struct {
 	Workers  int
 	Progress progress.Reporter
 	// Location is the server's time zone, for checking segment names; nil
-	// means time.Local.
-	Location *time.Location
+	// means time.Local. ZoneSource says how it was chosen (ZoneFor), for
+	// the result.
+	Location   *time.Location
+	ZoneSource banyandb.ZoneSource
 	// stepHook, set by tests, is called after each step that changes a
 	// target root or its staging directory; an error stops the restore
 	// there, as a kill would.

@@ -121,7 +121,7 @@ func makePlan(ctx context.Context, repo *repository.Repository, b repository.Bac
 			if !selectUnit(sel, cat, elems, n) {
 				return repository.SkipDir
 			}
-			cur = &unit{cat: cat, rel: rel, segment: n.Segment}
+			cur = &unit{cat: cat, rel: rel, segment: sel.window(n.Name, n.Segment)}
 			if depth >= 2 {
 				cur.group = elems[1]
 			}
@@ -200,7 +200,8 @@ func selectUnit(sel Selection, cat banyandb.Catalog, elems []string, n *reposito
 	if !strings.HasPrefix(elems[2], banyandb.SegmentPrefix) || n.Type != repository.NodeDir {
 		return true
 	}
-	return n.Segment != nil && sel.overlaps(n.Segment.Start, n.Segment.End)
+	w := sel.window(n.Name, n.Segment)
+	return w != nil && sel.overlaps(w.Start, w.End)
 }
 
 // placeInShard returns, for a path inside a segment's shard, the shard's

@@ -72,6 +72,9 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		return nil, err
 	}
 	res := &Result{Backup: b.ID.String(), DryRun: opts.DryRun, Conflicts: conflicts}
+	if opts.Location != nil {
+		res.ServerZone = &repository.ZoneRecord{Name: banyandb.ZoneName(opts.Location), Source: string(opts.ZoneSource)}
+	}
 	for _, t := range targets {
 		res.Targets = append(res.Targets, t.dir)
 	}

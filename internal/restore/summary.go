@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
 // Result says what a restore did, or for a dry run what it would do.
@@ -17,9 +18,12 @@ type Result struct {
 	From        *time.Time  `json:"from,omitempty"`
 	To          *time.Time  `json:"to,omitempty"`
 	Verify      VerifyMode  `json:"verify"`
-	Units       []UnitPlan  `json:"units"`
-	Refused     []Refusal   `json:"refused,omitempty"`
-	Conflicts   []Conflict  `json:"conflicts,omitempty"`
+	// ServerZone is the zone dates and segment names were read in, and
+	// how it was chosen (absent when Options.Location was not set).
+	ServerZone *repository.ZoneRecord `json:"server_zone,omitempty"`
+	Units      []UnitPlan             `json:"units"`
+	Refused    []Refusal              `json:"refused,omitempty"`
+	Conflicts  []Conflict             `json:"conflicts,omitempty"`
 	// Versions lists the segment format versions restored, per catalog.
 	Versions     map[banyandb.Catalog][]string `json:"versions,omitempty"`
 	Groups       int                           `json:"groups"`

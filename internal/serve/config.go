@@ -309,11 +309,7 @@ func (j *JobConfig) check(p string, at errAt) error {
 		}
 		s.catalogs = append(s.catalogs, c)
 	}
-	tz := s.ServerTimeZone
-	if tz == "" {
-		tz = "Local"
-	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := banyandb.ParseZone(s.ServerTimeZone) // nil: learned from the data
 	if err != nil {
 		return at(p+".source.server_time_zone", "unknown time zone %q", s.ServerTimeZone)
 	}
