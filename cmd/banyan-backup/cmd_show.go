@@ -81,6 +81,9 @@ ID may also be a backup set's id (see list): the set is shown with its nodes.`,
 				}
 				fmt.Fprintln(w)
 			}
+			if z := b.ServerZone; z != nil {
+				fmt.Fprintf(w, "time zone   %s (%s): segment names are read in it\n", z.Name, z.Source)
+			}
 			if b.Parent != nil {
 				fmt.Fprintf(w, "parent      %s\n", b.Parent.Short())
 			}
