@@ -156,7 +156,7 @@ complete on its own.`,
 			defer repo.Close()
 			opts := backup.Options{
 				Roots: roots, Catalogs: cats, Location: loc, Parent: parent, ForceRehash: forceRehash,
-				Tags: tags, Host: host, ToolVersion: build().Version, Progress: newProgress(g, os.Stderr),
+				Tags: tags, Host: host, ToolVersion: build().Version, Progress: newRateCappedProgress(g, os.Stderr, float64(lim.read.BytesPerSecond())),
 				Workers: lim.workers, ReadLimit: lim.read,
 			}
 			var res *backup.Result

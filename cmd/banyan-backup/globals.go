@@ -19,14 +19,18 @@ import (
 
 // globals are the flags every command shares.
 type globals struct {
-	repo     string
-	json     bool
-	quiet    bool
-	lockWait time.Duration
-	cacheDir string
-	noCache  bool
-	store    storeFlags
-	creds    credFlags
+	repo  string
+	json  bool
+	quiet bool
+	// progressInterval is --progress-interval as given; progressEvery the
+	// interval it resolves to (resolveProgress).
+	progressInterval string
+	progressEvery    time.Duration
+	lockWait         time.Duration
+	cacheDir         string
+	noCache          bool
+	store            storeFlags
+	creds            credFlags
 }
 
 func (g *globals) repoURL() (string, error) {

@@ -267,7 +267,9 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	}
 	layout, err := &banyandb.Layout{}, error(nil)
 	if len(opts.Catalogs) > 0 || len(hooks.emptyCatalogs) == 0 { // else every catalog is empty
+		rep.Start("scan", 0, 0)
 		layout, err = banyandb.Scan(ctx, opts.Roots, scan)
+		rep.Done()
 	}
 	// A live backup's preread hands over here: from now on the backup
 	// proper reads what it has not (lookup waits for the files in hand).

@@ -82,17 +82,18 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	var bytesRead atomic.Int64
 	partDone := partCounter(layout, todo, hooks.partRead)
 	chunk := repo.Config().ChunkSize
+	src := source{limit: opts.ReadLimit, rep: rep}
 	err := parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
 		buf := make([]byte, chunk)
 		scratch := &repository.Scratch{}
 		return func(ctx context.Context, i int) error {
-			blobs, n, err := storeFile(ctx, saver, opts.Roots, &layout.Files[i], buf, scratch, opts.ReadLimit)
+			blobs, n, err := storeFile(ctx, saver, opts.Roots, &layout.Files[i], buf, scratch, src)
 			bytesRead.Add(n)
 			if err != nil {
 				return err
 			}
 			nodes[i].Blobs = blobs
-			rep.Advance(1, n)
+			rep.Advance(1, 0) // its bytes as they were read
 			partDone(&layout.Files[i])
 			return nil
 		}
@@ -105,16 +106,40 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	return nodes, sum, nil
 }
 
+// source is how source files are read: within the read limit, reporting
+// every read's bytes as progress, so that it moves within large files too.
+type source struct {
+	limit *ratelimit.Limiter
+	rep   progress.Reporter
+}
+
+func (s source) reader(ctx context.Context, r io.Reader) io.Reader {
+	return progressReader{r: s.limit.Reader(ctx, r), rep: s.rep}
+}
+
+type progressReader struct {
+	r   io.Reader
+	rep progress.Reporter
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.rep.Advance(0, int64(n))
+	}
+	return n, err
+}
+
 // storeFile reads one file in chunks and saves each chunk as a blob.
 func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, f *banyandb.File, buf []byte, scratch *repository.Scratch,
-	limit *ratelimit.Limiter) ([]repository.ID, int64, error) {
+	src source) ([]repository.ID, int64, error) {
 	path := filepath.Join(roots.DataDir(f.Catalog), filepath.FromSlash(f.Path))
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	defer fh.Close()
-	blobs, total, err := saveChunks(ctx, saver, limit.Reader(ctx, fh), path, buf, scratch, ctx.Err)
+	blobs, total, err := saveChunks(ctx, saver, src.reader(ctx, fh), path, buf, scratch, ctx.Err)
 	if err != nil {
 		return nil, total, err
 	}

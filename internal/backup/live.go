@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
 )
@@ -133,7 +134,10 @@ func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 
 	abandoned, abandonedErr := snapshot.RemoveAbandoned(opts.Roots)
 	snapStart := time.Now()
+	rep := progress.OrNop(opts.Progress)
+	rep.Start("snapshot", 0, 0)
 	taken, claim, err := n.takeSnapshot(ctx)
+	rep.Done()
 	snapSeconds := time.Since(snapStart).Seconds()
 	start := time.Now()
 	if err != nil {
