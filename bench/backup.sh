@@ -10,7 +10,9 @@
 #   bench/gen --add-parts 1; backup          time, bytes added
 #   banyan-backup restore latest             time, MB/s, peak RSS
 # checks that the restored tree equals the source, and prints a Markdown
-# table and PASS/MISS lines for the project's targets.
+# table and PASS/MISS lines for the project's targets. banyan-backup's
+# stderr goes to files there, so it prints a progress line every 10 s;
+# bench/progress.sh measures what those lines cost (nothing measurable).
 #
 # Environment:
 #   BENCH_SIZE=2GiB       size of the generated root (2GiB, 512MiB, 100MB, bytes)
