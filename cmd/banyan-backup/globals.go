@@ -22,15 +22,14 @@ type globals struct {
 	repo  string
 	json  bool
 	quiet bool
-	// progressInterval is --progress-interval as given; progressEvery the
-	// interval it resolves to (resolveProgress).
-	progressInterval string
-	progressEvery    time.Duration
-	lockWait         time.Duration
-	cacheDir         string
-	noCache          bool
-	store            storeFlags
-	creds            credFlags
+	// progressEvery is --progress-interval: how often progress lines are
+	// printed off a terminal.
+	progressEvery time.Duration
+	lockWait      time.Duration
+	cacheDir      string
+	noCache       bool
+	store         storeFlags
+	creds         credFlags
 }
 
 func (g *globals) repoURL() (string, error) {

@@ -148,13 +148,17 @@ file, 130 interrupted.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return flagsFromEnv(cmd) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := flagsFromEnv(cmd); err != nil {
+			return err
+		}
+		return g.checkProgress()
+	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.repo, "repo", "r", "", "repository location: a path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix (env BANYAN_BACKUP_REPO)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress")
-	pf.StringVar(&g.progressInterval, "progress-interval", "", "when stderr is not a terminal, or with --json, print a progress line on stderr this often; 0: never (default 10s, env "+progressEnv+")")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.resolveProgress() }
+	pf.DurationVar(&g.progressEvery, "progress-interval", defaultProgressInterval, "when stderr is not a terminal, or with --json, print a progress line on stderr this often (0: never)")
 	g.store.register(pf)
 	g.creds.register(pf)
 	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")

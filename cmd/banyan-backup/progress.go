@@ -14,35 +14,18 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 )
 
-// progressEnv sets the interval of progress lines off a terminal when
-// --progress-interval is not given.
-const progressEnv = "BANYAN_BACKUP_PROGRESS_INTERVAL"
-
 // defaultProgressInterval spaces progress lines off a terminal.
 const defaultProgressInterval = 10 * time.Second
 
 // redrawEvery spaces the redraws of a terminal's progress line.
 const redrawEvery = 500 * time.Millisecond
 
-// resolveProgress reads --progress-interval, else $BANYAN_BACKUP_PROGRESS_INTERVAL,
-// else the default, into g.progressEvery.
-func (g *globals) resolveProgress() error {
-	s, from := g.progressInterval, "--progress-interval"
-	if s == "" {
-		s, from = os.Getenv(progressEnv), progressEnv
+// checkProgress refuses a negative --progress-interval (or
+// BANYAN_BACKUP_PROGRESS_INTERVAL, which flagsFromEnv has read).
+func (g *globals) checkProgress() error {
+	if g.progressEvery < 0 {
+		return usagef("invalid --progress-interval %v: want a duration such as 10s or 1m (0: no progress lines)", g.progressEvery)
 	}
-	if s == "" {
-		g.progressEvery = defaultProgressInterval
-		return nil
-	}
-	d, err := time.ParseDuration(s)
-	if s == "0" {
-		d, err = 0, nil
-	}
-	if err != nil || d < 0 {
-		return usagef("invalid %s %q: want a duration such as 10s or 1m (0: no progress lines)", from, s)
-	}
-	g.progressEvery = d
 	return nil
 }
 

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -17,23 +14,12 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 )
 
-// runEnv runs the CLI as run does, with extra environment variables. Its
+// runProgress runs the CLI with extra environment variables (runEnv); its
 // stderr is a pipe, not a terminal.
-func runEnv(t *testing.T, env []string, args ...string) result {
+func runProgress(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache")), env...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("cannot run %v: %v", args, err)
-	}
-	return result{so.String(), se.String(), code}
+	so, se, code := runEnv(t, env, args...)
+	return result{so, se, code}
 }
 
 // slowRoot is the 0.11 fixture with 4 MiB of random data added, so that a
@@ -66,7 +52,7 @@ func TestProgressLinesOffATerminal(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "repo")
 	mustRun(t, "init", "--repo", repo)
 	const limit = 512 << 10
-	r := runEnv(t, nil, "backup", "--repo", repo, "--root", root, "--limit-read", "512KiB", "--progress-interval", "1s")
+	r := runProgress(t, nil, "backup", "--repo", repo, "--root", root, "--limit-read", "512KiB", "--progress-interval", "1s")
 	if r.code != 0 {
 		t.Fatalf("backup: exit %d\n%s", r.code, r.stderr)
 	}
@@ -128,8 +114,8 @@ func TestProgressJSONLinesQuietAndInterval(t *testing.T) {
 	root := slowRoot(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	mustRun(t, "init", "--repo", repo)
-	env := []string{progressEnv + "=300ms"}
-	r := runEnv(t, env, "backup", "--repo", repo, "--root", root, "--limit-read", "2MiB", "--json")
+	env := []string{"BANYAN_BACKUP_PROGRESS_INTERVAL=300ms"}
+	r := runProgress(t, env, "backup", "--repo", repo, "--root", root, "--limit-read", "2MiB", "--json")
 	if r.code != 0 {
 		t.Fatalf("backup --json: exit %d\n%s", r.code, r.stderr)
 	}
@@ -154,16 +140,16 @@ func TestProgressJSONLinesQuietAndInterval(t *testing.T) {
 	var out backupOut
 	decode(t, r.stdout, &out) // stdout holds the result alone
 
-	r = runEnv(t, env, "backup", "--repo", repo, "--root", root, "--limit-read", "2MiB", "--force-rehash", "--quiet")
+	r = runProgress(t, env, "backup", "--repo", repo, "--root", root, "--limit-read", "2MiB", "--force-rehash", "--quiet")
 	if r.code != 0 || r.stderr != "" {
 		t.Errorf("backup --quiet: exit %d, stderr %q; want nothing on stderr", r.code, r.stderr)
 	}
 	for _, bad := range [][]string{{"--progress-interval", "soon"}, {"--progress-interval", "-1s"}} {
-		if r := runEnv(t, nil, append([]string{"list", "--repo", repo}, bad...)...); r.code != 2 {
+		if r := runProgress(t, nil, append([]string{"list", "--repo", repo}, bad...)...); r.code != 2 {
 			t.Errorf("list %v: exit %d, want 2", bad, r.code)
 		}
 	}
-	if r := runEnv(t, []string{progressEnv + "=often"}, "list", "--repo", repo); r.code != 2 || !strings.Contains(r.stderr, progressEnv) {
-		t.Errorf("%s=often: exit %d, %q; want 2 naming the variable", progressEnv, r.code, r.stderr)
+	if r := runProgress(t, []string{"BANYAN_BACKUP_PROGRESS_INTERVAL=often"}, "list", "--repo", repo); r.code != 2 || !strings.Contains(r.stderr, "BANYAN_BACKUP_PROGRESS_INTERVAL") {
+		t.Errorf("BANYAN_BACKUP_PROGRESS_INTERVAL=often: exit %d, %q; want 2 naming the variable", r.code, r.stderr)
 	}
 }

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,19 +12,8 @@ import (
 // runTZ runs the CLI as run does, on a machine whose local zone is tz.
 func runTZ(t *testing.T, tz string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ="+tz, "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("cannot run %v: %v", args, err)
-	}
-	return result{so.String(), se.String(), code}
+	so, se, code := runEnv(t, []string{"TZ=" + tz}, args...)
+	return result{so, se, code}
 }
 
 type zoneBackupOut struct {
