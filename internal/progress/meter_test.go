@@ -84,3 +84,15 @@ func TestMeterCountsItemsWhenAPhaseHasNoBytes(t *testing.T) {
 		t.Errorf("items: %.2f done at %.1f/s, %v left; want 0.2 at 2/s, 40s left", st.Fraction(), st.Rate, st.Left)
 	}
 }
+
+// BenchmarkMeterAdvance is what counting one read costs a backup's workers
+// (the CLI's display calls Advance with time.Now() on every read).
+func BenchmarkMeterAdvance(b *testing.B) {
+	var m progress.Meter
+	m.Start("backup", 1<<20, 1<<40, time.Now())
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Advance(0, 1<<20, time.Now())
+		}
+	})
+}
