@@ -153,3 +153,24 @@ func TestProgressJSONLinesQuietAndInterval(t *testing.T) {
 		t.Errorf("BANYAN_BACKUP_PROGRESS_INTERVAL=often: exit %d, %q; want 2 naming the variable", r.code, r.stderr)
 	}
 }
+
+// On a terminal the status is one line redrawn in place, ended by a
+// newline when the phase is done.
+func TestTerminalProgressRedrawsOneLine(t *testing.T) {
+	var buf syncBuffer
+	d := &display{w: &buf, mode: modeTerminal, every: 10 * time.Millisecond, now: time.Now}
+	d.Start("backup", 2, 100)
+	d.Advance(1, 50)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(buf.String(), "\r\x1b[Kbackup 50%: 1/2 files, 50 B/100 B") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no status line after 30 s: %q", buf.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d.Done()
+	out := buf.String()
+	if !strings.HasSuffix(out, "\r\x1b[Kbackup done: 1/2 files, 50 B/100 B\n") || strings.Count(out, "\n") != 1 {
+		t.Errorf("terminal output %q: want redraws of one line, ended by the phase's end and a newline", out)
+	}
+}
