@@ -2,12 +2,14 @@ package serve
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
 // FuzzParseConfig feeds the config parser anything: it returns a
 // ConfigError naming the file, or a config whose every job is complete
-// (a name, a root, repositories with URLs, a schedule, time zones, limits).
+// (a name, a root, repositories with URLs, a schedule, time zones when
+// named, limits).
 // The file is the operator's, not repository data, so memory is not
 // bounded here beyond yaml.v3's own alias limits.
 func FuzzParseConfig(f *testing.F) {
@@ -29,7 +31,8 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		for _, j := range cfg.Jobs {
 			if !jobName.MatchString(j.Name) || (j.Source.Root == "" && len(j.Source.Roots) == 0) ||
-				len(j.Repositories) == 0 || j.schedule == nil || j.Source.location == nil || j.Limits.Concurrency < 0 {
+				len(j.Repositories) == 0 || j.schedule == nil || j.Limits.Concurrency < 0 ||
+				(j.Source.location == nil && strings.TrimSpace(j.Source.ServerTimeZone) != "") { // no zone: learned from the data
 				t.Fatalf("accepted incomplete job %+v", j)
 			}
 			for _, r := range j.Repositories {
