@@ -179,7 +179,12 @@ type session struct {
 // context, which is cancelled if the lock is lost (another process judged
 // it stale): the backup then stops, and commits nothing.
 func begin(ctx context.Context, repo *repository.Repository) (*session, context.Context, error) {
-	lock, err := repo.Lock(ctx, "backup", false)
+	return beginOp(ctx, repo, "backup")
+}
+
+// beginOp is begin for operation (the lock's "backup" or "copy").
+func beginOp(ctx context.Context, repo *repository.Repository, operation string) (*session, context.Context, error) {
+	lock, err := repo.Lock(ctx, operation, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -102,6 +102,9 @@ type Manifest struct {
 	// its segments' start times follow; absent in manifests written before
 	// it was recorded.
 	ServerZone *ZoneRecord `json:"server_zone,omitempty"`
+	// CopiedFrom is set on a backup that `copy` (or a serve job with
+	// several repositories) copied from another repository.
+	CopiedFrom *CopiedFrom `json:"copied_from,omitempty"`
 	Summary    Summary     `json:"summary"`
 }
 
@@ -114,6 +117,16 @@ type ZoneRecord struct {
 	// contradicted it), "learned" (from the ends segments' metadata
 	// record) or "local" (the zone of the machine that ran the backup).
 	Source string `json:"source"`
+}
+
+// CopiedFrom names the backup a copy was made from.
+type CopiedFrom struct {
+	// Repository is the source repository's id (its config's).
+	Repository string `json:"repository"`
+	// Backup is the backup's id there.
+	Backup ID `json:"backup"`
+	// Time is when the copy was made.
+	Time time.Time `json:"time"`
 }
 
 // Backup is a manifest with its id.

@@ -84,17 +84,9 @@ func (s *Saver) Has(id ID) bool {
 // Save stores a blob unless the repository has it; it reports whether it
 // was added. raw is not kept after Save returns.
 func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scratch *Scratch) (bool, error) {
-	if s.r.index.Has(id) {
+	if !s.claim(id) {
 		return false, nil
 	}
-	s.mu.Lock()
-	if _, ok := s.pending[id]; ok {
-		s.mu.Unlock()
-		return false, nil
-	}
-	s.pending[id] = struct{}{}
-	s.mu.Unlock()
-
 	// Trees stay raw: an unchanged backup decodes thousands of them, and
 	// one zstd frame per small tree cost more time than it saved space.
 	stored, compressed := raw, false
@@ -105,10 +97,34 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 		scratch.sealed = seal.seal(scratch.sealed[:0], stored, blobAD(typ, id))
 		stored = scratch.sealed
 	}
+	if err := s.append(ctx, typ, id, stored, len(raw), compressed); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// claim reports whether blob id is neither indexed nor stored or queued
+// by this saver, and if so marks it queued: the caller must append it.
+func (s *Saver) claim(id ID) bool {
+	if s.r.index.Has(id) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pending[id]; ok {
+		return false
+	}
+	s.pending[id] = struct{}{}
+	return true
+}
+
+// append adds a blob's stored bytes to the open pack of its type, and
+// hands the pack to an uploader once it is full.
+func (s *Saver) append(ctx context.Context, typ BlobType, id ID, stored []byte, rawLen int, compressed bool) error {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return false, s.err
+		return s.err
 	}
 	p := s.cur[typ]
 	if p == nil {
@@ -121,16 +137,16 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 		}
 		if err != nil {
 			s.mu.Unlock()
-			return false, fmt.Errorf("cannot stage a pack: %w", err)
+			return fmt.Errorf("cannot stage a pack: %w", err)
 		}
 		s.cur[typ] = p
 	}
-	if err := p.add(id, stored, len(raw), compressed); err != nil {
+	if err := p.add(id, stored, rawLen, compressed); err != nil {
 		s.mu.Unlock()
-		return false, err
+		return err
 	}
 	s.stats.BlobsAdded++
-	s.stats.RawAdded += int64(len(raw))
+	s.stats.RawAdded += int64(rawLen)
 	var full *packFile
 	if p.size >= s.r.cfg.PackSize {
 		full = p
@@ -138,11 +154,9 @@ func (s *Saver) Save(ctx context.Context, typ BlobType, id ID, raw []byte, scrat
 	}
 	s.mu.Unlock()
 	if full != nil {
-		if err := s.send(ctx, full); err != nil {
-			return false, err
-		}
+		return s.send(ctx, full)
 	}
-	return true, nil
+	return nil
 }
 
 // send hands a full pack to the uploader, waiting while it stores the
