@@ -11,6 +11,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/compat"
 	"github.com/banyan-backup/banyan-backup/internal/engine"
+	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/spf13/cobra"
 )
 
@@ -86,6 +87,9 @@ ID may also be a backup set's id (see list): the set is shown with its nodes.`,
 			}
 			if b.Parent != nil {
 				fmt.Fprintf(w, "parent      %s\n", b.Parent.Short())
+			}
+			if c := b.CopiedFrom; c != nil {
+				fmt.Fprintf(w, "copied      from backup %s of repository %s, at %s\n", c.Backup.Short(), repository.ShortHex(c.Repository), c.Time.Local().Format(time.RFC3339))
 			}
 			fmt.Fprintf(w, "files       %d in %d directories, %s\n", s.Files, s.Dirs, humanBytes(s.Bytes))
 			fmt.Fprintf(w, "read        %d files, %s (%d unchanged, not read)\n", s.FilesRead, humanBytes(s.BytesRead), s.FilesUnchanged)

@@ -13,6 +13,7 @@ type storeFlags struct {
 	opts      backends.Options
 	pathStyle bool
 	flags     *pflag.FlagSet
+	prefix    string // of the flags' names: "" or "from-" (fromflags.go)
 }
 
 func (s *storeFlags) register(pf *pflag.FlagSet) {
@@ -29,7 +30,7 @@ func (s *storeFlags) register(pf *pflag.FlagSet) {
 // options are the object stores' options the flags set.
 func (s *storeFlags) options() backends.Options {
 	o := s.opts
-	if s.flags != nil && s.flags.Changed("s3-path-style") {
+	if s.flags != nil && s.flags.Changed(s.prefix+"s3-path-style") {
 		o.S3.PathStyle = &s.pathStyle
 	}
 	return o

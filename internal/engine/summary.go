@@ -57,6 +57,9 @@ type Backup struct {
 	// ServerZone is the zone the backup read segment names in; absent for
 	// backups written before it was recorded.
 	ServerZone *repository.ZoneRecord `json:"server_zone,omitempty"`
+	// CopiedFrom names the repository and backup a copy was made from
+	// (`copy`); absent for a backup taken here.
+	CopiedFrom *repository.CopiedFrom `json:"copied_from,omitempty"`
 }
 
 // MarkSets fills in the set of each backup of bs that is a set's member.
@@ -124,6 +127,7 @@ func Summarize(bk repository.Backup) Backup {
 		Versions: Versions{Tool: m.ToolVersion, RepositoryFormat: m.RepositoryFormat, ManifestFormat: m.Format,
 			APIVersion: m.Source.APIVersion, Segments: compat.SegmentVersions(m.Segments)},
 		Segments: m.Segments, LackingParts: m.LackingParts, ClusterOperation: m.ClusterOperation, ServerZone: m.ServerZone,
+		CopiedFrom: m.CopiedFrom,
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}
