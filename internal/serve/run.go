@@ -38,18 +38,30 @@ type RepoResult struct {
 	DurationSeconds float64           `json:"duration_seconds"`
 	Forgotten       int               `json:"forgotten,omitempty"`
 	BackupsKept     int               `json:"backups_kept"`
+	// CopiedFrom names the repository whose backup of this run was
+	// copied here (copy.go); empty for a backup taken of the node.
+	CopiedFrom string `json:"copied_from,omitempty"`
 }
 
 // JobTag is the tag every backup of a job carries: "job=NAME".
 func JobTag(name string) string { return "job=" + name }
 
-// runJob backs the job's source up into each of its repositories in turn.
-// rec is shared with the API: it changes only under j.mu.
+// runJob backs the job's source up once, into the first of its
+// repositories that takes the backup, and copies that backup into each
+// repository after it (copy.go): one snapshot of the node per run. rec is
+// shared with the API: it changes only under j.mu.
 func (s *Server) runJob(ctx context.Context, j *job, rec *RunRecord) {
 	s.log.Info("run started", "job", j.cfg.Name, "trigger", rec.Trigger)
 	ok := true
+	var taken *runBackup
 	for _, rc := range j.cfg.Repositories {
-		res := s.backupInto(ctx, j, rc)
+		var res RepoResult
+		if taken == nil {
+			res = s.backupInto(ctx, j, rc)
+			taken = tookBackup(rc, res)
+		} else {
+			res = s.copyInto(ctx, j, rc, *taken)
+		}
 		ok = ok && res.Error == ""
 		j.mu.Lock()
 		rec.Results = append(rec.Results, res)
