@@ -49,11 +49,11 @@ func TestSecondRepositoryGetsACopy(t *testing.T) {
 	defer srv.Close()
 	for run := 1; run <= 2; run++ {
 		rec := runOnce(t, srv, "two")
-		if !rec.OK || len(rec.Results) != 2 || rec.Results[1].CopiedFrom != "a" || rec.Results[0].CopiedFrom != "" {
-			t.Fatalf("run %d: %+v", run, rec)
-		}
 		if calls := node.Stats().SnapshotCalls; calls != int64(run) {
 			t.Fatalf("after %d runs the node was asked for %d snapshots, want one per run", run, calls)
+		}
+		if !rec.OK || len(rec.Results) != 2 || rec.Results[1].CopiedFrom != "a" || rec.Results[0].CopiedFrom != "" {
+			t.Fatalf("run %d: %+v", run, rec)
 		}
 	}
 	as, bs := backupsIn(t, first), backupsIn(t, second)
