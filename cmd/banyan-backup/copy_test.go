@@ -91,7 +91,7 @@ func TestCopyCommand(t *testing.T) {
 func TestKilledCopyResumes(t *testing.T) {
 	root := fixtureRoot(t, fixture.V011)
 	src, dst := filepath.Join(t.TempDir(), "src"), filepath.Join(t.TempDir(), "dst")
-	mustRun(t, "init", "--repo", src)
+	mustRun(t, "init", "--repo", src, "--pack-size", "4")
 	mustRun(t, "init", "--repo", dst, "--pack-size", "4")
 	shard := filepath.Join(root, "stream", "data", "bk_stream", "seg-20261120", "shard-0")
 	addPart(t, shard, "0000000000000002", 96<<20)
@@ -105,7 +105,9 @@ func TestKilledCopyResumes(t *testing.T) {
 	full := copyJSONOf(t, "--from-repo", src, "--repo", whole)
 
 	stopAt := 1 + int(time.Now().UnixNano()%8) // a random point: 1 to 8 packs in
-	cmd := exec.Command(binary, "copy", "--from-repo", src, "--repo", dst)
+	// The limit keeps the copy going for about 4 s, so that it is killed
+	// while it runs even on a slow machine.
+	cmd := exec.Command(binary, "copy", "--from-repo", src, "--repo", dst, "--limit-upload", "24MiB")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

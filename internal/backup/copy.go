@@ -108,8 +108,9 @@ func Copy(ctx context.Context, src, dst *repository.Repository, opts CopyOptions
 }
 
 // checkCopyable refuses a copy between repositories whose blobs differ
-// for the same file: another hash or chunking. Their pack sizes may
-// differ. Chunk sizes that differ are refused rather than the files cut
+// for the same file: another hash or chunking, or that store them sealed
+// (encryption: a blob's stored bytes would need opening and sealing
+// again). Their pack sizes may differ. Chunk sizes that differ are refused rather than the files cut
 // again: the copied blobs would be valid but would not deduplicate with
 // the destination's own backups, and a resumed restore from it checks
 // files chunk by chunk of its size.
@@ -118,6 +119,8 @@ func checkCopyable(src, dst *repository.Repository) error {
 	switch {
 	case s.ID == d.ID:
 		return fmt.Errorf("cannot copy from %s to %s: they are the same repository (id %s)", src.Location(), dst.Location(), s.ID)
+	case s.Encryption != "none" || d.Encryption != "none":
+		return fmt.Errorf("cannot copy from %s to %s: copies between encrypted repositories are not supported", src.Location(), dst.Location())
 	case s.Hash != d.Hash || s.Chunker != d.Chunker || s.ChunkSize != d.ChunkSize:
 		return fmt.Errorf("cannot copy from %s to %s: they cut files differently (%s, %s chunks of %d bytes; %s, %s chunks of %d bytes), "+
 			"so the destination could not deduplicate the copied blobs: copy into a repository with the source's chunking",

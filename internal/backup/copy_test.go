@@ -271,3 +271,104 @@ func filesIn(t *testing.T, dir string) int {
 	}
 	return countFiles(t, dir)
 }
+
+// packNames lists the pack ids stored in the repository in dir.
+func packNames(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := filepath.WalkDir(filepath.Join(dir, "data"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			out[d.Name()] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// When the destination holds some of a source pack's blobs, the others
+// are read from it one by one, each checked (a damaged one fails the
+// copy), into new packs; packs it lacks entirely are copied whole, under
+// their own names.
+func TestCopyOfPartlyHeldPacks(t *testing.T) {
+	ctx := t.Context()
+	srcDir, opts := commitFixture(t) // 8 KiB packs: many, mixing catalogs
+	src := openAt(t, local.New(srcDir), repository.Options{})
+	dstDir, dst := initAt(t, repository.InitOptions{PackSize: 8 << 10})
+	// The destination backs up part of the root itself: its blobs are in
+	// the source's packs beside others.
+	part := opts
+	part.Catalogs = []banyandb.Catalog{banyandb.Measure}
+	if _, err := backup.Run(ctx, dst, part); err != nil {
+		t.Fatal(err)
+	}
+	own := packNames(t, dstDir)
+
+	// A blob the destination lacks, in a pack it holds other blobs of.
+	var damaged string
+	var off int64
+	for name := range packNames(t, srcDir) {
+		path := filepath.Join(srcDir, "data", name[:2], name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs, err := repository.ParsePack(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, lacking := 0, -1
+		for i, b := range blobs {
+			if dst.Index().Has(b.ID) {
+				held++
+			} else if b.Type == repository.DataBlob {
+				lacking = i
+			}
+		}
+		if held > 0 && lacking >= 0 {
+			damaged, off = path, int64(blobs[lacking].Offset)
+			break
+		}
+	}
+	if damaged == "" {
+		t.Fatal("no source pack holds both blobs the destination has and data blobs it lacks")
+	}
+	flip := func() {
+		data, err := os.ReadFile(damaged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[off] ^= 0x40
+		if err := os.WriteFile(damaged, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip()
+	if _, err := backup.Copy(ctx, src, dst, backup.CopyOptions{}); !errors.Is(err, repository.ErrIntegrity) || !strings.Contains(err.Error(), "blob") {
+		t.Fatalf("copy of a damaged blob: %v, want an integrity error naming the blob", err)
+	}
+	if bs, err := dst.Backups(ctx); err != nil || len(bs) != 1 {
+		t.Fatalf("after a failed copy the destination lists %d backups (%v), want its own one", len(bs), err)
+	}
+	flip()
+	res, err := backup.Copy(ctx, src, dst, backup.CopyOptions{})
+	if err != nil || statuses(res) != "copied" {
+		t.Fatalf("copy: %v %v", statuses(res), err)
+	}
+	srcPacks, whole, fresh := packNames(t, srcDir), 0, 0
+	for name := range packNames(t, dstDir) {
+		switch {
+		case srcPacks[name]:
+			whole++
+		case !own[name]:
+			fresh++
+		}
+	}
+	if whole == 0 || fresh == 0 {
+		t.Errorf("%d source packs copied whole and %d new packs of blobs copied one by one; want both", whole, fresh)
+	}
+	verifyClean(t, dstDir, 2)
+	sameContent(t, restoreInto(t, src, res.Backups[0].Source), restoreInto(t, dst, res.Backups[0].Backup))
+}

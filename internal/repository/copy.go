@@ -1,23 +1,12 @@
 package repository
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
-
-	"github.com/banyan-backup/banyan-backup/internal/parallel"
-	"github.com/banyan-backup/banyan-backup/internal/progress"
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
-
-// copyGap is the largest run of unneeded bytes between two blobs of one
-// pack that a copy reads through rather than asking for a new range.
-const copyGap = 1 << 20
 
 // copyTreeCache bounds the tree packs a copy keeps while it walks trees.
 const copyTreeCache = 32 << 20
@@ -131,123 +120,4 @@ func (c *CopySource) need(id ID, path string, has func(ID) bool, p *CopyPlan) er
 	p.StoredBytes += int64(loc.Length)
 	p.RawBytes += int64(loc.RawLength)
 	return nil
-}
-
-// CopyOptions tune Copy.
-type CopyOptions struct {
-	// Workers reading the source's packs at once; 0 means 2.
-	Workers  int
-	Progress progress.Reporter
-}
-
-// Copy reads the planned blobs from the source, checks each against its
-// hash, and stores it through dst (a saver of the destination) as it is
-// stored in the source: compressed blobs are not decompressed and
-// compressed again. Ranges of a pack are read whole when the blobs in it
-// lie less than copyGap apart. A blob that does not match its hash fails
-// the copy with ErrIntegrity; what dst stored until then stays unnamed by
-// any manifest.
-func (c *CopySource) Copy(ctx context.Context, p *CopyPlan, dst *Saver, opts CopyOptions) error {
-	rep := progress.OrNop(opts.Progress)
-	rep.Start("copy", p.Trees+p.Blobs, p.StoredBytes)
-	defer rep.Done()
-	n := opts.Workers
-	if n <= 0 {
-		n = 2
-	}
-	return parallel.ForEach(ctx, n, copyRuns(p.blobs), func() func(context.Context, []Location) error {
-		w := &copyWorker{src: c.r, dst: dst, rep: rep}
-		return w.run
-	})
-}
-
-// copyRuns splits blobs, sorted by pack and offset, into runs that one
-// read of a pack's range serves.
-func copyRuns(blobs []Location) [][]Location {
-	var runs [][]Location
-	start := 0
-	for i := 1; i <= len(blobs); i++ {
-		if i < len(blobs) {
-			prev, cur := blobs[i-1], blobs[i]
-			if cur.Pack == prev.Pack && int64(cur.Offset)-int64(prev.Offset)-int64(prev.Length) <= copyGap {
-				continue
-			}
-		}
-		runs = append(runs, blobs[start:i])
-		start = i
-	}
-	return runs
-}
-
-// copyWorker copies runs of blobs, with buffers of its own.
-type copyWorker struct {
-	src    *Repository
-	dst    *Saver
-	rep    progress.Reporter
-	stored []byte
-	raw    []byte
-}
-
-// run reads one range of a source pack and stores each blob in it.
-func (w *copyWorker) run(ctx context.Context, run []Location) error {
-	pack := run[0].Pack
-	first, last := int64(run[0].Offset), run[len(run)-1]
-	rc, err := w.src.be.Get(ctx, packName(pack), first, int64(last.Offset)+int64(last.Length)-first)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%w: pack %s of %s is missing", ErrIntegrity, pack.Short(), w.src.Location())
-		}
-		return fmt.Errorf("cannot read pack %s: %w", pack.Short(), err)
-	}
-	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 1<<20)
-	pos := first
-	for _, loc := range run {
-		if _, err := io.CopyN(io.Discard, br, int64(loc.Offset)-pos); err != nil {
-			return w.short(pack, err)
-		}
-		if cap(w.stored) < int(loc.Length) {
-			w.stored = make([]byte, loc.Length)
-		}
-		stored := w.stored[:loc.Length]
-		if _, err := io.ReadFull(br, stored); err != nil {
-			return w.short(pack, err)
-		}
-		pos = int64(loc.Offset) + int64(loc.Length)
-		if loc.compressed() && cap(w.raw) < int(loc.RawLength) {
-			w.raw = make([]byte, 0, loc.RawLength)
-		}
-		if _, err := w.src.decodeBlob(loc, stored, w.raw); err != nil {
-			return err
-		}
-		if _, err := w.dst.SaveStored(ctx, loc.PackedBlob, stored); err != nil {
-			return err
-		}
-		w.rep.Advance(1, int64(loc.Length))
-	}
-	return nil
-}
-
-func (w *copyWorker) short(pack ID, err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: pack %s is shorter than its index says", ErrIntegrity, pack.Short())
-	}
-	return fmt.Errorf("cannot read pack %s: %w", pack.Short(), err)
-}
-
-// SaveStored stores a blob of another repository as it is stored there
-// (b says its type, id, lengths and compression), unless this repository
-// has it; it reports whether it was added. stored is not kept after
-// SaveStored returns. The caller has checked stored against b.ID.
-func (s *Saver) SaveStored(ctx context.Context, b PackedBlob, stored []byte) (bool, error) {
-	if int(b.Length) != len(stored) {
-		return false, fmt.Errorf("cannot save blob %s: %d stored bytes, want %d", b.ID.Short(), len(stored), b.Length)
-	}
-	if !s.claim(b.ID) {
-		return false, nil
-	}
-	if err := s.append(ctx, b.Type, b.ID, stored, int(b.RawLength), b.compressed()); err != nil {
-		return false, err
-	}
-	return true, nil
 }

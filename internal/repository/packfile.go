@@ -18,6 +18,9 @@ type packFile struct {
 	size  int
 	blobs []PackedBlob
 	seal  *sealer // seals the trailer; blobs come sealed
+	// whole is set on a pack copied whole from another repository
+	// (copyrun.go): f holds it complete, and finish only returns it.
+	whole *IndexPack
 }
 
 func newPackFile(typ BlobType, f *os.File, seal *sealer) (*packFile, error) {
@@ -53,6 +56,9 @@ func (p *packFile) add(id ID, stored []byte, rawLen int, compressed bool) error 
 
 // finish writes the trailer and returns the pack's id, size and blobs.
 func (p *packFile) finish() (ID, int64, []PackedBlob, error) {
+	if p.whole != nil {
+		return p.whole.ID, p.whole.Size, p.whole.Blobs, nil
+	}
 	if err := p.write(appendPackTrailer(nil, p.blobs, p.seal)); err != nil {
 		return ID{}, 0, nil, err
 	}
