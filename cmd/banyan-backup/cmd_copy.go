@@ -40,7 +40,8 @@ Both repositories must cut files the same way (their chunk size): copy
 refuses others. Both are locked as by a backup (the source shared, for
 the whole copy). The source's object store is set with the --from-*
 flags; credentials come from the environment for both. --limit-download
-caps reading the source, --limit-upload writing the destination.`,
+caps reading the source, --limit-upload writing the destination, and
+--concurrency sets how many source packs are read at once (default 2).`,
 		Example: `  banyan-backup copy --from-repo /srv/banyan-backups --repo s3://offsite/banyandb
   banyan-backup copy latest --from-repo /srv/bb --repo /mnt/usb/bb --json
   banyan-backup copy --from-repo s3://a/bb --from-s3-endpoint http://minio:9000 --repo /srv/bb --dry-run`,

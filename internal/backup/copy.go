@@ -91,11 +91,10 @@ func Copy(ctx context.Context, src, dst *repository.Repository, opts CopyOptions
 	if err != nil {
 		return nil, err
 	}
-	c := &copier{src: src, dst: dst, opts: opts, from: src.NewCopySource(), srcByID: map[repository.ID]repository.Backup{}}
+	c := &copier{src: src, dst: dst, opts: opts, from: src.NewCopySource(), held: held, srcByID: map[repository.ID]repository.Backup{}}
 	for _, b := range all {
 		c.srcByID[b.ID] = b
 	}
-	c.held = held
 	res := &CopyResult{}
 	for _, b := range todo {
 		cb, err := c.one(ctx, b)
