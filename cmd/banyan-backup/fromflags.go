@@ -1,13 +1,11 @@
 package main
 
 import (
-	"os"
-
 	"github.com/spf13/pflag"
 )
 
-// fromEnv names the source repository of `copy` when --from-repo does not.
-const fromEnv = "BANYAN_BACKUP_FROM_REPO"
+// fromEnv is --from-repo's environment variable (env.go).
+const fromEnv = envPrefix + "FROM_REPO"
 
 // registerSource adds the object-store flags of a second repository, the
 // source of `copy`: --from-s3-endpoint and the like. They are the
@@ -24,11 +22,8 @@ func (s *storeFlags) registerSource(f *pflag.FlagSet) {
 	f.StringVar(&s.opts.Azure.Endpoint, "from-azure-endpoint", "", "blob service URL for an azure:// source repository (default: https://$AZURE_STORAGE_ACCOUNT.blob.core.windows.net)")
 }
 
-// fromURL is the source repository: --from-repo, or BANYAN_BACKUP_FROM_REPO.
+// fromURL is the source repository that --from-repo (or its variable) names.
 func fromURL(flag string) (string, error) {
-	if flag == "" {
-		flag = os.Getenv(fromEnv)
-	}
 	if flag == "" {
 		return "", usagef("no source repository given: use --from-repo PATH or set %s", fromEnv)
 	}
