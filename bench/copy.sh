@@ -235,8 +235,16 @@ report() {
 			"$(verdict "$kind" "$med")" \
 			"$(medv C "$kind" bb)" "$(calc "$(medv R "$kind" bb) / 1024")" "$(lo "${loads[@]}")" "$(hi "${loads[@]}")"
 	done
-	printf '\nPer-round throughput ratios (copy / cp -a): full %s; incremental %s\n\n' \
-		"$(ratios full | xargs printf '%.2f ' | sed 's/ $//')" "$(ratios incr | xargs printf '%.2f ' | sed 's/ $//')"
+	printf '\nPer round (cp -a s / copy s = throughput ratio; load at the copy):\n\n'
+	for kind in full incr; do
+		printf -- '- %s:' "$kind"
+		for ((k = 1; k <= ROUNDS; k++)); do
+			printf ' %.2f/%.2f = %.2f (%s);' "${T[$kind.cp.$k]}" "${T[$kind.bb.$k]}" \
+				"$(calc "(${B[$kind.bb.$k]} / ${T[$kind.bb.$k]}) / (${B[$kind.cp.$k]} / ${T[$kind.cp.$k]})")" "${L[$kind.bb.$k]}"
+		done
+		printf '\n'
+	done
+	printf '\n'
 	# shellcheck disable=SC2016 # backquotes are Markdown
 	printf "The last round's destinations passed \`verify --read-data\`; the copies' root trees equal the source backups': %s.\n\n" "$SAME"
 	# shellcheck disable=SC2046 # the ratios are numbers
