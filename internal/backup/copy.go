@@ -47,6 +47,9 @@ type CopiedBackup struct {
 	// Counts are the blobs the destination lacked, which the copy stored
 	// (or would store).
 	Counts repository.CopyCounts
+	// TreesRead counts the source's trees the plan read: those that
+	// differ from the parent's, when dst holds the parent.
+	TreesRead int64
 	// Result is the committed copy, for Copied.
 	Result *Result
 }
@@ -63,7 +66,7 @@ type CopyResult struct {
 // copy that fails or is killed leaves no backup listed and its rerun
 // adopts the packs it stored. The copy's manifest is the source's, with
 // the root tree, time, host, tags, source and segments unchanged; see
-// copiedManifest. Backups are copied oldest first, each committed before
+// copier.manifest. Backups are copied oldest first, each committed before
 // the next starts; the first failure stops the copy and is returned with
 // the backups done so far.
 //
@@ -79,6 +82,17 @@ func Copy(ctx context.Context, src, dst *repository.Repository, opts CopyOptions
 		return nil, err
 	}
 	defer lock.Unlock(context.WithoutCancel(ctx))
+	ctx, cancel := lock.Context(ctx) // a copy stops once src's lock is lost
+	defer cancel()
+	res, err := copyLocked(ctx, src, dst, opts)
+	if lost := lock.Err(); lost != nil {
+		return res, lost
+	}
+	return res, err
+}
+
+// copyLocked is Copy once src is locked.
+func copyLocked(ctx context.Context, src, dst *repository.Repository, opts CopyOptions) (*CopyResult, error) {
 	all, err := src.Backups(ctx)
 	if err != nil {
 		return nil, err
@@ -107,12 +121,12 @@ func Copy(ctx context.Context, src, dst *repository.Repository, opts CopyOptions
 }
 
 // checkCopyable refuses a copy between repositories whose blobs differ
-// for the same file: another hash or chunking, or that store them sealed
+// for the same file (another hash or chunking), or that store them sealed
 // (encryption: a blob's stored bytes would need opening and sealing
-// again). Their pack sizes may differ. Chunk sizes that differ are refused rather than the files cut
+// again). Chunk sizes that differ are refused rather than the files cut
 // again: the copied blobs would be valid but would not deduplicate with
 // the destination's own backups, and a resumed restore from it checks
-// files chunk by chunk of its size.
+// files chunk by chunk of its size. Pack sizes may differ.
 func checkCopyable(src, dst *repository.Repository) error {
 	s, d := src.Config(), dst.Config()
 	switch {
@@ -184,13 +198,13 @@ func (c *copier) one(ctx context.Context, b repository.Backup) (CopiedBackup, er
 		return CopiedBackup{Source: b, Status: Present, Backup: h}, nil
 	}
 	if c.opts.DryRun {
-		plan, err := c.from.Plan(ctx, b.Tree, c.dst.Index().Has)
+		plan, err := c.from.Plan(ctx, b.Tree, repository.CopyDest{Has: c.dst.Index().Has, Base: c.base(b)})
 		if err != nil {
 			return CopiedBackup{}, err
 		}
-		return CopiedBackup{Source: b, Status: Planned, Counts: plan.CopyCounts}, nil
+		return CopiedBackup{Source: b, Status: Planned, Counts: plan.CopyCounts, TreesRead: plan.TreesRead}, nil
 	}
-	up, counts, err := c.upload(ctx, b)
+	up, plan, err := c.upload(ctx, b)
 	if err != nil {
 		return CopiedBackup{}, err
 	}
@@ -199,19 +213,19 @@ func (c *copier) one(ctx context.Context, b repository.Backup) (CopiedBackup, er
 		return CopiedBackup{}, err
 	}
 	c.held = append(c.held, res.Backup)
-	return CopiedBackup{Source: b, Status: Copied, Backup: res.Backup, Counts: counts, Result: res}, nil
+	return CopiedBackup{Source: b, Status: Copied, Backup: res.Backup, Counts: plan.CopyCounts, TreesRead: plan.TreesRead, Result: res}, nil
 }
 
 // upload stores b's blobs that dst lacks under a session of dst, as a
 // backup's upload does, and returns the upload holding the manifest.
-func (c *copier) upload(ctx context.Context, b repository.Backup) (*Uploaded, repository.CopyCounts, error) {
+func (c *copier) upload(ctx context.Context, b repository.Backup) (*Uploaded, *repository.CopyPlan, error) {
 	start := time.Now()
 	s, ctx, err := beginOp(ctx, c.dst, "copy")
 	if err != nil {
-		return nil, repository.CopyCounts{}, err
+		return nil, nil, err
 	}
 	saver := s.newSaver(ctx)
-	plan, err := c.from.Plan(ctx, b.Tree, saver.Has)
+	plan, err := c.from.Plan(ctx, b.Tree, repository.CopyDest{Has: saver.Has, Base: c.base(b)})
 	if err == nil {
 		err = c.from.Copy(ctx, plan, saver, repository.CopyOptions{Workers: c.opts.Workers, Progress: c.opts.Progress})
 	}
@@ -222,10 +236,31 @@ func (c *copier) upload(ctx context.Context, b repository.Backup) (*Uploaded, re
 	}
 	if err != nil {
 		s.end(ctx)
-		return nil, repository.CopyCounts{}, s.failed(err)
+		return nil, nil, s.failed(err)
 	}
 	m := c.manifest(b, stats, time.Since(start))
-	return &Uploaded{s: s, manifest: m, result: Result{Recovered: s.recovered}}, plan.CopyCounts, nil
+	return &Uploaded{s: s, manifest: m, result: Result{Recovered: s.recovered}}, plan, nil
+}
+
+// parentCopy returns dst's copy of b's parent.
+func (c *copier) parentCopy(b repository.Backup) (repository.Backup, bool) {
+	if b.Parent == nil {
+		return repository.Backup{}, false
+	}
+	p, ok := c.srcByID[*b.Parent]
+	if !ok {
+		return repository.Backup{}, false
+	}
+	return c.heldCopy(p.Manifest)
+}
+
+// base is the tree dst holds complete that b is planned against: its
+// parent's, when dst holds the parent (repository.CopyDest).
+func (c *copier) base(b repository.Backup) *repository.ID {
+	if p, ok := c.parentCopy(b); ok {
+		return &p.Tree
+	}
+	return nil
 }
 
 // manifest is the copy's manifest: the source's, with
@@ -239,12 +274,8 @@ func (c *copier) manifest(b repository.Backup, stats repository.SaveStats, took 
 	m := *b.Manifest
 	m.RepositoryFormat = c.dst.Config().Version
 	m.Parent = nil
-	if b.Parent != nil {
-		if p, ok := c.srcByID[*b.Parent]; ok {
-			if h, ok := c.heldCopy(p.Manifest); ok {
-				m.Parent = &h.ID
-			}
-		}
+	if p, ok := c.parentCopy(b); ok {
+		m.Parent = &p.ID
 	}
 	m.CopiedFrom = &repository.CopiedFrom{Repository: c.src.Config().ID, Backup: b.ID, Time: c.dst.Now().UTC()}
 	m.Summary.BlobsAdded, m.Summary.PacksAdded, m.Summary.BytesAdded = stats.BlobsAdded, stats.PacksAdded, stats.BytesAdded

@@ -91,6 +91,11 @@ func TestCopyIntoEmptyThenPartlyFilledRepository(t *testing.T) {
 	if grew := dirBytes(t, filepath.Join(dstDir, "data")) - packsBefore; grew > 8*24<<10+32<<10 {
 		t.Errorf("the destination's packs grew by %d bytes for a part of %d", grew, 8*24<<10)
 	}
+	// Only the trees on the path to the new part differ from the parent's,
+	// which the destination holds: only they are read.
+	if n.TreesRead > 8 || c.TreesRead != c.Counts.Trees {
+		t.Errorf("the copies read %d trees (of %d) and %d; want all, then the path to the new part only", c.TreesRead, c.Counts.Trees, n.TreesRead)
+	}
 	if n.Backup.Parent == nil || *n.Backup.Parent != c.Backup.ID {
 		t.Errorf("the copy's parent is %v, want the copy of the source's parent %s", n.Backup.Parent, c.Backup.ID.Short())
 	}

@@ -36,6 +36,8 @@ func (r *Repository) NewCopySource() *CopySource {
 type CopyPlan struct {
 	blobs []Location
 	CopyCounts
+	// TreesRead counts the trees the plan read and decoded.
+	TreesRead int64
 }
 
 // CopyCounts count the blobs of a copy: Trees and Blobs the tree and data
@@ -48,13 +50,26 @@ type CopyCounts struct {
 	RawBytes    int64 `json:"raw_bytes"`
 }
 
-// Plan walks the tree root and every tree below it and plans every tree
-// and data blob that has (the destination's saver, or its index) reports
-// missing. It fails with ErrIntegrity when the source lacks a blob or a
-// tree pack is damaged.
-func (c *CopySource) Plan(ctx context.Context, root ID, has func(ID) bool) (*CopyPlan, error) {
+// CopyDest says what the destination of a copy holds.
+type CopyDest struct {
+	// Has reports whether the destination has a blob (its saver's Has,
+	// or its index's).
+	Has func(ID) bool
+	// Base, if set, is the root tree of a backup the destination holds,
+	// which this source holds too (the copied backup's parent, copied
+	// before): the destination has every blob below it. Plan compares the
+	// trees it walks with Base's at the same path and does not walk a
+	// subtree that is the same there, so a backup that changed little
+	// costs the reading of the trees that changed.
+	Base *ID
+}
+
+// Plan walks the tree root and the trees below it and plans every tree
+// and data blob the destination lacks. It fails with ErrIntegrity when the
+// source lacks a blob or a tree pack is damaged.
+func (c *CopySource) Plan(ctx context.Context, root ID, dest CopyDest) (*CopyPlan, error) {
 	p := &CopyPlan{}
-	if err := c.tree(ctx, root, "", has, p); err != nil {
+	if err := c.tree(ctx, root, dest.Base, "", dest.Has, p); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(p.blobs, func(a, b Location) int {
@@ -66,8 +81,10 @@ func (c *CopySource) Plan(ctx context.Context, root ID, has func(ID) bool) (*Cop
 	return p, nil
 }
 
-func (c *CopySource) tree(ctx context.Context, id ID, path string, has func(ID) bool, p *CopyPlan) error {
-	if _, ok := c.walked[id]; ok {
+// tree plans the tree id and what is below it; base is the destination's
+// complete tree at the same path, if any.
+func (c *CopySource) tree(ctx context.Context, id ID, base *ID, path string, has func(ID) bool, p *CopyPlan) error {
+	if _, ok := c.walked[id]; ok || (base != nil && *base == id) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -80,6 +97,8 @@ func (c *CopySource) tree(ctx context.Context, id ID, path string, has func(ID) 
 	if err != nil {
 		return err
 	}
+	p.TreesRead++
+	bases := c.subtrees(ctx, base)
 	c.walked[id] = struct{}{}
 	for i := range t.Entries {
 		n := &t.Entries[i]
@@ -90,12 +109,31 @@ func (c *CopySource) tree(ctx context.Context, id ID, path string, has func(ID) 
 			}
 		}
 		if n.Type == NodeDir && n.Subtree != nil {
-			if err := c.tree(ctx, *n.Subtree, sub, has, p); err != nil {
+			if err := c.tree(ctx, *n.Subtree, bases[n.Name], sub, has, p); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// subtrees maps the directory entries of the base tree to their subtrees;
+// none when there is no base, or it cannot be read (it only saves work).
+func (c *CopySource) subtrees(ctx context.Context, base *ID) map[string]*ID {
+	if base == nil {
+		return nil
+	}
+	t, err := c.cache.loadTree(ctx, *base)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]*ID, len(t.Entries))
+	for i := range t.Entries {
+		if n := &t.Entries[i]; n.Type == NodeDir && n.Subtree != nil {
+			out[n.Name] = n.Subtree
+		}
+	}
+	return out
 }
 
 // need plans blob id unless the destination has it or it is planned.
