@@ -81,6 +81,7 @@ for d in "$ROOT" "$SRC"; do
 done
 log "work directory $WORK (size $SIZE, seed $SEED, $ROUNDS rounds)"
 LOAD_START=$(loadavg)
+COMMIT=$(src_commit) # of the binary built now
 build_bin gen ./bench/gen
 build_bin banyan-backup ./cmd/banyan-backup
 setup_rss
@@ -213,7 +214,7 @@ verdict() {
 
 report() {
 	local kind rs med name loads
-	printf '### Copy between two local repositories: %s root, %s rounds (%s, commit %s)\n\n' "$SIZE" "$ROUNDS" "$(utc_now)" "$(src_commit)"
+	printf '### Copy between two local repositories: %s root, %s rounds (%s, commit %s)\n\n' "$SIZE" "$ROUNDS" "$(utc_now)" "$COMMIT"
 	# shellcheck disable=SC2016 # backquotes are Markdown
 	printf -- '- root: `bench/gen --size %s --seed %s`, %s files (%s); then `--add-parts 1`\n' "$SIZE" "$SEED" "$SRC_FILES" "${GEN_LINE#gen: }"
 	printf -- '- full: copy of the first backup into an empty repository; cp -a of the source repository holding it (%s bytes)\n' "$FULL_CP_BYTES"
