@@ -15,10 +15,11 @@ import (
 
 func newCopyCmd(g *globals) *cobra.Command {
 	var (
-		from     string
-		fromOpts storeFlags
-		dryRun   bool
-		lf       limitFlags
+		from      string
+		fromOpts  storeFlags
+		fromCreds credFlags
+		dryRun    bool
+		lf        limitFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "copy [ID...]",
@@ -37,7 +38,11 @@ again reuses what it stored. A damaged source fails the copy with exit
 code 3, and nothing of the backup concerned is listed in the destination.
 
 Both repositories must cut files the same way (their chunk size): copy
-refuses others. Both are locked as by a backup (the source shared, for
+refuses others. Either may be encrypted: each blob is opened with the
+source's key and sealed with the destination's (--from-password-file,
+--from-key-file or BANYAN_BACKUP_FROM_PASSWORD open the source; the usual
+flags the destination). A copy into an unencrypted repository stores the
+data unencrypted. Both are locked as by a backup (the source shared, for
 the whole copy). The source's object store is set with the --from-*
 flags; credentials come from the environment for both. --limit-download
 caps reading the source, --limit-upload writing the destination, and
@@ -58,7 +63,8 @@ caps reading the source, --limit-upload writing the destination, and
 			}
 			so := g.storeOptions(&lim)
 			so.Backends = fromOpts.options()
-			src, err := badURLIsUsage(engine.Open(ctx, srcURL, so))
+			g.redactURLs = append(g.redactURLs, srcURL, fromOpts.opts.S3.Endpoint, fromOpts.opts.GCS.Endpoint, fromOpts.opts.Azure.Endpoint)
+			src, err := badURLIsUsage(openWithCredentials(ctx, srcURL, so, &fromCreds))
 			if err != nil {
 				return fmt.Errorf("cannot open the source repository: %w", err)
 			}
@@ -74,7 +80,8 @@ caps reading the source, --limit-upload writing the destination, and
 			if err != nil {
 				return err
 			}
-			out := copyOutput(src.Location(), dst.Location(), dryRun, res, time.Since(start))
+			red := g.redactor()
+			out := copyOutput(red.String(src.Location()), red.String(dst.Location()), dryRun, res, time.Since(start))
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
@@ -86,6 +93,7 @@ caps reading the source, --limit-upload writing the destination, and
 	f.StringVar(&from, "from-repo", "", "the repository to copy from: a path, file:///path, s3://, gs:// or azure:// URL (env "+fromEnv+")")
 	f.BoolVarP(&dryRun, "dry-run", "n", false, "only show what would be copied")
 	fromOpts.registerSource(f)
+	fromCreds.registerSource(f)
 	addLimitFlags(cmd, &lf, false)
 	return cmd
 }

@@ -29,3 +29,15 @@ func fromURL(flag string) (string, error) {
 	}
 	return flag, nil
 }
+
+// fromPasswordEnv holds the source repository's password for `copy`.
+const fromPasswordEnv = envPrefix + "FROM_PASSWORD"
+
+// registerSource adds the flags that open an encrypted source repository
+// of `copy`: its own password (file or variable) or key file, never the
+// destination's.
+func (c *credFlags) registerSource(f *pflag.FlagSet) {
+	c.env = fromPasswordEnv
+	f.StringVar(&c.passwordFile, "from-password-file", "", "file holding the password of an encrypted source repository (or "+fromPasswordEnv+"; asked on a terminal)")
+	f.StringVar(&c.keyFile, "from-key-file", "", "key file of an encrypted source repository, instead of a password")
+}

@@ -30,6 +30,9 @@ type globals struct {
 	noCache       bool
 	store         storeFlags
 	creds         credFlags
+	// redactURLs are further URLs whose credentials the redactor hides
+	// (copy's source repository and its endpoints).
+	redactURLs []string
 }
 
 func (g *globals) repoURL() (string, error) {
@@ -48,7 +51,7 @@ func (g *globals) repoURL() (string, error) {
 // the command prints: an SDK's error may quote them.
 func (g *globals) redactor() *redact.Redactor {
 	o := g.store.opts
-	r := redact.New(g.repo, os.Getenv("BANYAN_BACKUP_REPO"), o.S3.Endpoint, o.GCS.Endpoint, o.Azure.Endpoint)
+	r := redact.New(append([]string{g.repo, os.Getenv("BANYAN_BACKUP_REPO"), o.S3.Endpoint, o.GCS.Endpoint, o.Azure.Endpoint}, g.redactURLs...)...)
 	r.AddEnv(os.Getenv)
 	return r
 }

@@ -25,6 +25,7 @@ type credFlags struct {
 	passwordFile string
 	keyFile      string
 	prompted     []byte // a password read from the terminal, kept for the run
+	env          string // the password's variable; "" is passwordEnv
 }
 
 func (c *credFlags) register(pf *pflag.FlagSet) {
@@ -48,12 +49,20 @@ func (c *credFlags) credentials() (*repository.Credentials, error) {
 			return nil, err
 		}
 		return &repository.Credentials{Password: pw}, nil
-	case os.Getenv(passwordEnv) != "":
-		return &repository.Credentials{Password: []byte(os.Getenv(passwordEnv))}, nil
+	case os.Getenv(c.passwordEnv()) != "":
+		return &repository.Credentials{Password: []byte(os.Getenv(c.passwordEnv()))}, nil
 	case c.prompted != nil:
 		return &repository.Credentials{Password: c.prompted}, nil
 	}
 	return nil, nil
+}
+
+// passwordEnv is the variable that holds the password.
+func (c *credFlags) passwordEnv() string {
+	if c.env != "" {
+		return c.env
+	}
+	return passwordEnv
 }
 
 // readPasswordFile reads a password file: its first line, without the
@@ -104,10 +113,17 @@ func promptPassword(what string, confirm bool) ([]byte, error) {
 
 var errNoTerminal = errors.New("no terminal to ask on")
 
-// openWithCredentials opens url with the credentials given, asking for a
-// password on the terminal when the repository is encrypted and none was.
+// openWithCredentials opens url with the credentials the global flags
+// give (openWithCredentials).
 func (g *globals) openWithCredentials(ctx context.Context, url string, o engine.StoreOptions) (*engine.Repo, error) {
-	creds, err := g.creds.credentials()
+	return openWithCredentials(ctx, url, o, &g.creds)
+}
+
+// openWithCredentials opens url with the credentials c gives, asking for
+// a password on the terminal when the repository is encrypted and c gives
+// none.
+func openWithCredentials(ctx context.Context, url string, o engine.StoreOptions, c *credFlags) (*engine.Repo, error) {
+	creds, err := c.credentials()
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +139,7 @@ func (g *globals) openWithCredentials(ctx context.Context, url string, o engine.
 	if perr != nil {
 		return nil, perr
 	}
-	g.creds.prompted = pw
+	c.prompted = pw
 	o.Repository.Credentials = &repository.Credentials{Password: pw}
 	return engine.Open(ctx, url, o)
 }

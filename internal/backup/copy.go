@@ -121,19 +121,18 @@ func copyLocked(ctx context.Context, src, dst *repository.Repository, opts CopyO
 }
 
 // checkCopyable refuses a copy between repositories whose blobs differ
-// for the same file (another hash or chunking), or that store them sealed
-// (encryption: a blob's stored bytes would need opening and sealing
-// again). Chunk sizes that differ are refused rather than the files cut
-// again: the copied blobs would be valid but would not deduplicate with
-// the destination's own backups, and a resumed restore from it checks
-// files chunk by chunk of its size. Pack sizes may differ.
+// for the same file: another hash or chunking. Chunk sizes that differ
+// are refused rather than the files cut again: the copied blobs would be
+// valid but would not deduplicate with the destination's own backups, and
+// a resumed restore from it checks files chunk by chunk of its size. Pack
+// sizes, formats and encryption may differ: blob ids are the hashes of
+// the plain bytes in every format, and the destination's config decides
+// whether the copy is sealed.
 func checkCopyable(src, dst *repository.Repository) error {
 	s, d := src.Config(), dst.Config()
 	switch {
 	case s.ID == d.ID:
 		return fmt.Errorf("cannot copy from %s to %s: they are the same repository (id %s)", src.Location(), dst.Location(), s.ID)
-	case s.Encryption != "none" || d.Encryption != "none":
-		return fmt.Errorf("cannot copy from %s to %s: copies between encrypted repositories are not supported", src.Location(), dst.Location())
 	case s.Hash != d.Hash || s.Chunker != d.Chunker || s.ChunkSize != d.ChunkSize:
 		return fmt.Errorf("cannot copy from %s to %s: they cut files differently (%s, %s chunks of %d bytes; %s, %s chunks of %d bytes), "+
 			"so the destination could not deduplicate the copied blobs: copy into a repository with the source's chunking",

@@ -12,8 +12,8 @@ import (
 const copyTreeCache = 32 << 20
 
 // CopySource reads the blobs of backups of this repository (the source)
-// to store them, as they are stored here, in another repository (the
-// destination) that shares its hash and chunking. Across the backups it
+// to store them, as they are stored here (compressed or not), in another
+// repository (the destination) that shares its hash and chunking. Across the backups it
 // plans, it walks each tree once and plans each blob once: the blobs of
 // a backup planned before are in the destination by the time a later one
 // is planned (a copy commits each backup before it plans the next), or,

@@ -28,13 +28,14 @@ type CopyOptions struct {
 
 // Copy stores the planned blobs in the destination through dst, a saver
 // of it, as they are stored in the source: compressed blobs are not
-// decompressed and compressed again. Both repositories are unencrypted,
-// so stored bytes mean the same in both.
+// decompressed and compressed again; a blob of an encrypted repository is
+// opened with its key, and sealed with the destination's if that is
+// encrypted.
 //
-//   - A source pack all of whose blobs are planned is copied whole, under
-//     its own name: it is streamed once, checked against its name (the
-//     hash of its bytes, as an adopted pack is), and its trailer against
-//     the index.
+//   - When neither repository is encrypted, a source pack all of whose
+//     blobs are planned is copied whole, under its own name: it is
+//     streamed once, checked against its name (the hash of its bytes, as
+//     an adopted pack is), and its trailer against the index.
 //   - Of another pack, the planned blobs are read, one range for blobs
 //     less than copyGap apart, each checked against its id, and appended
 //     to the destination's packs.
@@ -50,7 +51,8 @@ func (c *CopySource) Copy(ctx context.Context, p *CopyPlan, dst *Saver, opts Cop
 	if n <= 0 {
 		n = 2
 	}
-	return parallel.ForEach(ctx, n, c.runs(p.blobs), func() func(context.Context, copyRun) error {
+	whole := c.r.codec.seal == nil && dst.r.codec.seal == nil // pack bytes mean the same in both
+	return parallel.ForEach(ctx, n, c.runs(p.blobs, whole), func() func(context.Context, copyRun) error {
 		w := &copyWorker{src: c.r, dst: dst, rep: rep}
 		return w.run
 	})
@@ -64,9 +66,9 @@ type copyRun struct {
 	size  int64 // of the pack, when whole
 }
 
-// runs splits blobs, sorted by pack and offset, into whole packs and
-// ranges.
-func (c *CopySource) runs(blobs []Location) []copyRun {
+// runs splits blobs, sorted by pack and offset, into ranges, and whole
+// packs when whole is set.
+func (c *CopySource) runs(blobs []Location, whole bool) []copyRun {
 	var out []copyRun
 	for len(blobs) > 0 {
 		n := 1
@@ -75,7 +77,7 @@ func (c *CopySource) runs(blobs []Location) []copyRun {
 		}
 		pack := blobs[:n]
 		blobs = blobs[n:]
-		if size, ok := c.r.index.PackSize(pack[0].Pack); ok && fills(pack, size) {
+		if size, ok := c.r.index.PackSize(pack[0].Pack); whole && ok && fills(pack, size) {
 			out = append(out, copyRun{blobs: pack, whole: true, size: size})
 			continue
 		}
@@ -103,12 +105,13 @@ func fills(blobs []Location, size int64) bool {
 
 // copyWorker copies runs, with buffers of its own.
 type copyWorker struct {
-	src    *Repository
-	dst    *Saver
-	rep    progress.Reporter
-	stored []byte
-	raw    []byte
-	buf    []byte
+	src     *Repository
+	dst     *Saver
+	rep     progress.Reporter
+	stored  []byte
+	raw     []byte
+	buf     []byte
+	scratch Scratch // seals for the destination
 }
 
 func (w *copyWorker) run(ctx context.Context, r copyRun) error {
@@ -156,10 +159,11 @@ func (w *copyWorker) blobs(ctx context.Context, run []Location) error {
 		if loc.compressed() && cap(w.raw) < int(loc.RawLength) {
 			w.raw = make([]byte, 0, loc.RawLength)
 		}
-		if _, err := w.src.decodeBlob(loc, stored, w.raw); err != nil {
+		plain, _, err := w.src.openBlob(loc, stored, w.raw)
+		if err != nil {
 			return err
 		}
-		if _, err := w.dst.SaveStored(ctx, loc.PackedBlob, stored); err != nil {
+		if _, err := w.dst.SaveStored(ctx, loc.PackedBlob, plain, &w.scratch); err != nil {
 			return err
 		}
 		w.rep.Advance(1, int64(loc.Length))
@@ -239,16 +243,20 @@ func trailerOf(f *os.File, id ID, size int64, want []Location) ([]PackedBlob, er
 	return blobs, nil
 }
 
-// SaveStored stores a blob of another repository as it is stored there
-// (b says its type, id, lengths and compression), unless this repository
-// has it; it reports whether it was added. stored is not kept after
-// SaveStored returns. The caller has checked stored against b.ID.
-func (s *Saver) SaveStored(ctx context.Context, b PackedBlob, stored []byte) (bool, error) {
-	if int(b.Length) != len(stored) {
-		return false, fmt.Errorf("cannot save blob %s: %d stored bytes, want %d", b.ID.Short(), len(stored), b.Length)
-	}
+// SaveStored stores a blob of another repository as it is stored there,
+// decrypted (plain: raw, or zstd-compressed as b says; b also gives its
+// type, id and raw length), unless this repository has it; it reports
+// whether it was added. It seals plain when this repository is encrypted.
+// plain is not kept after SaveStored returns. The caller has checked plain
+// against b.ID.
+func (s *Saver) SaveStored(ctx context.Context, b PackedBlob, plain []byte, scratch *Scratch) (bool, error) {
 	if !s.claim(b.ID) {
 		return false, nil
+	}
+	stored := plain
+	if seal := s.r.codec.seal; seal != nil {
+		scratch.sealed = seal.seal(scratch.sealed[:0], plain, blobAD(b.Type, b.ID))
+		stored = scratch.sealed
 	}
 	if err := s.append(ctx, b.Type, b.ID, stored, int(b.RawLength), b.compressed()); err != nil {
 		return false, err

@@ -199,32 +199,39 @@ func (r *Repository) readRange(ctx context.Context, loc Location, buf []byte) ([
 // most its raw length, which is at most the chunk size
 // (repository-format.md, "Limits"), reusing buf when large enough.
 func (r *Repository) decodeBlob(loc Location, stored, buf []byte) ([]byte, error) {
+	_, raw, err := r.openBlob(loc, stored, buf)
+	return raw, err
+}
+
+// openBlob decrypts stored bytes (over stored itself) as needed, and
+// returns them decrypted (plain: raw, or compressed as stored) and
+// decompressed (raw), after checking the blob's hash.
+func (r *Repository) openBlob(loc Location, stored, buf []byte) (plain, raw []byte, err error) {
+	plain = stored
 	if seal := r.codec.seal; seal != nil {
-		plain, err := seal.openInPlace(stored, blobAD(loc.Type, loc.ID))
+		plain, err = seal.openInPlace(stored, blobAD(loc.Type, loc.ID))
 		if err != nil {
-			return nil, &BlobError{Blob: loc.ID, Pack: loc.Pack}
+			return nil, nil, &BlobError{Blob: loc.ID, Pack: loc.Pack}
 		}
-		stored = plain
 	}
-	raw := stored
+	raw = plain
 	if loc.compressed() {
 		if int64(loc.RawLength) > int64(r.cfg.ChunkSize) {
-			return nil, fmt.Errorf("%w: blob %s in pack %s is compressed with a raw length of %d bytes, over the chunk size",
+			return nil, nil, fmt.Errorf("%w: blob %s in pack %s is compressed with a raw length of %d bytes, over the chunk size",
 				ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), loc.RawLength)
 		}
 		if cap(buf) < int(loc.RawLength) {
 			buf = make([]byte, 0, loc.RawLength)
 		}
-		var err error
-		raw, err = r.codec.dec.DecodeAll(stored, buf[:0:loc.RawLength])
+		raw, err = r.codec.dec.DecodeAll(plain, buf[:0:loc.RawLength])
 		if err != nil {
-			return nil, fmt.Errorf("%w: blob %s in pack %s does not decompress: %v", ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), err)
+			return nil, nil, fmt.Errorf("%w: blob %s in pack %s does not decompress: %v", ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), err)
 		}
 	}
 	if len(raw) != int(loc.RawLength) || Hash(raw) != loc.ID {
-		return nil, &BlobError{Blob: loc.ID, Pack: loc.Pack}
+		return nil, nil, &BlobError{Blob: loc.ID, Pack: loc.Pack}
 	}
-	return raw, nil
+	return plain, raw, nil
 }
 
 // BlobError reports a blob whose bytes do not match its id.
