@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,6 +66,10 @@ caps reading the source, --limit-upload writing the destination, and
 			so.Backends = fromOpts.options()
 			g.redactURLs = append(g.redactURLs, srcURL, fromOpts.opts.S3.Endpoint, fromOpts.opts.GCS.Endpoint, fromOpts.opts.Azure.Endpoint)
 			src, err := badURLIsUsage(openWithCredentials(ctx, srcURL, so, &fromCreds))
+			if errors.Is(err, repository.ErrNeedCredentials) {
+				return fmt.Errorf("%w: the source repository %s is encrypted: give its password with --from-password-file FILE or %s, or a key file with --from-key-file",
+					repository.ErrNeedCredentials, srcURL, fromPasswordEnv)
+			}
 			if err != nil {
 				return fmt.Errorf("cannot open the source repository: %w", err)
 			}

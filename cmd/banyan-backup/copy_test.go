@@ -166,3 +166,49 @@ func TestCopyFromDamagedRepositoryExits3(t *testing.T) {
 	}
 	mustRun(t, "verify", "--repo", dst, "--read-data")
 }
+
+// copy opens an encrypted source with its own password (--from-password-file,
+// or BANYAN_BACKUP_FROM_PASSWORD) and seals the copy with the destination's:
+// neither password opens the other repository, and the copy restores the
+// root.
+func TestCopyBetweenEncryptedRepositories(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	srcPW, dstPW := write("src-pw", "source password\n"), write("dst-pw", "destination password\n")
+	kdf := []string{"--kdf-memory", "8", "--kdf-time", "1"}
+	root := fixtureRoot(t, fixture.V011)
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	mustRun(t, append([]string{"init", "--repo", src, "--password-file", srcPW}, kdf...)...)
+	mustRun(t, append([]string{"init", "--repo", dst, "--password-file", dstPW}, kdf...)...)
+	b := backupJSONOf(t, src, root, "--password-file", srcPW)
+
+	if r := run(t, "copy", "--from-repo", src, "--repo", dst, "--password-file", dstPW); r.code != exitUsage || !strings.Contains(r.stderr, "--from-password-file") {
+		t.Fatalf("copy without the source's password: exit %d, %q; want 2 naming --from-password-file", r.code, r.stderr)
+	}
+	if r := run(t, "copy", "--from-repo", src, "--repo", dst, "--password-file", dstPW, "--from-password-file", dstPW); r.code != 12 {
+		t.Fatalf("copy with the destination's password for the source: exit %d, %q; want 12", r.code, r.stderr)
+	}
+	out := copyJSONOf(t, "--from-repo", src, "--from-password-file", srcPW, "--repo", dst, "--password-file", dstPW)
+	if out.Copied != 1 || out.Backups[0].SourceID != b.ID {
+		t.Fatalf("copy: %+v", out)
+	}
+	// Both passwords from the environment, each in its own variable.
+	cmd := exec.Command(binary, "copy", "--from-repo", src, "--repo", dst, "--json")
+	cmd.Env = append(os.Environ(), "BANYAN_BACKUP_FROM_PASSWORD=source password", "BANYAN_BACKUP_PASSWORD=destination password")
+	if got, err := cmd.Output(); err != nil || !strings.Contains(string(got), `"present": 1`) {
+		t.Fatalf("copy with the passwords in the environment: %v\n%s", err, got)
+	}
+	if r := run(t, "list", "--repo", dst, "--password-file", srcPW); r.code != 12 {
+		t.Errorf("the source's password opens the destination: exit %d", r.code)
+	}
+	mustRun(t, "verify", "--repo", dst, "--password-file", dstPW, "--read-data")
+	target := filepath.Join(t.TempDir(), "t")
+	mustRun(t, "restore", "latest", "--repo", dst, "--password-file", dstPW, "--target", target)
+	compareTrees(t, root, target)
+}

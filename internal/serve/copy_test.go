@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/fixture"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 	"github.com/banyan-backup/banyan-backup/internal/sim"
@@ -169,5 +170,47 @@ func sameFiles(t *testing.T, a, b string) {
 		if !bytes.Equal(da, db) {
 			t.Errorf("%s: restored bytes differ", p)
 		}
+	}
+}
+
+// The copy into an encrypted repository of a job is sealed with the key
+// its password file opens; the backup keeps its root tree.
+func TestCopyIntoEncryptedRepository(t *testing.T) {
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	plain := initRepo(t)
+	sealed := filepath.Join(t.TempDir(), "sealed")
+	pwFile := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(pwFile, []byte("job password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	creds := &repository.Credentials{Password: []byte("job password")}
+	kdf := repository.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+	r, err := repository.Init(context.Background(), local.New(sealed), repository.InitOptions{Encrypt: true, KDF: &kdf}, repository.Options{Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cfg := mustConfig(t, fmt.Sprintf(`jobs:
+  - name: mixed
+    source: {root: %s, server_time_zone: UTC}
+    repositories: [{name: plain, url: %s}, {name: sealed, url: %s, password_file: %s}]
+    schedule: "@daily"
+`, root, plain, sealed, pwFile))
+	srv := New(cfg, Options{})
+	defer srv.Close()
+	if rec := runOnce(t, srv, "mixed"); !rec.OK || rec.Results[1].CopiedFrom != "plain" {
+		t.Fatalf("run: %+v", rec)
+	}
+	r, err = repository.Open(context.Background(), local.New(sealed), repository.Options{Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	bs, err := r.Backups(context.Background())
+	if err != nil || len(bs) != 1 || bs[0].Tree != backupsIn(t, plain)[0].Tree {
+		t.Fatalf("the encrypted repository holds %d backups (%v), or another root tree", len(bs), err)
+	}
+	if res, err := r.Verify(context.Background(), repository.VerifyOptions{ReadData: true}); err != nil || len(res.Problems) > 0 {
+		t.Fatalf("verify --read-data: %v %+v", err, res)
 	}
 }
