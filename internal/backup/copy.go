@@ -268,7 +268,10 @@ func (c *copier) base(b repository.Backup) *repository.ID {
 //   - the summary's blobs_added, packs_added, bytes_added and
 //     duration_seconds what the copy added to the destination and took
 //     (the other counts describe the backup as it was taken);
-//   - repository_format the destination's.
+//   - repository_format the destination's;
+//   - no cluster_operation: sets are not copied, so a member of a
+//     cluster backup becomes a backup of its own in dst (which prune
+//     would otherwise take for the orphan of a failed cluster backup).
 func (c *copier) manifest(b repository.Backup, stats repository.SaveStats, took time.Duration) *repository.Manifest {
 	m := *b.Manifest
 	m.RepositoryFormat = c.dst.Config().Version
@@ -276,6 +279,7 @@ func (c *copier) manifest(b repository.Backup, stats repository.SaveStats, took 
 	if p, ok := c.parentCopy(b); ok {
 		m.Parent = &p.ID
 	}
+	m.ClusterOperation = "" // the set is not copied: the copy stands alone
 	m.CopiedFrom = &repository.CopiedFrom{Repository: c.src.Config().ID, Backup: b.ID, Time: c.dst.Now().UTC()}
 	m.Summary.BlobsAdded, m.Summary.PacksAdded, m.Summary.BytesAdded = stats.BlobsAdded, stats.PacksAdded, stats.BytesAdded
 	m.Summary.DurationSeconds = took.Seconds()

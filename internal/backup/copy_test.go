@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
@@ -376,4 +377,42 @@ func TestCopyOfPartlyHeldPacks(t *testing.T) {
 	}
 	verifyClean(t, dstDir, 2)
 	sameContent(t, restoreInto(t, src, res.Backups[0].Source), restoreInto(t, dst, res.Backups[0].Backup))
+}
+
+// A member of a cluster backup is copied as a backup of its own: its copy
+// names no cluster operation, so a prune of the destination, which has no
+// set, does not take it for an orphan.
+func TestCopyOfAClusterMemberStandsAlone(t *testing.T) {
+	ctx := t.Context()
+	srcDir, _ := commitFixture(t)
+	src := openAt(t, local.New(srcDir), repository.Options{})
+	b, err := src.FindBackup(ctx, "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := *b.Manifest
+	member.Time = member.Time.Add(time.Second) // another backup than b
+	member.ClusterOperation = "0123456789abcdef0123456789abcdef"
+	if _, _, err := src.SaveManifest(ctx, &member); err != nil {
+		t.Fatal(err)
+	}
+	dstDir, dst := initAt(t, repository.InitOptions{})
+	res, err := backup.Copy(ctx, src, dst, backup.CopyOptions{})
+	if err != nil || statuses(res) != "copied,copied" {
+		t.Fatalf("copy: %v %v", statuses(res), err)
+	}
+	if op := res.Backups[1].Backup.ClusterOperation; op != "" {
+		t.Errorf("the copy of a cluster member names operation %q", op)
+	}
+	lock, err := dst.Lock(ctx, "prune", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Prune(ctx, lock, repository.PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	verifyClean(t, dstDir, 2)
 }

@@ -36,7 +36,7 @@ func (s *Server) copyInto(ctx context.Context, j *job, rc RepositoryConfig, from
 	name := j.cfg.Name
 	start := time.Now()
 	lg := s.log.With("job", name, "repository", rc.Name, "from", from.repo.Name)
-	var dst *engine.Repo // counts bytes_uploaded_total
+	var dst *engine.Repo // counts uploaded_bytes_total
 	j.progress.begin(rc.Name)
 	err := func() error {
 		var err error
@@ -50,33 +50,12 @@ func (s *Server) copyInto(ctx context.Context, j *job, rc RepositoryConfig, from
 		}
 		res.Backup = &run
 		s.m.bytesAdded.WithLabelValues(name, rc.Name).Add(float64(added))
-		s.m.lastSuccess.WithLabelValues(name, rc.Name).Set(float64(time.Now().UnixNano()) / 1e9)
+		s.recordSuccess(j, rc.Name, s.clock.Now())
 		lg.Info("backup copied", "backup", run.ShortID, "source_backup", repository.ShortHex(from.id), "files", run.Files,
 			"bytes_total", run.BytesTotal, "bytes_added", added, "seconds", time.Since(start).Seconds())
-		if j.cfg.Retention != nil {
-			n, err := s.applyRetention(ctx, &j.cfg, dst.Repository)
-			res.Forgotten = n
-			s.m.forgotten.WithLabelValues(name, rc.Name).Add(float64(n))
-			if err != nil {
-				return &stageError{"retention", err}
-			}
-			lg.Info("retention applied", "forgotten", n)
-		}
-		return s.repoStats(ctx, j, rc, dst.Repository, &res)
+		return s.afterSaved(ctx, j, rc, dst.Repository, &res, lg)
 	}()
-	res.DurationSeconds = time.Since(start).Seconds()
-	if dst != nil {
-		res.BytesUploaded = dst.Counts().Uploaded
-	}
-	s.m.bytesUp.WithLabelValues(name, rc.Name).Add(float64(res.BytesUploaded))
-	s.m.lastDuration.WithLabelValues(name, rc.Name).Set(res.DurationSeconds)
-	s.m.duration.WithLabelValues(name, rc.Name).Observe(res.DurationSeconds)
-	if err != nil {
-		res.Kind = failureKind(err)
-		res.Error = s.redact.String(err.Error())
-		s.m.failures.WithLabelValues(name, rc.Name, res.Kind).Inc()
-		lg.Error("copy failed", "kind", res.Kind, "error", res.Error, "seconds", res.DurationSeconds)
-	}
+	s.settle(j, rc, dst, start, err, &res, lg, "copy failed")
 	return res
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -140,17 +141,32 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		s.recordSuccess(j, rc.Name, s.clock.Now())
 		lg.Info("backup saved", "backup", run.ShortID, "files", run.Files, "bytes_total", run.BytesTotal,
 			"bytes_read", run.BytesRead, "bytes_added", run.BytesAdded, "seconds", time.Since(start).Seconds())
-		if j.cfg.Retention != nil {
-			n, err := s.applyRetention(ctx, &j.cfg, repo.Repository)
-			res.Forgotten = n
-			s.m.forgotten.WithLabelValues(name, rc.Name).Add(float64(n))
-			if err != nil {
-				return &stageError{"retention", err}
-			}
-			lg.Info("retention applied", "forgotten", n)
-		}
-		return s.repoStats(ctx, j, rc, repo.Repository, &res)
+		return s.afterSaved(ctx, j, rc, repo.Repository, &res, lg)
 	}()
+	s.settle(j, rc, repo, start, err, &res, lg, "backup failed")
+	return res
+}
+
+// afterSaved applies the job's retention policy to the repository a
+// backup was saved (or copied) into, and updates its statistics.
+func (s *Server) afterSaved(ctx context.Context, j *job, rc RepositoryConfig, repo *repository.Repository, res *RepoResult, lg *slog.Logger) error {
+	if j.cfg.Retention != nil {
+		n, err := s.applyRetention(ctx, &j.cfg, repo)
+		res.Forgotten = n
+		s.m.forgotten.WithLabelValues(j.cfg.Name, rc.Name).Add(float64(n))
+		if err != nil {
+			return &stageError{"retention", err}
+		}
+		lg.Info("retention applied", "forgotten", n)
+	}
+	return s.repoStats(ctx, j, rc, repo, res)
+}
+
+// settle records a backup's or copy's duration, the bytes it uploaded
+// (repo is nil when it could not be opened) and its failure, logged with
+// msg.
+func (s *Server) settle(j *job, rc RepositoryConfig, repo *engine.Repo, start time.Time, err error, res *RepoResult, lg *slog.Logger, msg string) {
+	name := j.cfg.Name
 	res.DurationSeconds = time.Since(start).Seconds()
 	if repo != nil {
 		res.BytesUploaded = repo.Counts().Uploaded
@@ -162,9 +178,8 @@ func (s *Server) backupInto(ctx context.Context, j *job, rc RepositoryConfig) Re
 		res.Kind = failureKind(err)
 		res.Error = s.redact.String(err.Error())
 		s.m.failures.WithLabelValues(name, rc.Name, res.Kind).Inc()
-		lg.Error("backup failed", "kind", res.Kind, "error", res.Error, "seconds", res.DurationSeconds)
+		lg.Error(msg, "kind", res.Kind, "error", res.Error, "seconds", res.DurationSeconds)
 	}
-	return res
 }
 
 // backupOnce runs backup.Run or backup.RunLive with the job's source.
