@@ -74,8 +74,14 @@ func TestSecondRepositoryGetsACopy(t *testing.T) {
 			t.Errorf("failure counted: %s", l)
 		}
 	}
-	if !hasLine(m, `banyan_backup_backups_kept{job="two",repository="b"} 2`) {
-		t.Errorf("metrics lack the copies kept in b")
+	for _, want := range []string{
+		`banyan_backup_backups_kept{backup_job="two",repository="b"} 2`,
+		`banyan_backup_has_succeeded{backup_job="two",repository="b"} 1`,
+		`banyan_backup_read_bytes_total{backup_job="two",repository="b"} 0`,
+	} {
+		if !hasLine(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 
