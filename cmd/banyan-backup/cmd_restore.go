@@ -44,13 +44,15 @@ func newRestoreCmd(g *globals) *cobra.Command {
 expects with --root DIR (per-catalog roots: --measure-root and the like).
 
 Before anything is written the plan is checked: every blob indexed, every pack
-present, and with --verify=full (the default under 10 GiB) every pack read and
-hashed. A damaged repository fails with exit 3 naming the backup, file and
-blob, and nothing is written. Files are staged inside each target root
-(DIR/.banyan-restore, on its own filesystem: DIR may be a mount point) and
-moved in only when all are written and synced; the root carries a
-RESTORE-IN-PROGRESS marker until then, and a restore killed at any point is
-resumed by running the same command again.
+present. Files are staged inside each target root (DIR/.banyan-restore, on its
+own filesystem: DIR may be a mount point), each pack read once and every blob
+hashed as it is written, and moved in only when all are written, verified and
+synced; the root carries a RESTORE-IN-PROGRESS marker until then. A damaged
+repository fails with exit 3 naming the backup, file and blob; the staged
+files are removed and nothing reaches the target. --verify=pre-read reads and
+hashes every pack before touching the target at all, then reads them again to
+write. A restore killed at any point is resumed by running the same command
+again.
 
 Partial restores: --catalog and --group (repeatable), --from/--to (RFC 3339,
 a date, or a time ago such as -72h). Whole segments overlapping the window are
@@ -97,7 +99,7 @@ ID is a unique prefix of a backup id, or "latest".`,
 	f.StringVar(&rf.chown, "chown", "", "give every restored file and directory this owner, UID:GID (e.g. the BanyanDB container's 1000:1000)")
 	f.BoolVar(&rf.dryRun, "dry-run", false, "print the plan and check the repository; write nothing")
 	f.BoolVar(&rf.ifEmpty, "if-empty", false, "restore only into empty targets: exit 0 without restoring when a target holds data, or when the repository has no backup yet (with ID latest)")
-	f.StringVar(&rf.verify, "verify", "auto", "auto (full under 10 GiB), full (read and hash everything before writing) or quick (check presence; hash while writing)")
+	f.StringVar(&rf.verify, "verify", "while-writing", "while-writing (read each pack once, hash every blob as it is staged) or pre-read (read and hash everything before writing, then read it again)")
 	addCompatFlags(cmd, &rf.compat)
 	addLimitFlags(cmd, &rf.limits, false)
 	return cmd

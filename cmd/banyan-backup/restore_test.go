@@ -90,8 +90,19 @@ func TestRestoreDryRunAndPartial(t *testing.T) {
 }
 
 // TestRestoreDamagedPackExit3: a damaged pack fails the restore with exit
-// 3 before the target exists.
+// 3, naming the backup, and the target does not exist after it: by default
+// the damage is found while writing and what was staged is removed; with
+// --verify=pre-read it is found before anything is written.
 func TestRestoreDamagedPackExit3(t *testing.T) {
+	for _, c := range []struct{ verify, says string }{
+		{"while-writing", "nothing was moved into the target"},
+		{"pre-read", "nothing was written"},
+	} {
+		t.Run(c.verify, func(t *testing.T) { restoreDamagedPack(t, c.verify, c.says) })
+	}
+}
+
+func restoreDamagedPack(t *testing.T, verify, says string) {
 	src := fixtureRoot(t, fixture.V011)
 	repo := filepath.Join(t.TempDir(), "repo")
 	mustRun(t, "init", "--repo", repo)
@@ -116,12 +127,12 @@ func TestRestoreDamagedPackExit3(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := filepath.Join(t.TempDir(), "target")
-	r := run(t, "restore", b.ID, "--repo", repo, "--target", target)
-	if r.code != 3 || !strings.Contains(r.stderr, b.ShortID) || !strings.Contains(r.stderr, "nothing was written") {
-		t.Errorf("restore from a damaged pack: exit %d, stderr %q; want 3 naming the backup", r.code, r.stderr)
+	r := run(t, "restore", b.ID, "--repo", repo, "--target", target, "--verify", verify)
+	if r.code != 3 || !strings.Contains(r.stderr, b.ShortID) || !strings.Contains(r.stderr, says) {
+		t.Errorf("restore from a damaged pack: exit %d, stderr %q; want 3 naming the backup and saying %q", r.code, r.stderr, says)
 	}
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
-		t.Errorf("a refused restore created the target: %v", err)
+		t.Errorf("a refused restore left the target: %v", err)
 	}
 }
 

@@ -225,7 +225,7 @@ func (r *Repository) openBlob(loc Location, stored, buf []byte) (plain, raw []by
 		}
 		raw, err = r.codec.dec.DecodeAll(plain, buf[:0:loc.RawLength])
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: blob %s in pack %s does not decompress: %v", ErrIntegrity, loc.ID.Short(), loc.Pack.Short(), err)
+			return nil, nil, &BlobError{Blob: loc.ID, Pack: loc.Pack, Reason: fmt.Sprintf("does not decompress: %v", err)}
 		}
 	}
 	if len(raw) != int(loc.RawLength) || Hash(raw) != loc.ID {
@@ -234,13 +234,20 @@ func (r *Repository) openBlob(loc Location, stored, buf []byte) (plain, raw []by
 	return plain, raw, nil
 }
 
-// BlobError reports a blob whose bytes do not match its id.
+// BlobError reports a blob whose bytes do not match its id, or that does
+// not decompress.
 type BlobError struct {
 	Blob, Pack ID
+	// Reason says what is wrong; empty means the hash does not match.
+	Reason string
 }
 
 func (e *BlobError) Error() string {
-	return fmt.Sprintf("%v: blob %s in pack %s does not match its hash", ErrIntegrity, e.Blob.Short(), e.Pack.Short())
+	why := e.Reason
+	if why == "" {
+		why = "does not match its hash"
+	}
+	return fmt.Sprintf("%v: blob %s in pack %s %s", ErrIntegrity, e.Blob.Short(), e.Pack.Short(), why)
 }
 
 // Unwrap makes errors.Is(err, ErrIntegrity) true.

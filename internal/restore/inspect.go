@@ -67,6 +67,7 @@ func (t *targetRoot) inspect(id repository.ID) error {
 		}
 	}
 	if !marked {
+		t.existed = true
 		return nil
 	}
 	m, err := readMarker(t.dir)

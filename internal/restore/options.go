@@ -46,34 +46,39 @@ func ParseGranularity(s string) (Granularity, error) {
 	return "", fmt.Errorf("unknown granularity %q: want segment or part", s)
 }
 
-// VerifyMode says how much is read before the target is touched.
+// VerifyMode says when the blobs a restore writes are read and hashed.
+// Every mode hashes every blob it writes and checks every pack it reads
+// against its id; a damaged one stops the restore before anything is moved
+// into a target root.
 type VerifyMode string
 
 const (
-	// VerifyAuto is VerifyFull for restores under FullVerifyLimit bytes,
-	// else VerifyQuick.
-	VerifyAuto VerifyMode = "auto"
-	// VerifyFull reads and hashes every needed pack before anything is
-	// written, then reads them again to write.
-	VerifyFull VerifyMode = "full"
-	// VerifyQuick checks that every needed blob is indexed and every
-	// needed pack is present; blobs are hashed as they are written.
-	VerifyQuick VerifyMode = "quick"
+	// VerifyWhileWriting, the default, reads each needed pack once: the
+	// writer hashes every blob as it stages it, and a damaged blob or pack
+	// removes what was staged before anything is moved into place. Before
+	// writing, every blob must be indexed and every pack present.
+	VerifyWhileWriting VerifyMode = "while-writing"
+	// VerifyPreRead first reads and hashes every needed pack, writing
+	// nothing, then reads them again to write: a damaged repository is
+	// found before the target root is touched at all (no marker, no
+	// staging directory), at the cost of a second read.
+	VerifyPreRead VerifyMode = "pre-read"
+	// VerifyQuick is the older name of VerifyWhileWriting ("quick"), kept
+	// for scripts and callers that spell it so.
+	VerifyQuick = VerifyWhileWriting
 )
 
-// FullVerifyLimit is the restore size up to which VerifyAuto reads
-// everything twice.
-const FullVerifyLimit = 10 << 30
-
-// ParseVerifyMode parses auto, full or quick.
+// ParseVerifyMode parses while-writing (the default) or pre-read. The
+// spellings of earlier releases are accepted: auto and quick mean
+// while-writing, full means pre-read.
 func ParseVerifyMode(s string) (VerifyMode, error) {
-	switch m := VerifyMode(s); m {
-	case VerifyAuto, VerifyFull, VerifyQuick:
-		return m, nil
-	case "":
-		return VerifyAuto, nil
+	switch s {
+	case "", string(VerifyWhileWriting), "auto", "quick":
+		return VerifyWhileWriting, nil
+	case string(VerifyPreRead), "full":
+		return VerifyPreRead, nil
 	}
-	return "", fmt.Errorf("unknown verify mode %q: want auto, full or quick", s)
+	return "", fmt.Errorf("unknown verify mode %q: want while-writing or pre-read", s)
 }
 
 // Owners says who owns the restored files and directories.

@@ -1,9 +1,10 @@
 // Package restore writes a backup, or the part of it a selection names, out
 // of a repository into BanyanDB data roots. The plan is checked before
-// anything is written (every blob indexed, every pack present, and with
-// full verification every pack read and hashed); files go to a staging
-// directory inside each target root and are moved into place only when all
-// of them are written and synced, in steps that a rerun resumes from
+// anything is written (every blob indexed, every pack present); each pack
+// is then read once, and every blob hashed as it is written to a staging
+// directory inside each target root (or, with VerifyPreRead, read and
+// hashed in a pass of its own first). Files are moved into place only when
+// all of them are written, verified and synced, in steps that a rerun resumes from
 // wherever the restore was killed (docs/restore.md, Interrupted restores).
 // A target that holds data is refused, or merged into, or has the restored
 // segments and groups replaced; a target a running server holds is
@@ -84,12 +85,8 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		}
 	}
 	res.summarize(p, roots, opts.Selection, skipped)
-	res.Verify = opts.Verify
-	if res.Verify == "" || res.Verify == VerifyAuto {
-		res.Verify = VerifyQuick
-		if p.bytes < FullVerifyLimit {
-			res.Verify = VerifyFull
-		}
+	if res.Verify, err = ParseVerifyMode(string(opts.Verify)); err != nil {
+		return nil, err
 	}
 
 	p.place(byCat)
@@ -108,8 +105,11 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 		return res, nil
 	}
 	rep := progress.OrNop(opts.Progress)
-	if res.Verify == VerifyFull {
+	if res.Verify == VerifyPreRead {
 		if err := readAll(ctx, repo, packs, b, workers(opts), rep); err != nil {
+			if errors.Is(err, repository.ErrIntegrity) {
+				err = fmt.Errorf("%w; nothing was written", err)
+			}
 			return nil, err
 		}
 	}
@@ -117,12 +117,16 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	if err := targets.open(b.ID, opts.Existing, repo.Now()); err != nil {
 		return nil, err
 	}
-	err = writeFiles(ctx, repo, p, opts)
+	err = writeFiles(ctx, repo, p, b, opts)
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) {
 			// Nothing from this backup can be trusted: drop what was
 			// staged, unless an earlier run began moving it in.
-			targets.abandon()
+			if targets.abandon() {
+				err = fmt.Errorf("%w; nothing was moved into the target, and what was staged is removed", err)
+			} else {
+				err = fmt.Errorf("%w; an interrupted run of this restore had begun moving files into the target, which is left marked incomplete", err)
+			}
 		}
 		return nil, err
 	}

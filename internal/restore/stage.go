@@ -112,22 +112,25 @@ func (t *targetRoot) cleanUp() error {
 }
 
 // abandon removes what the restore staged and its markers, and each root
-// the restore created that is empty again: the roots are as they were
+// the restore (or the interrupted run it resumes) created that is empty
+// again: the roots are as they were
 // before the first run. Once entries may have moved into a root, it leaves
-// everything as it is, marked incomplete, for a rerun to finish.
-func (ts targetRoots) abandon() {
+// everything as it is, marked incomplete, for a rerun to finish, and
+// returns false.
+func (ts targetRoots) abandon() bool {
 	for _, t := range ts {
 		if t.mark.Phase != phaseStaging {
-			return
+			return false
 		}
 	}
 	for _, t := range ts {
 		_ = os.RemoveAll(t.staging)
 		_ = os.Remove(filepath.Join(t.dir, MarkerName))
-		if !t.hasData {
+		if !t.hasData && !t.existed {
 			_ = os.Remove(t.dir)
 		}
 	}
+	return true
 }
 
 // inPlace reports whether an interrupted restore of the same backup

@@ -30,6 +30,9 @@ type targetRoot struct {
 	// hasData: dir held data before the restore began (for a resumed
 	// restore, before its first run).
 	hasData bool
+	// existed: dir was there, without a marker, before the restore began;
+	// abandoning the restore leaves it even when it is empty.
+	existed bool
 	// resumed: dir holds the marker of an interrupted restore of the same
 	// backup, mark, so what it holds besides its own units came from that
 	// restore.

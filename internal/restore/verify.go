@@ -118,7 +118,7 @@ func readAll(ctx context.Context, repo *repository.Repository, packs []*packNeed
 				return nil
 			})
 			if err != nil {
-				return damaged(err, pn, b)
+				return damaged(fmt.Errorf("cannot read pack %s: %w", pn.pack.Short(), err), pn.pack, pn.blobs, b)
 			}
 			rep.Advance(1, bytes)
 			return nil
@@ -126,19 +126,21 @@ func readAll(ctx context.Context, repo *repository.Repository, packs []*packNeed
 	})
 }
 
-// damaged names the backup, file and blob of a failed pack read.
-func damaged(err error, pn *packNeeds, b repository.Backup) error {
+// damaged names the backup, file and blob of a failed read of pack, whose
+// blobs the restore uses as uses say. An error other than ErrIntegrity is
+// returned as it is.
+func damaged(err error, pack repository.ID, uses []blobUse, b repository.Backup) error {
 	if !errors.Is(err, repository.ErrIntegrity) {
-		return fmt.Errorf("cannot read pack %s: %w", pn.pack.Short(), err)
+		return err
 	}
-	use := pn.blobs[0]
+	use := uses[0]
 	var be *repository.BlobError
 	if errors.As(err, &be) {
-		for _, u := range pn.blobs {
+		for _, u := range uses {
 			if u.loc.ID == be.Blob {
 				use = u
 			}
 		}
 	}
-	return fmt.Errorf("backup %s: file %s/%s (blob %s, pack %s): %w; nothing was written", b.ID.Short(), use.file.cat, use.file.rel, use.loc.ID.Short(), pn.pack.Short(), err)
+	return fmt.Errorf("backup %s: file %s/%s (blob %s, pack %s): %w", b.ID.Short(), use.file.cat, use.file.rel, use.loc.ID.Short(), pack.Short(), err)
 }

@@ -25,6 +25,7 @@ type blobTarget struct {
 // fileState tracks a file being written from blobs in several packs.
 type fileState struct {
 	path    string
+	plan    *planFile
 	node    *repository.Node
 	owner   *banyandb.Owner // nil: the restoring user keeps it
 	pending atomic.Int64    // blobs not yet written
@@ -37,9 +38,11 @@ type packJob struct {
 }
 
 // writeFiles creates the directories and files in staging, then reads each
-// pack the files need once, checks it, and writes its blobs where they go.
-// Files an earlier attempt completed (done) are kept.
-func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts Options) error {
+// pack the files need once, hashing every blob before it is written and the
+// whole pack after, and writes the blobs where they go. A damaged blob or
+// pack fails with ErrIntegrity naming backup b, a file and the blob. Files
+// an earlier attempt completed (done) are kept.
+func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, b repository.Backup, opts Options) error {
 	made := map[string]bool{}
 	for _, d := range p.dirs {
 		if d.unit != nil && d.unit.inPlace {
@@ -57,7 +60,7 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, opts 
 	if err != nil {
 		return err
 	}
-	if err := runJobs(ctx, repo, jobs, opts, rep); err != nil {
+	if err := runJobs(ctx, repo, jobs, b, opts, rep); err != nil {
 		return err
 	}
 	// Directory modes and times last, deepest first: a read-only directory
@@ -112,7 +115,7 @@ func prepareFiles(repo *repository.Repository, p *plan, owners Owners, rep progr
 		if err := fh.Close(); err != nil {
 			return nil, fmt.Errorf("cannot create %s: %w", path, err)
 		}
-		fs := &fileState{path: path, node: &f.node, owner: owners.of(f.node.UID, f.node.GID)}
+		fs := &fileState{path: path, plan: f, node: &f.node, owner: owners.of(f.node.UID, f.node.GID)}
 		fs.pending.Store(int64(len(f.node.Blobs)))
 		if len(f.node.Blobs) == 0 {
 			if err := finishFile(fs); err != nil {
@@ -144,11 +147,25 @@ func prepareFiles(repo *repository.Repository, p *plan, owners Owners, rep progr
 }
 
 // runJobs reads the packs with a few workers, each reusing its buffers.
-func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, opts Options, rep progress.Reporter) error {
+func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, b repository.Backup, opts Options, rep progress.Reporter) error {
 	return parallel.ForEach(ctx, workers(opts), jobs, func() func(context.Context, *packJob) error {
 		scanner := repo.NewPackScanner()
-		return func(ctx context.Context, j *packJob) error { return writePack(ctx, scanner, j, rep) }
+		return func(ctx context.Context, j *packJob) error {
+			if err := writePack(ctx, scanner, j, rep); err != nil {
+				return damaged(fmt.Errorf("cannot restore from pack %s: %w", j.pack.Short(), err), j.pack, j.uses(), b)
+			}
+			return nil
+		}
 	})
+}
+
+// uses lists the blobs the job writes and a file each goes to.
+func (j *packJob) uses() []blobUse {
+	out := make([]blobUse, len(j.targets))
+	for i, t := range j.targets {
+		out[i] = blobUse{loc: t.loc, file: t.file.plan}
+	}
+	return out
 }
 
 // writePack streams one pack and writes each of its blobs where it goes. A
@@ -173,7 +190,7 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("cannot restore from pack %s: %w", j.pack.Short(), err)
+		return err
 	}
 	for _, t := range j.targets {
 		if t.file.pending.Add(-1) == 0 {
