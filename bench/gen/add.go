@@ -41,7 +41,7 @@ type shardState struct {
 // current bytes. Each shard is updated like BanyanDB does: part files,
 // metadata.json last, a new .snp with a higher epoch, then the old .snp is
 // deleted. Each touched segment's series index gains a new Bluge file.
-func addParts(root string, percent float64, seed uint64, st *stats) (int, error) {
+func addParts(root string, percent float64, seed uint64, index contentKind, st *stats) (int, error) {
 	total, err := treeBytes(root)
 	if err != nil {
 		return 0, err
@@ -67,7 +67,7 @@ func addParts(root string, percent float64, seed uint64, st *stats) (int, error)
 	// The series index grows by about 1% of the new part bytes.
 	for _, seg := range slices.Sorted(maps.Keys(segBytes)) {
 		n := max(segBytes[seg]/100, 466)
-		if err := addBlugeSeg(w, path.Join(seg, "sidx"), n); err != nil {
+		if err := addBlugeSeg(w, path.Join(seg, "sidx"), n, index); err != nil {
 			return 0, err
 		}
 	}
@@ -128,7 +128,7 @@ func rewriteFile(w *writer, rel string, data []byte) error {
 
 // addBlugeSeg adds a new .seg file to a Bluge directory, writes a new .snp
 // naming all segments and deletes the old .snp files.
-func addBlugeSeg(w *writer, dir string, size int64) error {
+func addBlugeSeg(w *writer, dir string, size int64, kind contentKind) error {
 	entries, err := os.ReadDir(filepath.Join(w.root, dir))
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func addBlugeSeg(w *writer, dir string, size int64) error {
 		segs = append(segs, blugeSeg{id, info.Size()})
 	}
 	segs = append(segs, blugeSeg{top + 1, size})
-	files := blugeDirFiles(dir, segs)
+	files := blugeDirFiles(dir, segs, kind)
 	if err := w.run(job{files: files[len(files)-2:]}); err != nil { // new .seg, new .snp
 		return err
 	}

@@ -18,9 +18,9 @@ type blugeSeg struct {
 func blugeName(id uint64, ext string) string { return fmt.Sprintf("%012x.%s", id, ext) }
 
 // blugeFiles returns the files of a Bluge index directory (sidx/, idx/,
-// property shards) holding about size bytes: one to three .seg files and
-// the .snp that lists them. Segment ids start at first.
-func blugeFiles(dir string, size int64, first uint64, rng *rand.Rand) []file {
+// property shards) holding about size bytes: one to three .seg files of
+// the given kind and the .snp that lists them. Segment ids start at first.
+func blugeFiles(dir string, size int64, first uint64, kind contentKind, rng *rand.Rand) []file {
 	n := 1
 	if size > 1<<20 {
 		n += rng.IntN(3)
@@ -35,15 +35,15 @@ func blugeFiles(dir string, size int64, first uint64, rng *rand.Rand) []file {
 		segs = append(segs, blugeSeg{first + uint64(i), max(s, 256)})
 		left -= s
 	}
-	return blugeDirFiles(dir, segs)
+	return blugeDirFiles(dir, segs, kind)
 }
 
 // blugeDirFiles renders the .seg files and then the .snp naming them; the
 // .snp id is the last segment's id, as in the fixtures.
-func blugeDirFiles(dir string, segs []blugeSeg) []file {
+func blugeDirFiles(dir string, segs []blugeSeg, kind contentKind) []file {
 	var files []file
 	for _, s := range segs {
-		files = append(files, file{rel: path.Join(dir, blugeName(s.id, "seg")), size: s.size, kind: kindRandom})
+		files = append(files, file{rel: path.Join(dir, blugeName(s.id, "seg")), size: s.size, kind: kind})
 	}
 	last := segs[len(segs)-1].id
 	files = append(files, literal(path.Join(dir, blugeName(last, "snp")), blugeSnapshot(segs)))

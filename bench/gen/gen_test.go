@@ -1,12 +1,15 @@
 package main
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func TestParseSize(t *testing.T) {
@@ -108,7 +111,7 @@ func TestGenerateAddPartsCheck(t *testing.T) {
 		t.Error("generate into a non-empty root succeeded")
 	}
 	for range 2 {
-		n, err := addParts(root, 5, 3, &stats{})
+		n, err := addParts(root, 5, 3, kindRandom, &stats{})
 		if err != nil || n == 0 {
 			t.Fatal(n, err)
 		}
@@ -140,5 +143,36 @@ func TestStreamIndexShare(t *testing.T) {
 	}
 	if p.total() != 256<<20 || idx < 256<<20*60/100 || idx > 256<<20*70/100 {
 		t.Errorf("total %d, stream indexes %d (%.1f%%), want 256 MiB and about 67%%", p.total(), idx, 100*float64(idx)/float64(256<<20))
+	}
+}
+
+// In a root of log streams, Bluge index files are shaped like real ones:
+// zstd at its fastest level stores them in about half their size, and their
+// first fifth (a segment's stored documents) is incompressible. The
+// default root's index files stay incompressible.
+func TestRealLikeIndexFilesCompressAboutTwoToOne(t *testing.T) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	ratio := func(b []byte) float64 { return float64(len(enc.EncodeAll(b, nil))) / float64(len(b)) }
+	for _, size := range []int64{200 << 10, 3 << 20, 9 << 20} {
+		data := make([]byte, size)
+		c := newBlugeContent(size, rand.NewPCG(1, uint64(size)))
+		for b := data; len(b) > 0; b = b[min(len(b), 100_000):] {
+			c.fill(b[:min(len(b), 100_000)]) // in uneven writes, as the writer's
+		}
+		whole, head := ratio(data), ratio(data[:size/5])
+		t.Logf("%d bytes: whole file %.3f, first fifth %.3f", size, whole, head)
+		if whole < 0.42 || whole > 0.58 || head < 0.98 {
+			t.Errorf("a %d-byte index file compresses to %.3f (want about 0.5), its first fifth to %.3f (want incompressible)", size, whole, head)
+		}
+	}
+	if k := newShapedPlan(1, 64<<20, 0).blugeKind(); k != kindRandom {
+		t.Errorf("the default root's index files are of kind %d, want random", k)
+	}
+	if k := newShapedPlan(1, 64<<20, 0.67).blugeKind(); k != kindBluge {
+		t.Errorf("a root of log streams has index files of kind %d, want Bluge-shaped", k)
 	}
 }

@@ -112,6 +112,16 @@ func buildPlan(seed uint64, size, slack int64, streamIndex float64) *plan {
 	return p
 }
 
+// blugeKind is the content of the root's Bluge index files: shaped like
+// real ones (about 2:1 under zstd) in a root of log streams, and
+// incompressible in the default root, as they always were there.
+func (p *plan) blugeKind() contentKind {
+	if p.streamIndex > 0 {
+		return kindBluge
+	}
+	return kindRandom
+}
+
 // total is the planned number of bytes.
 func (p *plan) total() int64 {
 	var n int64
@@ -228,7 +238,7 @@ func (p *plan) segmentJobs(g *group, weights float64) []job {
 		j.files = append(j.files, literal(path.Join(rel, "metadata"), segmentMetadata(day)))
 		if d < g.days {
 			n := p.indexBytes(0.004*p.segW[rel]/weights, 466)
-			j.files = append(j.files, blugeFiles(path.Join(rel, "sidx"), n, 2+p.rng.Uint64N(3), p.rng)...)
+			j.files = append(j.files, blugeFiles(path.Join(rel, "sidx"), n, 2+p.rng.Uint64N(3), p.blugeKind(), p.rng)...)
 		}
 		jobs = append(jobs, j)
 	}
@@ -248,11 +258,11 @@ func (p *plan) propertyJobs() []job {
 		dir := path.Join("property", "data", g, "shard-0")
 		n := p.indexBytes(0.0025/float64(len(propertyGroups)), 8<<10)
 		jobs = append(jobs, job{dirs: []string{path.Dir(dir), dir},
-			files: blugeFiles(dir, n, 0x20+p.rng.Uint64N(0x20), p.rng)})
+			files: blugeFiles(dir, n, 0x20+p.rng.Uint64N(0x20), p.blugeKind(), p.rng)})
 	}
 	dir := path.Join("schema-property", "data", "_schema", "shard-0")
 	n := min(p.indexBytes(0.001, 24<<10), 4<<20)
-	jobs = append(jobs, job{dirs: []string{dir}, files: blugeFiles(dir, n, 0x10, p.rng)})
+	jobs = append(jobs, job{dirs: []string{dir}, files: blugeFiles(dir, n, 0x10, p.blugeKind(), p.rng)})
 	return jobs
 }
 
@@ -324,7 +334,7 @@ func (p *plan) shardJob(sh *shardPlan, idxBytes int64) job {
 	}
 	if sh.g.kind == stream {
 		j.dirs = append(j.dirs, path.Join(rel, "idx"))
-		j.files = append(j.files, blugeFiles(path.Join(rel, "idx"), idxBytes, 2, rng)...)
+		j.files = append(j.files, blugeFiles(path.Join(rel, "idx"), idxBytes, 2, p.blugeKind(), rng)...)
 	}
 	epoch := uint64(sh.segStart.AddDate(0, 0, 1).UnixNano()) + rng.Uint64N(uint64(6*time.Hour))
 	if sh.g.kind == trace {

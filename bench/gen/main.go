@@ -6,8 +6,12 @@
 //
 // Part sizes are heavy-tailed (a few KB to hundreds of MB), and their bytes
 // are pseudo-random, like BanyanDB's already zstd-compressed blocks, with
-// about 3% compressible content (.tfm/.tm metadata, JSON, small files). The
-// tree depends only on --seed and --size.
+// about 3% compressible content (.tfm/.tm metadata, JSON, small files).
+// With --stream-index, a root of log streams: most bytes in the streams'
+// element indexes, whose Bluge segments are shaped like real ones
+// (incompressible stored documents first, then offsets, dictionaries and
+// postings) and compress about 2:1. The tree depends only on --seed,
+// --size and --stream-index.
 //
 //	go run ./bench/gen --out /var/tmp/root --size 2GiB
 //	go run ./bench/gen --out /var/tmp/root --add-parts 1   # +1% new parts
@@ -55,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.add, "add-parts", 0, "add new parts totalling PERCENT of the existing root's bytes")
 	fs.StringVar(&o.check, "check", "", "verify that DIR has the BanyanDB layout, then exit")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel writers")
-	fs.Float64Var(&o.streamIndex, "stream-index", 0, "share of the bytes in stream element indexes (shard idx/), e.g. 0.67 for a root of log streams like a real one (0: the default root's small indexes)")
+	fs.Float64Var(&o.streamIndex, "stream-index", 0, "share of the bytes in stream element indexes (shard idx/), e.g. 0.67 for a root of log streams like a real one, whose Bluge index files are then shaped like real ones and compress about 2:1 (0: the default root's small, incompressible indexes; with --add-parts: new index files are shaped so)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -93,7 +97,11 @@ func run(args []string, stderr io.Writer) error {
 	var st stats
 	what := "generated"
 	if o.addIsSet {
-		n, err := addParts(o.out, o.add, o.seed, &st)
+		index := kindRandom
+		if o.streamIndex > 0 {
+			index = kindBluge
+		}
+		n, err := addParts(o.out, o.add, o.seed, index, &st)
 		if err != nil {
 			return err
 		}

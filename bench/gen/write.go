@@ -23,6 +23,10 @@ const (
 	kindPattern
 	// kindLiteral is given bytes (JSON, .snp lists, tag.type).
 	kindLiteral
+	// kindBluge is a Bluge index segment: incompressible stored documents
+	// first, then offsets, dictionaries and postings that compress well,
+	// about 2:1 in all (blugecontent.go).
+	kindBluge
 )
 
 // bufSize is the size of every write.
@@ -121,11 +125,18 @@ func (w *writer) fill(fh *os.File, f file) error {
 	}
 	src := rand.NewPCG(w.seed, hashString(f.rel))
 	pat := newPattern(f.token, src.Uint64())
+	var bluge *blugeContent
+	if f.kind == kindBluge {
+		bluge = newBlugeContent(f.size, src)
+	}
 	for left := f.size; left > 0; {
 		b := w.buf[:min(int64(len(w.buf)), left)]
-		if f.kind == kindPattern {
+		switch f.kind {
+		case kindPattern:
 			pat.fill(b)
-		} else {
+		case kindBluge:
+			bluge.fill(b)
+		default:
 			fillRandom(b, src)
 		}
 		if _, err := fh.Write(b); err != nil {
