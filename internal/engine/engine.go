@@ -20,6 +20,16 @@ import (
 // the bucket and the credentials.
 const OpenTimeout = 30 * time.Second
 
+// How whole packs are read from an object store when
+// StoreOptions.Repository does not say: ranged Gets of 2 MiB, four at once
+// per reader, so that a restore is not bound by one stream's rate per pack
+// (docs/benchmarks.md, object storage). A restore's readers, one per CPU,
+// then hold 8 MiB of ranges each.
+const (
+	ObjectStoreReadChunk    = 2 << 20
+	ObjectStoreReadParallel = 4
+)
+
 // StoreOptions say how to reach a repository and what to wrap around its
 // storage.
 type StoreOptions struct {
@@ -75,6 +85,9 @@ func open(ctx context.Context, url string, o StoreOptions,
 	ro.CacheDir = ""
 	if backends.IsObjectStore(url) {
 		ro.CacheDir = o.CacheDir
+		if ro.PackReads == (repository.PackReads{}) {
+			ro.PackReads = repository.PackReads{Chunk: ObjectStoreReadChunk, Parallel: ObjectStoreReadParallel}
+		}
 	}
 	r, err := fn(st.Backend(), ro)
 	if err != nil {

@@ -30,7 +30,7 @@ func backends() []testBackend {
 var smallPacks = InitOptions{PackSize: 64 << 10, ChunkSize: 16 << 10}
 
 // newTestRepo initialises a repository on be and closes it at the end.
-func newTestRepo(t *testing.T, be storage.Backend, init InitOptions) *Repository {
+func newTestRepo(t testing.TB, be storage.Backend, init InitOptions) *Repository {
 	t.Helper()
 	r, err := Init(t.Context(), be, init, Options{})
 	if err != nil {
@@ -115,7 +115,7 @@ func objects(t *testing.T, be storage.Backend, prefix string) map[string]int64 {
 }
 
 // saveAll stores blobs as data blobs with one saver and flushes it.
-func saveAll(t *testing.T, r *Repository, blobs ...[]byte) ([]ID, SaveStats) {
+func saveAll(t testing.TB, r *Repository, blobs ...[]byte) ([]ID, SaveStats) {
 	t.Helper()
 	ctx := t.Context()
 	s := r.NewSaver(ctx)

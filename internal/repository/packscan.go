@@ -15,16 +15,35 @@ import (
 // PackScanner reads packs front to back, hashing every byte, and hands out
 // the verified plaintext of the blobs asked for. It reuses its buffers, so
 // memory does not grow with the pack size. One scanner serves one goroutine.
+//
+// With Options.PackReads, packs are read in ranged Gets, several at once,
+// while the scanner works through the ranges that have come, and a range
+// whose download is cut off is asked for again (storage.ReadAhead).
 type PackScanner struct {
 	r      *Repository
-	br     *bufio.Reader
+	br     *bufio.Reader      // for one Get per pack
+	ahead  *storage.ReadAhead // for ranged reads; nil: one Get per pack
 	stored []byte
 	raw    []byte
 }
 
 // NewPackScanner returns a scanner for r's packs.
 func (r *Repository) NewPackScanner() *PackScanner {
-	return &PackScanner{r: r, br: bufio.NewReaderSize(nil, 1<<20)}
+	s := &PackScanner{r: r}
+	if pr := r.opts.PackReads; pr.Parallel > 1 && pr.Chunk > 0 {
+		s.ahead = storage.NewReadAhead(pr.Chunk, pr.Parallel)
+	} else {
+		s.br = bufio.NewReaderSize(nil, 1<<20)
+	}
+	return s
+}
+
+// open starts reading pack id of size bytes.
+func (s *PackScanner) open(ctx context.Context, id ID, size int64) (io.ReadCloser, error) {
+	if s.ahead == nil {
+		return s.r.be.Get(ctx, packName(id), 0, -1)
+	}
+	return s.ahead.Open(ctx, s.r.be, packName(id), size), nil
 }
 
 // Scan reads pack id once and calls fn, in offset order, with each wanted
@@ -37,35 +56,48 @@ func (s *PackScanner) Scan(ctx context.Context, id ID, wanted []Location, fn fun
 	if !ok {
 		return fmt.Errorf("%w: pack %s is in no index", ErrIntegrity, id.Short())
 	}
-	rc, err := s.r.be.Get(ctx, packName(id), 0, -1)
+	missing := func() error { return fmt.Errorf("%w: pack %s is missing", ErrIntegrity, id.Short()) }
+	rc, err := s.open(ctx, id, size)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%w: pack %s is missing", ErrIntegrity, id.Short())
+			return missing()
 		}
 		return fmt.Errorf("cannot read pack %s: %w", id.Short(), err)
 	}
 	defer rc.Close()
-	s.br.Reset(rc)
+	// Ranges read ahead are in memory already: no buffer in between.
+	var in io.Reader = rc
+	if s.ahead == nil {
+		s.br.Reset(rc)
+		in = s.br
+	}
 	h := blake3.New()
 	var pos int64
-	short := func() error {
-		return fmt.Errorf("%w: pack %s is shorter than the %d bytes its index says", ErrIntegrity, id.Short(), size)
+	// short classifies a read that ended before the pack's indexed size.
+	short := func(err error) error {
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return missing()
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%w: pack %s is shorter than the %d bytes its index says", ErrIntegrity, id.Short(), size)
+		}
+		return fmt.Errorf("cannot read pack %s: %w", id.Short(), err)
 	}
 	for _, loc := range wanted {
 		if int64(loc.Offset) < pos {
 			return fmt.Errorf("cannot scan pack %s: blobs not in offset order", id.Short())
 		}
-		n, err := io.CopyN(h, s.br, int64(loc.Offset)-pos)
+		n, err := io.CopyN(h, in, int64(loc.Offset)-pos)
 		pos += n
 		if err != nil {
-			return short()
+			return short(err)
 		}
 		if cap(s.stored) < int(loc.Length) {
 			s.stored = make([]byte, loc.Length)
 		}
 		stored := s.stored[:loc.Length]
-		if _, err := io.ReadFull(s.br, stored); err != nil {
-			return short()
+		if _, err := io.ReadFull(in, stored); err != nil {
+			return short(err)
 		}
 		h.Write(stored)
 		pos += int64(loc.Length)
@@ -80,9 +112,9 @@ func (s *PackScanner) Scan(ctx context.Context, id ID, wanted []Location, fn fun
 			return err
 		}
 	}
-	rest, err := io.Copy(h, s.br)
+	rest, err := io.Copy(h, in)
 	if err != nil {
-		return fmt.Errorf("cannot read pack %s: %w", id.Short(), err)
+		return short(err)
 	}
 	if pos+rest != size {
 		return fmt.Errorf("%w: pack %s has %d bytes, its index says %d", ErrIntegrity, id.Short(), pos+rest, size)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
 
@@ -24,39 +25,66 @@ func locations(t *testing.T, r *Repository, ids []ID) []Location {
 
 func TestPackScannerReturnsWantedBlobs(t *testing.T) {
 	for _, bk := range backends() {
-		t.Run(bk.name, func(t *testing.T) {
-			ctx := t.Context()
-			be := bk.new(t)
-			r := newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10})
-			blobs := [][]byte{randBlob(1, 3000), textBlob(1, 9000), []byte("tiny"), randBlob(2, 40000)}
-			ids, _ := saveAll(t, r, blobs...)
-			r = reopen(t, be)
-			locs := locations(t, r, ids)
-			s := r.NewPackScanner()
-			for _, pick := range [][]int{{0, 1, 2, 3}, {1, 3}, {}} {
-				var wanted []Location
-				for _, i := range pick {
-					wanted = append(wanted, locs[i])
-				}
-				var got [][]byte
-				err := s.Scan(ctx, locs[0].Pack, wanted, func(_ Location, raw []byte) error {
-					got = append(got, bytes.Clone(raw))
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Scan %v: %v", pick, err)
-				}
-				for k, i := range pick {
-					if !bytes.Equal(got[k], blobs[i]) {
-						t.Errorf("Scan %v: blob %d differs", pick, i)
-					}
-				}
-			}
-		})
+		for _, m := range scanModes {
+			t.Run(bk.name+"/"+m.name, func(t *testing.T) { testPackScannerReturnsWantedBlobs(t, bk.new(t), m.reads) })
+		}
 	}
 }
 
+func testPackScannerReturnsWantedBlobs(t *testing.T, be storage.Backend, reads PackReads) {
+	ctx := t.Context()
+	r := newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10})
+	blobs := [][]byte{randBlob(1, 3000), textBlob(1, 9000), []byte("tiny"), randBlob(2, 40000)}
+	ids, _ := saveAll(t, r, blobs...)
+	r = withReads(t, be, reads)
+	locs := locations(t, r, ids)
+	s := r.NewPackScanner()
+	for _, pick := range [][]int{{0, 1, 2, 3}, {1, 3}, {}} {
+		var wanted []Location
+		for _, i := range pick {
+			wanted = append(wanted, locs[i])
+		}
+		var got [][]byte
+		err := s.Scan(ctx, locs[0].Pack, wanted, func(_ Location, raw []byte) error {
+			got = append(got, bytes.Clone(raw))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Scan %v: %v", pick, err)
+		}
+		for k, i := range pick {
+			if !bytes.Equal(got[k], blobs[i]) {
+				t.Errorf("Scan %v: blob %d differs", pick, i)
+			}
+		}
+	}
+}
+
+// scanModes are the two ways a scanner reads packs: one Get each, and
+// ranged Gets read ahead (as from an object store).
+var scanModes = []struct {
+	name  string
+	reads PackReads
+}{{"one Get", PackReads{}}, {"ranged", PackReads{Chunk: 1000, Parallel: 3}}}
+
+// withReads is r opened again on be with the pack reads of mode.
+func withReads(t *testing.T, be storage.Backend, reads PackReads) *Repository {
+	t.Helper()
+	r, err := Open(t.Context(), be, Options{PackReads: reads})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
 func TestPackScannerRefusesDamage(t *testing.T) {
+	for _, m := range scanModes {
+		t.Run(m.name, func(t *testing.T) { testPackScannerRefusesDamage(t, m.reads) })
+	}
+}
+
+func testPackScannerRefusesDamage(t *testing.T, reads PackReads) {
 	ctx := t.Context()
 	tests := []struct {
 		name   string
@@ -78,7 +106,7 @@ func TestPackScannerRefusesDamage(t *testing.T) {
 			locs := locations(t, r, ids)
 			name := packName(locs[0].Pack)
 			putObject(t, be, name, tt.damage(bytes.Clone(getObject(t, be, name))))
-			err := r.NewPackScanner().Scan(ctx, locs[0].Pack, locs[:1], func(Location, []byte) error { return nil })
+			err := withReads(t, be, reads).NewPackScanner().Scan(ctx, locs[0].Pack, locs[:1], func(Location, []byte) error { return nil })
 			if !errors.Is(err, ErrIntegrity) {
 				t.Errorf("Scan = %v, want ErrIntegrity", err)
 			}
@@ -93,6 +121,7 @@ func TestPackScannerRefusesDamage(t *testing.T) {
 			t.Fatal(err)
 		}
 		nop := func(Location, []byte) error { return nil }
+		r = withReads(t, be, reads)
 		if err := r.NewPackScanner().Scan(ctx, locs[0].Pack, locs, nop); !errors.Is(err, ErrIntegrity) {
 			t.Errorf("Scan of a deleted pack = %v, want ErrIntegrity", err)
 		}

@@ -45,6 +45,19 @@ type Options struct {
 	// refuses it (ErrNotEncrypted): see docs/repository-format.md,
 	// "Encryption", Guards.
 	Credentials *Credentials
+	// PackReads says how restores and verifications read whole packs; the
+	// zero value reads each with one Get, front to back.
+	PackReads PackReads
+}
+
+// PackReads has whole packs read in ranged Gets of Chunk bytes, up to
+// Parallel at once per reader, one pack after the other (storage.ReadAhead):
+// for object stores, where one stream's rate and each request's wait for
+// its first byte would bound the reader. Parallel < 2 reads each pack with
+// one Get.
+type PackReads struct {
+	Chunk    int64
+	Parallel int
 }
 
 func newRepository(be storage.Backend, cfg Config, opts Options) (*Repository, error) {

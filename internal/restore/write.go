@@ -24,11 +24,15 @@ type blobTarget struct {
 
 // fileState tracks a file being written from blobs in several packs.
 type fileState struct {
-	path    string
-	plan    *planFile
-	node    *repository.Node
-	owner   *banyandb.Owner // nil: the restoring user keeps it
-	pending atomic.Int64    // blobs not yet written
+	path  string
+	plan  *planFile
+	node  *repository.Node
+	owner *banyandb.Owner // nil: the restoring user keeps it
+	// whole: the file is one blob, created, written and closed at once
+	// when its pack delivers it; otherwise the file is created empty
+	// first and each blob written at its offset.
+	whole   bool
+	pending atomic.Int64 // blobs not yet written
 }
 
 // packJob is one pack to read and the blobs to write from it.
@@ -108,14 +112,12 @@ func prepareFiles(repo *repository.Repository, p *plan, owners Owners, rep progr
 			rep.Advance(1, f.node.Size)
 			continue
 		}
-		fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("cannot create %s: %w", path, err)
+		fs := &fileState{path: path, plan: f, node: &f.node, owner: owners.of(f.node.UID, f.node.GID), whole: len(f.node.Blobs) == 1}
+		if !fs.whole {
+			if err := createEmpty(path); err != nil {
+				return nil, err
+			}
 		}
-		if err := fh.Close(); err != nil {
-			return nil, fmt.Errorf("cannot create %s: %w", path, err)
-		}
-		fs := &fileState{path: path, plan: f, node: &f.node, owner: owners.of(f.node.UID, f.node.GID)}
 		fs.pending.Store(int64(len(f.node.Blobs)))
 		if len(f.node.Blobs) == 0 {
 			if err := finishFile(fs); err != nil {
@@ -183,7 +185,11 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 	err := scanner.Scan(ctx, j.pack, wanted, func(loc repository.Location, data []byte) error {
 		for ; next < len(j.targets) && j.targets[next].loc.Offset == loc.Offset; next++ {
 			t := j.targets[next]
-			if err := writeAt(t.file.path, data, t.offset); err != nil {
+			write := writeAt
+			if t.file.whole {
+				write = writeWhole
+			}
+			if err := write(t.file.path, data, t.offset); err != nil {
 				return err
 			}
 		}
@@ -199,6 +205,35 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 			}
 			rep.Advance(1, t.file.node.Size)
 		}
+	}
+	return nil
+}
+
+// createEmpty creates path empty, or empties it.
+func createEmpty(path string) error {
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeWhole creates (or empties) path and writes data as its content: a
+// file of one blob, in one open.
+func writeWhole(path string, data []byte, _ int64) error {
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	return nil
 }

@@ -96,7 +96,9 @@ type Rule struct {
 	// in it for a failure that a retry may cure.
 	Err error
 	// Short makes a write failed by Err first read about half of its
-	// input, as an upload cut off midway. It stores nothing.
+	// input, as an upload cut off midway (it stores nothing), and a Get
+	// failed by Err open the object and hand out about half of the bytes
+	// asked for before its reader fails, as a download cut off midway.
 	Short bool
 }
 
@@ -356,11 +358,45 @@ func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error 
 
 // Get implements storage.Backend.
 func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
-	if _, err := b.before(ctx, OpGet, name); err != nil {
+	cut, err := b.before(ctx, OpGet, name)
+	if err != nil && !cut {
 		return nil, err
 	}
-	return b.be.Get(ctx, name, offset, length)
+	rc, gerr := b.be.Get(ctx, name, offset, length)
+	if gerr != nil || err == nil {
+		return rc, gerr
+	}
+	if length < 0 {
+		info, serr := b.be.Stat(ctx, name)
+		if serr != nil {
+			rc.Close()
+			return nil, serr
+		}
+		length = info.Size - offset
+	}
+	return &cutReader{rc: rc, left: length / 2, err: err}, nil
 }
+
+// cutReader hands out left bytes of a read, then fails with err.
+type cutReader struct {
+	rc   io.ReadCloser
+	left int64
+	err  error
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, c.err
+	}
+	n, err := c.rc.Read(p[:min(int64(len(p)), c.left)])
+	c.left -= int64(n)
+	if err == io.EOF {
+		err = c.err // the cut comes first
+	}
+	return n, err
+}
+
+func (c *cutReader) Close() error { return c.rc.Close() }
 
 // Stat implements storage.Backend.
 func (b *Backend) Stat(ctx context.Context, name string) (storage.ObjectInfo, error) {
