@@ -22,6 +22,7 @@ import (
 // The policy's constants, as in internal/repository.
 const (
 	probeSize    = 64 << 10
+	probeWindows = 4
 	minSavingDiv = 8
 	minBlobSize  = 64
 )
@@ -42,6 +43,25 @@ func pays(compressed, raw int) bool { return compressed <= raw-raw/minSavingDiv 
 // policy mirrors the repository's choice for one blob: it returns the number
 // of bytes stored, whether they are compressed, and the (reused) buffer.
 func policy(enc *zstd.Encoder, raw, buf []byte) (int, bool, []byte) {
+	if len(raw) < minBlobSize {
+		return len(raw), false, buf
+	}
+	if len(raw) > probeSize {
+		var ok bool
+		if ok, buf = windowsPay(enc, raw, buf, probeWindows, probeSize/probeWindows); !ok {
+			return len(raw), false, buf
+		}
+	}
+	buf = enc.EncodeAll(raw, buf[:0])
+	if !pays(len(buf), len(raw)) {
+		return len(raw), false, buf
+	}
+	return len(buf), true, buf
+}
+
+// firstWindowPolicy is the rule before the windows: the first 64 KiB of a
+// larger blob were the probe.
+func firstWindowPolicy(enc *zstd.Encoder, raw, buf []byte) (int, bool, []byte) {
 	if len(raw) < minBlobSize {
 		return len(raw), false, buf
 	}
@@ -230,7 +250,7 @@ func TestCompressionByKind(t *testing.T) {
 			}
 		}
 		t.Logf("%s: <catalog>/data trees, blobs = files cut at 4 MiB; zstd-fastest = every blob compressed; "+
-			"policy = raw below %d B, probe the first %d B of larger blobs, keep zstd only if it saves >= 1/%d.\n"+
+			"policy = raw below %d B, probe %d B in windows spread over larger blobs, keep zstd only if it saves >= 1/%d.\n"+
 			"Per-blob sizes exclude pack and index overhead; the tar rows compress the whole tree as one stream (%d B of it tar headers and padding).\n%s",
 			name, minBlobSize, probeSize, minSavingDiv, int64(len(tarRaw))-total.raw, tb)
 
@@ -248,16 +268,23 @@ func TestCompressionByKind(t *testing.T) {
 }
 
 func BenchmarkCompressProbeIncompressible(b *testing.B) {
-	raw := randomBuf(b, 4<<20)
-	enc := newEncoder(b, zstd.SpeedFastest)
-	var buf []byte
-	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
-		var compressed bool
-		_, compressed, buf = policy(enc, raw, buf)
-		if compressed {
-			b.Fatal("random data kept compressed")
-		}
+	for _, p := range []struct {
+		name   string
+		policy func(*zstd.Encoder, []byte, []byte) (int, bool, []byte)
+	}{{"windows", policy}, {"first64KiB", firstWindowPolicy}} {
+		b.Run(p.name, func(b *testing.B) {
+			raw := randomBuf(b, 4<<20)
+			enc := newEncoder(b, zstd.SpeedFastest)
+			var buf []byte
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				var compressed bool
+				_, compressed, buf = p.policy(enc, raw, buf)
+				if compressed {
+					b.Fatal("random data kept compressed")
+				}
+			}
+		})
 	}
 }
 

@@ -1,9 +1,13 @@
 package repository
 
-// Compression policy (docs/repository-format.md): compress a blob only when
-// zstd saves at least 1/8; probe large blobs on their first 64 KiB.
+// Compression policy (docs/repository-format.md, "Compression"): compress a
+// blob only when zstd saves at least 1/8. A blob over probeSize is first
+// probed: probeWindows windows of probeSize/probeWindows bytes, spread
+// evenly from its first byte to its last, are compressed one by one, and
+// the blob is compressed whole only when they save at least 1/8 in all.
 const (
 	probeSize    = 64 << 10
+	probeWindows = 4
 	minSavingDiv = 8
 )
 
@@ -18,17 +22,29 @@ func (s *Scratch) compress(c *codec, raw []byte) ([]byte, bool) {
 	if len(raw) < 64 {
 		return raw, false
 	}
-	if len(raw) > probeSize {
-		s.buf = c.enc.EncodeAll(raw[:probeSize], s.buf[:0])
-		if !pays(len(s.buf), probeSize) {
-			return raw, false
-		}
+	if len(raw) > probeSize && !s.probe(c, raw) {
+		return raw, false
 	}
 	s.buf = c.enc.EncodeAll(raw, s.buf[:0])
 	if !pays(len(s.buf), len(raw)) {
 		return raw, false
 	}
 	return s.buf, true
+}
+
+// probe reports whether the windows of raw, compressed one by one, save at
+// least 1/8 in all. Spread over the blob, they find a compressible body
+// behind an incompressible head (a Bluge segment's stored documents come
+// first) as well as the reverse, for the cost of compressing 64 KiB.
+func (s *Scratch) probe(c *codec, raw []byte) bool {
+	const size = probeSize / probeWindows
+	var out int
+	for i := range probeWindows {
+		off := i * (len(raw) - size) / (probeWindows - 1)
+		s.buf = c.enc.EncodeAll(raw[off:off+size], s.buf[:0])
+		out += len(s.buf)
+	}
+	return pays(out, probeSize)
 }
 
 func pays(compressed, raw int) bool {

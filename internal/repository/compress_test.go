@@ -16,9 +16,15 @@ func policyCases() []struct {
 	// Compressible first 64 KiB, random after: the probe says yes but the
 	// whole blob saves far less than 1/8.
 	mixedHead := append(textBlob(3, probeSize), randBlob(4, 1<<20)...)
-	// Random first 64 KiB, compressible after: the probe says no, so the
-	// blob is stored raw even though compressing it would pay.
+	// Random first 64 KiB, compressible after: the windows spread over the
+	// blob find what pays.
 	mixedTail := append(randBlob(5, probeSize), textBlob(6, 3<<20)...)
+	// Like a Bluge segment: its first fifth incompressible (stored
+	// documents), the rest compressible.
+	bluge := append(randBlob(7, 800<<10), textBlob(8, 3200<<10)...)
+	// Random but for a compressible quarter in the middle, which the
+	// windows miss: stored raw, though compressing would save a little.
+	middle := append(append(randBlob(9, 1536<<10), textBlob(10, 1<<20)...), randBlob(11, 1536<<10)...)
 	return []struct {
 		name     string
 		raw      []byte
@@ -32,7 +38,9 @@ func policyCases() []struct {
 		{"empty", []byte{}, false},
 		{"random small", randBlob(2, 300), false},
 		{"compressible head, random rest", mixedHead, false},
-		{"random head, compressible rest", mixedTail, false},
+		{"random head, compressible rest", mixedTail, true},
+		{"Bluge-like: random first fifth, compressible rest", bluge, true},
+		{"compressible quarter between the windows", middle, false},
 	}
 }
 
