@@ -3,6 +3,7 @@ package main
 import (
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -174,5 +175,46 @@ func TestRealLikeIndexFilesCompressAboutTwoToOne(t *testing.T) {
 	}
 	if k := newShapedPlan(1, 64<<20, 0.67).blugeKind(); k != kindBluge {
 		t.Errorf("a root of log streams has index files of kind %d, want Bluge-shaped", k)
+	}
+}
+
+// --next-day moves a root a day on: today's segment gets parts, yesterday's
+// merges two parts into one, a segment appears for tomorrow and the oldest
+// expires; the root stays valid and about the same size.
+func TestNextDay(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	if err := generate(options{out: root, size: 4 << 20, seed: 3, workers: 2, streamIndex: 0.5}, &stats{}); err != nil {
+		t.Fatal(err)
+	}
+	group := filepath.Join(root, "stream", "data", "sw_recordsLog")
+	segsBefore, _ := subdirs(group, "seg-")
+	before, _ := treeBytes(root)
+	for day := range 2 {
+		n, err := nextDay(root, uint64(10+day), kindBluge, &stats{})
+		if err != nil || n != len(groupDefs) {
+			t.Fatalf("day %d: %d groups moved on, %v", day, n, err)
+		}
+		if c := checkRoot(root); len(c.problems) > 0 {
+			t.Fatalf("after day %d: %v", day, c.problems[:min(len(c.problems), 5)])
+		}
+	}
+	segs, _ := subdirs(group, "seg-")
+	if len(segs) != len(segsBefore) || segs[0] == segsBefore[0] || segs[len(segs)-1] == segsBefore[len(segsBefore)-1] {
+		t.Errorf("segments %s…%s (%d), before %s…%s (%d): want as many, the oldest expired and new ones ahead",
+			segs[0], segs[len(segs)-1], len(segs), segsBefore[0], segsBefore[len(segsBefore)-1], len(segsBefore))
+	}
+	today, err := latestSegmentShards(root, stream, "sw_recordsLog")
+	if err != nil || len(today) == 0 || len(today[0].live) != partsPerDay {
+		t.Fatalf("today's shards: %v, %v; want %d parts each", today, err, partsPerDay)
+	}
+	yesterday := segs[len(segs)-3] // then today's and tomorrow's
+	start, _ := segmentStart(yesterday)
+	sh, err := readShard(root, stream, path.Join("stream/data/sw_recordsLog", yesterday, "shard-0"), start, "sw_recordsLog")
+	if err != nil || len(sh.live) != partsPerDay-1 {
+		t.Errorf("yesterday's shard lists %v (%v): want its two newest parts merged into one", sh, err)
+	}
+	after, _ := treeBytes(root)
+	if grow := float64(after-before) / float64(before); grow < -0.2 || grow > 0.3 {
+		t.Errorf("two days changed the root by %.1f%%", 100*grow)
 	}
 }

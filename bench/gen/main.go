@@ -15,6 +15,7 @@
 //
 //	go run ./bench/gen --out /var/tmp/root --size 2GiB
 //	go run ./bench/gen --out /var/tmp/root --add-parts 1   # +1% new parts
+//	go run ./bench/gen --out /var/tmp/root --next-day      # a day of a node
 //	go run ./bench/gen --check /var/tmp/root               # verify the layout
 package main
 
@@ -44,6 +45,7 @@ type options struct {
 	check    string
 	workers  int
 	addIsSet bool
+	nextDay  bool
 	// streamIndex is the share of the bytes in stream element indexes.
 	streamIndex float64
 }
@@ -58,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed; the same seed and size give the same tree")
 	fs.Float64Var(&o.add, "add-parts", 0, "add new parts totalling PERCENT of the existing root's bytes")
 	fs.StringVar(&o.check, "check", "", "verify that DIR has the BanyanDB layout, then exit")
+	fs.BoolVar(&o.nextDay, "next-day", false, "move the existing root a day on: new parts in today's segment, merges in yesterday's, a segment created for tomorrow, the oldest expired")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel writers")
 	fs.Float64Var(&o.streamIndex, "stream-index", 0, "share of the bytes in stream element indexes (shard idx/), e.g. 0.67 for a root of log streams like a real one, whose Bluge index files are then shaped like real ones and compress about 2:1 (0: the default root's small, incompressible indexes; with --add-parts: new index files are shaped so)")
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +82,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.addIsSet && o.add <= 0 {
 		return o, errors.New("--add-parts needs a positive percent")
 	}
+	if o.addIsSet && o.nextDay {
+		return o, errors.New("--add-parts and --next-day exclude each other")
+	}
 	var err error
 	o.size, err = parseSize(*size)
 	return o, err
@@ -96,18 +102,27 @@ func run(args []string, stderr io.Writer) error {
 	start := time.Now()
 	var st stats
 	what := "generated"
-	if o.addIsSet {
-		index := kindRandom
-		if o.streamIndex > 0 {
-			index = kindBluge
-		}
+	index := kindRandom
+	if o.streamIndex > 0 {
+		index = kindBluge
+	}
+	switch {
+	case o.addIsSet:
 		n, err := addParts(o.out, o.add, o.seed, index, &st)
 		if err != nil {
 			return err
 		}
 		what = fmt.Sprintf("added %d parts (%.3g%%):", n, o.add)
-	} else if err := generate(o, &st); err != nil {
-		return err
+	case o.nextDay:
+		n, err := nextDay(o.out, o.seed, index, &st)
+		if err != nil {
+			return err
+		}
+		what = fmt.Sprintf("moved %d groups a day on:", n)
+	default:
+		if err := generate(o, &st); err != nil {
+			return err
+		}
 	}
 	secs := time.Since(start).Seconds()
 	b := st.bytes.Load()
