@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"slices"
@@ -192,5 +193,47 @@ func TestWalk(t *testing.T) {
 	cancel()
 	if err := r.Walk(cctx, root, func(string, *Node) error { return nil }); err == nil {
 		t.Error("Walk with a cancelled context succeeded")
+	}
+}
+
+// TestTreesCompressedUpToAChunk: a tree is stored compressed when that
+// pays, and raw when it is larger than a chunk (no reader decompresses a
+// blob to more); both load back, also after the repository is reopened.
+func TestTreesCompressedUpToAChunk(t *testing.T) {
+	ctx := t.Context()
+	be := mem.New("t")
+	r := newTestRepo(t, be, smallPacks) // 16 KiB chunks
+	s := r.NewSaver(ctx)
+	var sc Scratch
+	small := sampleTree(Hash([]byte("sub")), Hash([]byte("blob")))
+	large := &Tree{}
+	for i := range 200 {
+		n := small.Entries[1]
+		n.Name = fmt.Sprintf("file-%04d.bin", i)
+		large.Entries = append(large.Entries, n)
+	}
+	if data, _ := json.Marshal(large); len(data) <= 16<<10 {
+		t.Fatalf("the large tree is %d bytes, not over a chunk", len(data))
+	}
+	ids := map[string]ID{}
+	for name, tree := range map[string]*Tree{"small": small, "large": large} {
+		id, _, err := s.SaveTree(ctx, tree, &sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+	if _, err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r = reopen(t, be)
+	for name, want := range map[string]bool{"small": true, "large": false} {
+		loc, _ := r.Index().Lookup(ids[name])
+		if loc.compressed() != want {
+			t.Errorf("%s tree (%d bytes): compressed %v, want %v", name, loc.RawLength, loc.compressed(), want)
+		}
+		if _, err := r.LoadTree(ctx, ids[name]); err != nil {
+			t.Errorf("%s tree: %v", name, err)
+		}
 	}
 }
