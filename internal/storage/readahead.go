@@ -60,7 +60,7 @@ type aheadReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	size   int64
-	served int64 // bytes of the ranges handed out
+	served int64            // bytes of the ranges handed out
 	queue  chan *rangeFetch // in object order; closed when every range is queued
 	wg     sync.WaitGroup
 	cur    *rangeFetch
