@@ -35,7 +35,8 @@ func NewReadAhead(chunk int64, parallel int) *ReadAhead {
 
 // Open returns a reader of the first size bytes of object name in be, and
 // of one byte more when the object is longer, so that a caller that knows
-// the size sees that it is not. An object shorter than size ends the reader
+// the size sees that it is not (the last range asks for one byte past the
+// end: a range past the end is short, by the Backend contract). An object shorter than size ends the reader
 // with io.ErrUnexpectedEOF. A range whose read fails is asked for again, up
 // to three times in all.
 // Close stops the reads still running and waits for them; the reader and
