@@ -90,7 +90,7 @@ func failureKind(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
-	case errors.Is(err, repository.ErrLocked):
+	case errors.Is(err, repository.ErrLocked), errors.Is(err, repository.ErrLockLost):
 		return "locked"
 	case errors.Is(err, repository.ErrIntegrity):
 		return "integrity"
