@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -108,23 +109,12 @@ func newKeyAddCmd(g *globals) *cobra.Command {
 		Short: "Add a password or key file that opens the repository",
 		Args:  argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			repo, err := g.openRepo(cmd.Context())
+			repo, nk, err := openForNewKey(cmd, g, &n)
 			if err != nil {
 				return err
 			}
 			defer repo.Close()
-			if !repo.Config().Encrypted() {
-				return notEncrypted(repository.ErrNotEncrypted)
-			}
-			creds, err := n.credentials()
-			if err != nil {
-				return err
-			}
-			params, err := n.kdf.params()
-			if err != nil {
-				return err
-			}
-			id, err := repo.AddKey(cmd.Context(), creds, params)
+			id, err := repo.AddKey(cmd.Context(), nk.creds, nk.params)
 			if err != nil {
 				return err
 			}
@@ -167,28 +157,17 @@ func newKeyPasswdCmd(g *globals) *cobra.Command {
 		Short: "Change the password in use: add the new one, then remove the old",
 		Args:  argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			repo, err := g.openRepo(cmd.Context())
+			repo, nk, err := openForNewKey(cmd, g, &n)
 			if err != nil {
 				return err
 			}
 			defer repo.Close()
-			if !repo.Config().Encrypted() {
-				return notEncrypted(repository.ErrNotEncrypted)
-			}
-			creds, err := n.credentials()
-			if err != nil {
-				return err
-			}
-			params, err := n.kdf.params()
-			if err != nil {
-				return err
-			}
 			lock, err := repo.Lock(cmd.Context(), "key passwd", true)
 			if err != nil {
 				return err
 			}
 			defer lock.Unlock(cmd.Context())
-			id, err := repo.ChangePassword(cmd.Context(), lock, creds, params)
+			id, err := repo.ChangePassword(cmd.Context(), lock, nk.creds, nk.params)
 			if err != nil {
 				return err
 			}
@@ -197,6 +176,44 @@ func newKeyPasswdCmd(g *globals) *cobra.Command {
 	}
 	n.register(cmd)
 	return cmd
+}
+
+// newKey is what key add and key passwd store: the new credentials and
+// the parameters of the key derived from them.
+type newKey struct {
+	creds  *repository.Credentials
+	params *repository.Argon2Params
+}
+
+// openForNewKey opens the repository, refuses an unencrypted one, and reads
+// the new key's credentials and parameters. The caller closes the
+// repository.
+func openForNewKey(cmd *cobra.Command, g *globals, n *newKeyFlags) (*engine.Repo, newKey, error) {
+	repo, err := g.openRepo(cmd.Context())
+	if err != nil {
+		return nil, newKey{}, err
+	}
+	nk, err := readNewKey(repo, n)
+	if err != nil {
+		repo.Close()
+		return nil, newKey{}, err
+	}
+	return repo, nk, nil
+}
+
+func readNewKey(repo *engine.Repo, n *newKeyFlags) (newKey, error) {
+	if !repo.Config().Encrypted() {
+		return newKey{}, notEncrypted(repository.ErrNotEncrypted)
+	}
+	creds, err := n.credentials()
+	if err != nil {
+		return newKey{}, err
+	}
+	params, err := n.kdf.params()
+	if err != nil {
+		return newKey{}, err
+	}
+	return newKey{creds: creds, params: params}, nil
 }
 
 func printKeyResult(cmd *cobra.Command, g *globals, what, id string) error {
