@@ -27,23 +27,28 @@ func main() {
 	restoreID := flag.String("restore", "", "restore this backup instead of backing up")
 	target := flag.String("target", "", "restore target")
 	out := flag.String("out", "/tmp/prof", "profile output directory")
+	password := flag.String("password", "", "password of an encrypted repository (one is created encrypted when given)")
 	flag.Parse()
-	if err := run(*repoDir, *root, *restoreID, *target, *out); err != nil {
+	if err := run(*repoDir, *root, *restoreID, *target, *out, *password); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 		os.Exit(1)
 	}
 }
 
-func run(repoDir, root, restoreID, target, out string) error {
+func run(repoDir, root, restoreID, target, out, password string) error {
 	ctx := context.Background()
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	var store engine.StoreOptions
+	if password != "" {
+		store.Repository.Credentials = &repository.Credentials{Password: []byte(password)}
+	}
 	opened := time.Now()
-	r, err := engine.Open(ctx, repoDir, engine.StoreOptions{})
+	r, err := engine.Open(ctx, repoDir, store)
 	fmt.Printf("open: %.3fs\n", time.Since(opened).Seconds())
 	if err != nil {
-		if r, err = engine.Init(ctx, repoDir, repository.InitOptions{}, engine.StoreOptions{}); err != nil {
+		if r, err = engine.Init(ctx, repoDir, repository.InitOptions{Encrypt: password != ""}, store); err != nil {
 			return err
 		}
 	}
