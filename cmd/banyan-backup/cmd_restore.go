@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +34,14 @@ type restoreFlags struct {
 	verify      string
 	compat      compatFlags
 	limits      limitFlags
+	// set and node select a member of a backup set instead of an ID.
+	set, node string
 }
 
 func newRestoreCmd(g *globals) *cobra.Command {
 	var rf restoreFlags
 	cmd := &cobra.Command{
-		Use:   "restore ID --target DIR",
+		Use:   "restore ID --target DIR | restore --set SET --node NAME --target DIR",
 		Short: "Restore a backup, or part of it, into a data root",
 		Long: `Restore a backup into DIR; catalog C goes to DIR/C/data, the layout BanyanDB
 expects with --root DIR (per-catalog roots: --measure-root and the like).
@@ -75,18 +78,35 @@ holding an interrupted restore (its marker) is resumed.
 Catalogs the target release cannot read are left out, with the reason
 (--target-version, --allow-incompatible).
 
+One node of a backup set (a cluster backup): --set SET --node NAME restores
+the backup of the old node NAME (as the set names it, host:port; 'banyan-backup
+show SET' lists them), with every option above. 'banyan-backup cluster restore'
+plans which new node gets which old node and prints this command for each.
+
 The result is checked as 'banyan-backup check' does; errors exit 1.
-ID is a unique prefix of a backup id, or "latest".`,
+ID is a unique prefix of a backup id, or "latest"; so is SET, of a set id.`,
 		Example: `  banyan-backup restore latest --repo /srv/bb --target /var/lib/banyandb
   banyan-backup restore latest --target /tmp/r --catalog measure --group bk_measure --from 2026-11-20 --to 2026-11-21
-  banyan-backup restore 3f2a --target /var/lib/banyandb --merge --dry-run`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+  banyan-backup restore 3f2a --target /var/lib/banyandb --merge --dry-run
+  banyan-backup restore --set 9c1e --node 10.0.0.2:17912 --target /var/lib/banyandb`,
+		Args: argsUsage(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRestore(cmd, g, &rf, args[0])
+			return runRestore(cmd, g, &rf, args)
 		},
 	}
 	f := cmd.Flags()
 	addTargetFlags(cmd, &rf.target)
+	f.StringVar(&rf.set, "set", "", "restore one node of this backup set (a unique prefix of a set id, or latest); needs --node")
+	f.StringVar(&rf.node, "node", "", "with --set: the old node whose backup to restore, as the set names it (host:port)")
+	f.BoolVar(&rf.ifEmpty, "if-empty", false, "restore only into empty targets: exit 0 without restoring when a target holds data, or when the repository has no backup yet (with ID latest)")
+	addRestoreOptionFlags(cmd, &rf)
+	return cmd
+}
+
+// addRestoreOptionFlags adds the flags that say what to restore and how,
+// which restore and cluster restore share: every flag but the target's.
+func addRestoreOptionFlags(cmd *cobra.Command, rf *restoreFlags) {
+	f := cmd.Flags()
 	f.StringSliceVar(&rf.groups, "group", nil, "groups to restore (repeatable; default all)")
 	f.StringVar(&rf.from, "from", "", "restore data from this time on: RFC 3339, a date (2026-11-20) or a time ago (-72h, -3d)")
 	f.StringVar(&rf.to, "to", "", "restore data up to this time (inclusive; a date means its whole day)")
@@ -98,29 +118,22 @@ ID is a unique prefix of a backup id, or "latest".`,
 	f.BoolVar(&rf.noOwner, "no-owner", false, "leave restored files owned by the user running the restore (default when not root; as root, files get the owners the backup recorded)")
 	f.StringVar(&rf.chown, "chown", "", "give every restored file and directory this owner, UID:GID (e.g. the BanyanDB container's 1000:1000)")
 	f.BoolVar(&rf.dryRun, "dry-run", false, "print the plan and check the repository; write nothing")
-	f.BoolVar(&rf.ifEmpty, "if-empty", false, "restore only into empty targets: exit 0 without restoring when a target holds data, or when the repository has no backup yet (with ID latest)")
 	f.StringVar(&rf.verify, "verify", "while-writing", "while-writing (read each pack once, hash every blob as it is staged) or pre-read (read and hash everything before writing, then read it again)")
 	addCompatFlags(cmd, &rf.compat)
 	addLimitFlags(cmd, &rf.limits, false)
-	return cmd
 }
 
-func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) error {
-	if rf.target.root == "" && !rf.target.anyOverride() {
-		return usagef("no target given: use --target DIR")
+func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, args []string) error {
+	ref, err := rf.backupRef(args)
+	if err != nil {
+		return err
 	}
-	if rf.merge && rf.overwrite {
-		return usagef("--merge and --overwrite exclude each other")
-	}
-	if rf.ifEmpty && (rf.merge || rf.overwrite) {
-		return usagef("--if-empty restores only into empty targets: leave out --merge and --overwrite")
-	}
-	roots, cats, given, err := rf.target.resolve()
+	run, err := rf.setup(g)
 	if err != nil {
 		return err
 	}
 	if rf.ifEmpty {
-		dir, err := targetHoldsData(roots, cats)
+		dir, err := targetHoldsData(run.roots, run.cats)
 		if err != nil {
 			return err
 		}
@@ -128,76 +141,24 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 			return skipRestore(cmd, g, dir+" holds data")
 		}
 	}
-	opts := restore.Options{Roots: roots, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
-	if opts.Owners, err = rf.owners(); err != nil {
-		return err
-	}
-	opts.Selection = restore.Selection{Catalogs: cats, Groups: rf.groups, NoSchema: rf.noSchema}
-	now := time.Now()
-	// Read in the local zone first, to refuse a bad window before the
-	// repository is opened; read again once the backup gives the zone.
-	if err := rf.window(&opts.Selection, now, time.Local); err != nil {
-		return err
-	}
-	if opts.Selection.Granularity, err = restore.ParseGranularity(rf.granularity); err != nil {
-		return usageError{err}
-	}
-	if opts.Verify, err = restore.ParseVerifyMode(rf.verify); err != nil {
-		return usageError{err}
-	}
-	switch {
-	case rf.merge:
-		opts.Existing = restore.Merge
-	case rf.overwrite:
-		opts.Existing = restore.Overwrite
-	}
-	lim, err := rf.limits.apply()
-	if err != nil {
-		return err
-	}
-	opts.Workers = lim.workers
-	target, err := rf.compat.target()
-	if err != nil {
-		return err
-	}
-	target.IntoEmpty = opts.Existing == restore.RefuseExisting
-	repo, err := g.openLimitedRepo(cmd.Context(), lim)
+	repo, err := g.openLimitedRepo(cmd.Context(), run.lim)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
-	if rf.ifEmpty && ref == "latest" {
-		if all, err := repo.Backups(cmd.Context()); err != nil {
-			return err
-		} else if len(all) == 0 {
-			return skipRestore(cmd, g, "the repository has no backup yet")
+	if rf.ifEmpty {
+		if reason, err := rf.nothingYet(cmd.Context(), repo.Repository, ref); err != nil || reason != "" {
+			if err != nil {
+				return err
+			}
+			return skipRestore(cmd, g, reason)
 		}
 	}
-	b, err := repo.FindBackup(cmd.Context(), ref)
+	b, err := rf.findBackup(cmd.Context(), repo.Repository, ref)
 	if err != nil {
 		return err
 	}
-	zone, reread, err := restore.ZoneFor(b, given)
-	switch {
-	case err != nil && (given != nil || rf.from != "" || rf.to != ""):
-		return err
-	case err != nil: // no window: the zone does not matter
-		zone = banyandb.Zone{Location: time.Local, Source: banyandb.ZoneLocal}
-	}
-	opts.Location, opts.ZoneSource = zone.Location, zone.Source
-	if reread {
-		opts.Selection.Zone = zone.Location
-	}
-	if err := rf.window(&opts.Selection, now, zone.Location); err != nil {
-		return err
-	}
-	if (rf.dryRun || rf.from != "" || rf.to != "") && !g.json {
-		fmt.Fprintf(cmd.OutOrStdout(), "dates and segment names read in %s\n", zone.Describe())
-	}
-	if opts.Refused, err = engine.RestoreRefusals(cmd.Context(), b, roots, zone.Location, opts.Selection, target); err != nil {
-		return err
-	}
-	res, err := restore.Run(cmd.Context(), repo.Repository, b, opts)
+	res, err := run.restore(cmd.Context(), cmd.OutOrStdout(), g.json, repo.Repository, b)
 	if err != nil {
 		return err
 	}
@@ -209,12 +170,108 @@ func runRestore(cmd *cobra.Command, g *globals, rf *restoreFlags, ref string) er
 	} else {
 		printRestore(w, b, res)
 	}
+	return checkFailed(res)
+}
+
+// checkFailed is the error of a restore whose check found errors.
+func checkFailed(res *restore.Result) error {
 	if res.Check != nil {
 		if n := res.Check.Errors(); n > 0 {
 			return fmt.Errorf("%w: restored into %s, but check found %d errors: a node would not load it as it is", banyandb.ErrCheckFailed, res.Targets[0], n)
 		}
 	}
 	return nil
+}
+
+// restoreRun is one restore as its flags set it up, before the
+// repository is opened.
+type restoreRun struct {
+	rf     *restoreFlags
+	opts   restore.Options
+	roots  banyandb.Roots
+	cats   []banyandb.Catalog
+	given  *time.Location
+	target engine.RestoreTarget
+	lim    runLimits
+	now    time.Time
+}
+
+// setup checks the flags and reads them into a restore's options.
+func (rf *restoreFlags) setup(g *globals) (*restoreRun, error) {
+	if rf.target.root == "" && !rf.target.anyOverride() {
+		return nil, usagef("no target given: use --target DIR")
+	}
+	if rf.merge && rf.overwrite {
+		return nil, usagef("--merge and --overwrite exclude each other")
+	}
+	if rf.ifEmpty && (rf.merge || rf.overwrite) {
+		return nil, usagef("--if-empty restores only into empty targets: leave out --merge and --overwrite")
+	}
+	run := &restoreRun{rf: rf, now: time.Now()}
+	var err error
+	if run.roots, run.cats, run.given, err = rf.target.resolve(); err != nil {
+		return nil, err
+	}
+	opts := restore.Options{Roots: run.roots, DryRun: rf.dryRun, Force: rf.force, Progress: newProgress(g, os.Stderr)}
+	if opts.Owners, err = rf.owners(); err != nil {
+		return nil, err
+	}
+	opts.Selection = restore.Selection{Catalogs: run.cats, Groups: rf.groups, NoSchema: rf.noSchema}
+	// Read in the local zone first, to refuse a bad window before the
+	// repository is opened; read again once the backup gives the zone.
+	if err := rf.window(&opts.Selection, run.now, time.Local); err != nil {
+		return nil, err
+	}
+	if opts.Selection.Granularity, err = restore.ParseGranularity(rf.granularity); err != nil {
+		return nil, usageError{err}
+	}
+	if opts.Verify, err = restore.ParseVerifyMode(rf.verify); err != nil {
+		return nil, usageError{err}
+	}
+	switch {
+	case rf.merge:
+		opts.Existing = restore.Merge
+	case rf.overwrite:
+		opts.Existing = restore.Overwrite
+	}
+	if run.lim, err = rf.limits.apply(); err != nil {
+		return nil, err
+	}
+	opts.Workers = run.lim.workers
+	if run.target, err = rf.compat.target(); err != nil {
+		return nil, err
+	}
+	run.target.IntoEmpty = opts.Existing == restore.RefuseExisting
+	run.opts = opts
+	return run, nil
+}
+
+// restore restores b: the zone chosen, the window read in it, the
+// catalogs the target release cannot use left out. Unless quiet, it says
+// in which zone dates were read when that matters.
+func (run *restoreRun) restore(ctx context.Context, w io.Writer, quiet bool, repo *repository.Repository, b repository.Backup) (*restore.Result, error) {
+	rf, opts := run.rf, run.opts
+	zone, reread, err := restore.ZoneFor(b, run.given)
+	switch {
+	case err != nil && (run.given != nil || rf.from != "" || rf.to != ""):
+		return nil, err
+	case err != nil: // no window: the zone does not matter
+		zone = banyandb.Zone{Location: time.Local, Source: banyandb.ZoneLocal}
+	}
+	opts.Location, opts.ZoneSource = zone.Location, zone.Source
+	if reread {
+		opts.Selection.Zone = zone.Location
+	}
+	if err := rf.window(&opts.Selection, run.now, zone.Location); err != nil {
+		return nil, err
+	}
+	if (rf.dryRun || rf.from != "" || rf.to != "") && !quiet {
+		fmt.Fprintf(w, "dates and segment names read in %s\n", zone.Describe())
+	}
+	if opts.Refused, err = engine.RestoreRefusals(ctx, b, run.roots, zone.Location, opts.Selection, run.target); err != nil {
+		return nil, err
+	}
+	return restore.Run(ctx, repo, b, opts)
 }
 
 // window reads --from and --to into sel, dates in loc.

@@ -18,6 +18,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/buildinfo"
+	"github.com/banyan-backup/banyan-backup/internal/clusterrestore"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
@@ -61,7 +62,7 @@ func exitCode(err error) int {
 	case errors.Is(err, repository.ErrIntegrity):
 		return exitIntegrity
 	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected), errors.Is(err, backup.ErrRootMismatch),
-		errors.Is(err, banyandb.ErrTimeZone):
+		errors.Is(err, banyandb.ErrTimeZone), errors.Is(err, clusterrestore.ErrUnknownNode), errors.Is(err, clusterrestore.ErrMapping):
 		return exitUsage
 	case errors.Is(err, repository.ErrNoRepository), errors.Is(err, repository.ErrNotInitialized):
 		return exitNoRepo
@@ -164,7 +165,7 @@ file, 130 interrupted.`,
 	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to cache manifests and index files of object-store repositories (default: the user cache directory, e.g. ~/.cache/banyan-backup)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "read manifests and index files from the repository every time")
-	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newAgentCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g), newVersionCmd(g), newCopyCmd(g))
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newAgentCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g), newVersionCmd(g), newCopyCmd(g), newClusterCmd(g))
 	return root, g
 }
 
