@@ -225,7 +225,11 @@ func (rep *clusterReport) print(w io.Writer, asJSON bool) error {
 		fmt.Fprintf(w, "liaisons get nothing (their queues are transient): %s\n", strings.Join(rep.Liaisons, ", "))
 	}
 	if rep.PlanOnly || rep.DryRun {
-		fmt.Fprintln(w, "on each new node's machine, with the node stopped, run:")
+		if rep.PlanOnly {
+			fmt.Fprintln(w, "on each new node's machine, with the node stopped, run:")
+		} else {
+			fmt.Fprintln(w, "to restore each node on its own machine instead, with the node stopped, run:")
+		}
 		for _, n := range rep.restored() {
 			fmt.Fprintf(w, "  # %s\n  %s\n", n.New, n.Command)
 		}

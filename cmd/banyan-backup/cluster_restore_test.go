@@ -21,6 +21,7 @@ type clusterOut struct {
 		Result                                   *struct {
 			Backup string `json:"backup"`
 			Parts  int    `json:"parts"`
+			DryRun bool   `json:"dry_run"`
 		}
 	} `json:"nodes"`
 }
@@ -72,7 +73,8 @@ func TestClusterRestoreOntoThreeRoots(t *testing.T) {
 	}
 }
 
-// --plan restores nothing and prints, for each node, the restore command
+// --plan restores nothing (nor does --dry-run, which checks each node's
+// restore) and prints, for each node, the restore command
 // to run on its machine, with the shared options (a time ago made
 // absolute); run as printed, it restores that node's data.
 func TestClusterRestorePlanCommands(t *testing.T) {
@@ -92,9 +94,13 @@ func TestClusterRestorePlanCommands(t *testing.T) {
 	if !out.PlanOnly || out.Succeeded {
 		t.Errorf("--plan: plan_only %v, succeeded %v", out.PlanOnly, out.Succeeded)
 	}
+	dry := clusterJSON(t, mustRun(t, append([]string{"cluster", "restore", "--repo", c.repo, "--set", c.set, "--dry-run", "--json"}, targets...)...))
+	if dry.PlanOnly || !dry.Succeeded || len(dry.Nodes) != 3 || dry.Nodes[0].Result == nil || !dry.Nodes[0].Result.DryRun {
+		t.Errorf("--dry-run: %+v", dry)
+	}
 	for _, dir := range roots {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
-			t.Errorf("--plan touched %s: %v", dir, err)
+			t.Errorf("--plan or --dry-run touched %s: %v", dir, err)
 		}
 	}
 	n := out.Nodes[1]
