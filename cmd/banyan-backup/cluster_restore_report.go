@@ -42,7 +42,6 @@ type clusterReport struct {
 	// --plan, where none was).
 	Succeeded     bool   `json:"succeeded"`
 	SchemaBarrier string `json:"schema_barrier"`
-	errs          []error
 }
 
 // nodeRestore is one new node in the report.
