@@ -253,3 +253,21 @@ func TestRestoreSetNode(t *testing.T) {
 		}
 	}
 }
+
+// The printed commands quote what a shell would split or expand, and
+// keep what it would not.
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.2:17912":    "10.0.0.2:17912",
+		"/var/lib/banyandb": "/var/lib/banyandb",
+		"s3://b/p":          "s3://b/p",
+		"a b":               "'a b'",
+		"it's":              `'it'\''s'`,
+		"$HOME":             "'$HOME'",
+		"":                  "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
