@@ -34,7 +34,8 @@ type testCluster struct {
 }
 
 // newTestCluster backs up three data roots, each the 0.11 fixture lacking
-// a different day's segments (so no two members hold the same data), as
+// a different day's segments (so no two members hold the same data), the
+// first (10.0.0.9) without trace data (no group bk_trace), as
 // members of one cluster operation, and commits the set, as a
 // coordinator does: the sets feature enabled under an exclusive lock, the
 // set written under a shared one.
@@ -55,6 +56,11 @@ func newTestCluster(t *testing.T) *testCluster {
 	for i, name := range oldNodes {
 		root := fixtureRoot(t, fixture.V011)
 		dropDay(t, root, fmt.Sprintf("seg-2026112%d", i))
+		if i == 0 { // as a node that placement gave no shard of the group
+			if err := os.RemoveAll(filepath.Join(root, "trace")); err != nil {
+				t.Fatal(err)
+			}
+		}
 		res, err := backup.Run(ctx, r, backup.Options{Roots: banyandb.Roots{Root: root}, Host: name, ClusterOperation: op, ToolVersion: "test"})
 		if err != nil {
 			t.Fatalf("backup of %s: %v", name, err)

@@ -38,6 +38,9 @@ type clusterReport struct {
 	PlanOnly bool          `json:"plan_only,omitempty"`
 	DryRun   bool          `json:"dry_run,omitempty"`
 	Nodes    []nodeRestore `json:"nodes"`
+	// SelectionNote, with --plan and a selection, says what to do for a
+	// node whose backup holds none of the selected data.
+	SelectionNote string `json:"selection_note,omitempty"`
 	// Succeeded: every node that gets data was restored (false with
 	// --plan, where none was).
 	Succeeded     bool   `json:"succeeded"`
@@ -52,8 +55,12 @@ type nodeRestore struct {
 	Backup string `json:"backup,omitempty"`
 	Target string `json:"target,omitempty"`
 	// Command restores this node on its own machine.
-	Command string          `json:"command,omitempty"`
-	Result  *restore.Result `json:"result,omitempty"`
+	Command string `json:"command,omitempty"`
+	// NothingSelected: the node's backup holds none of the selected data,
+	// so the node got its schema alone (Result), or nothing with
+	// --no-schema.
+	NothingSelected bool            `json:"nothing_selected,omitempty"`
+	Result          *restore.Result `json:"result,omitempty"`
 	Error   string          `json:"error,omitempty"`
 	err     error
 }
@@ -79,6 +86,10 @@ func newClusterReport(cmd *cobra.Command, g *globals, cf *clusterRestoreFlags, s
 		PlacementNote: placementNotes[plan.Placement], Liaisons: plan.Liaisons, PlanOnly: cf.plan,
 		DryRun: cf.restore.dryRun && !cf.plan, SchemaBarrier: schemaBarrier}
 	shared := sharedRestoreFlags(cmd, cf.now)
+	if cf.plan && selects(cf.restore) {
+		rep.SelectionNote = "a node whose backup holds none of the selected data restores nothing and exits 2: " +
+			"give it its schema alone by running its command with --catalog schema-property and without --group, --from and --to"
+	}
 	for _, a := range plan.Nodes {
 		n := nodeRestore{New: a.New, Old: a.Old, Target: roots[a.New]}
 		if a.Backup != nil {
@@ -169,10 +180,18 @@ func (rep *clusterReport) err() error {
 			errs = append(errs, fmt.Errorf("node %s (old %s): %w", n.New, n.Old, n.err))
 		}
 	}
-	if len(errs) == 0 {
+	if len(errs) > 0 {
+		return &nodesFailed{set: rep.Set, total: len(rep.restored()), errs: errs}
+	}
+	if rep.PlanOnly {
 		return nil
 	}
-	return &nodesFailed{set: rep.Set, total: len(rep.restored()), errs: errs}
+	for _, n := range rep.restored() {
+		if !n.NothingSelected {
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot restore backup set %s: %w: no node's backup holds any of the selected data", rep.Set[:8], restore.ErrNothingSelected)
 }
 
 func (rep *clusterReport) restored() []nodeRestore {
@@ -233,6 +252,9 @@ func (rep *clusterReport) print(w io.Writer, asJSON bool) error {
 			fmt.Fprintf(w, "  # %s\n  %s\n", n.New, n.Command)
 		}
 	}
+	if rep.SelectionNote != "" {
+		fmt.Fprintln(w, rep.SelectionNote)
+	}
 	fmt.Fprintf(w, "then: %s\n", rep.SchemaBarrier)
 	return nil
 }
@@ -244,6 +266,12 @@ func (rep *clusterReport) state(n nodeRestore) string {
 		return "starts empty"
 	case n.err != nil:
 		return "FAILED"
+	case n.NothingSelected && n.Result == nil:
+		return "nothing selected"
+	case n.NothingSelected && rep.DryRun:
+		return "schema only, checked (dry run)"
+	case n.NothingSelected:
+		return "schema only: none of the selected data"
 	case rep.PlanOnly:
 		return "planned"
 	case n.Result == nil:
@@ -266,4 +294,10 @@ func shortHex(s string) string {
 		return s[:8]
 	}
 	return s
+}
+
+// selects says whether rf selects data (catalogs, groups or a window),
+// which a node's backup may hold none of.
+func selects(rf restoreFlags) bool {
+	return len(rf.target.catalogs) > 0 || len(rf.groups) > 0 || rf.from != "" || rf.to != ""
 }

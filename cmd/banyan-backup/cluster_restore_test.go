@@ -16,8 +16,10 @@ type clusterOut struct {
 	Succeeded     bool   `json:"succeeded"`
 	SchemaBarrier string `json:"schema_barrier"`
 	Liaisons      []string
+	SelectionNote string `json:"selection_note"`
 	Nodes         []struct {
 		New, Old, Backup, Target, Command, Error string
+		NothingSelected                          bool `json:"nothing_selected"`
 		Result                                   *struct {
 			Backup string `json:"backup"`
 			Parts  int    `json:"parts"`
@@ -251,6 +253,64 @@ func TestRestoreSetNode(t *testing.T) {
 		if r.code != bad.code || !strings.Contains(r.stderr, bad.want) {
 			t.Errorf("restore %v: exit %d, %s; want %d with %q", bad.args, r.code, r.stderr, bad.code, bad.want)
 		}
+	}
+}
+
+// The selection applies to the set: a node whose backup holds none of
+// the selected data (a group its old node lacks) gets its schema alone
+// (nothing with --no-schema) while the others get the group; a selection
+// that matches no node's data is exit 2 with nothing written; --plan
+// says what to do about such a node.
+func TestClusterRestoreSelectionAppliesToTheSet(t *testing.T) {
+	c := newTestCluster(t)
+	base := []string{"cluster", "restore", "--repo", c.repo, "--set", c.set, "--json", "--group", "bk_trace"}
+	roots, targets := newTargets(t, "n0:1", "n1:1", "n2:1")
+	out := clusterJSON(t, mustRun(t, append(base, targets...)...))
+	if !out.Succeeded {
+		t.Fatalf("report %+v", out)
+	}
+	for _, n := range out.Nodes {
+		mustRun(t, "check", "--root", roots[n.New])
+		lacks := n.Old == "10.0.0.9:17912" // its backup lacks bk_trace
+		if n.NothingSelected != lacks || n.Result == nil {
+			t.Errorf("node %s (old %s): nothing selected %v, result %v", n.New, n.Old, n.NothingSelected, n.Result)
+		}
+		traces, others := 0, 0
+		for p := range listDataTrees(t, roots[n.New]) {
+			switch {
+			case strings.HasPrefix(p, "trace/data/bk_trace"):
+				traces++
+			case !strings.HasPrefix(p, "schema-property/") && strings.Count(p, "/") > 1:
+				others++
+			}
+		}
+		if (traces > 0) == lacks || others != 0 {
+			t.Errorf("node %s (old %s): %d entries of bk_trace, %d of other groups", n.New, n.Old, traces, others)
+		}
+	}
+
+	roots, targets = newTargets(t, "n0:1", "n1:1", "n2:1")
+	out = clusterJSON(t, mustRun(t, append(append(base, "--no-schema"), targets...)...))
+	if n := out.Nodes[2]; !out.Succeeded || !n.NothingSelected || n.Result != nil {
+		t.Errorf("--no-schema: node %s: nothing selected %v, result %v", n.New, n.NothingSelected, n.Result)
+	}
+	if _, err := os.Stat(roots["n2:1"]); !os.IsNotExist(err) {
+		t.Errorf("--no-schema: a node with nothing selected got a root: %v", err)
+	}
+
+	roots, targets = newTargets(t, "n0:1", "n1:1", "n2:1")
+	r := run(t, append([]string{"cluster", "restore", "--repo", c.repo, "--set", c.set, "--group", "nosuch"}, targets...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "no node's backup holds any of the selected data") {
+		t.Errorf("a group no node holds: exit %d, %s", r.code, r.stderr)
+	}
+	for _, dir := range roots {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("a selection matching nothing wrote %s: %v", dir, err)
+		}
+	}
+	plan := clusterJSON(t, mustRun(t, append(append(base, "--plan"), targets...)...))
+	if !strings.Contains(plan.SelectionNote, "--catalog schema-property") {
+		t.Errorf("--plan with a selection: note %q", plan.SelectionNote)
 	}
 }
 

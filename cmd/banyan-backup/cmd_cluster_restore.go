@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,8 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/clusterrestore"
-	"github.com/banyan-backup/banyan-backup/internal/repository"
-	"github.com/banyan-backup/banyan-backup/internal/restore"
 )
 
 // newClusterCmd is the parent of the cluster commands.
@@ -115,9 +110,8 @@ func (cf *clusterRestoreFlags) newCluster() (clusterrestore.Options, map[string]
 	return opts, roots, nil
 }
 
-// nodeRun sets up one node's restore into root.
-func (cf *clusterRestoreFlags) nodeRun(g *globals, root string) (*restoreRun, error) {
-	rf := cf.restore
+// nodeRun sets up one node's restore into root with the options rf.
+func (cf *clusterRestoreFlags) nodeRun(g *globals, rf restoreFlags, root string) (*restoreRun, error) {
 	rf.target.root = root
 	run, err := rf.setup(g)
 	if err != nil {
@@ -139,7 +133,7 @@ func runClusterRestore(cmd *cobra.Command, g *globals, cf *clusterRestoreFlags) 
 		return err
 	}
 	cf.now = time.Now()
-	check, err := cf.nodeRun(g, ".") // the shared options, checked before the repository is opened
+	check, err := cf.nodeRun(g, cf.restore, ".") // the shared options, checked before the repository is opened
 	if err != nil {
 		return err
 	}
@@ -184,54 +178,4 @@ func checkRoots(plan *clusterrestore.Plan, roots map[string]string) error {
 		seen[dir] = a.New
 	}
 	return nil
-}
-
-// runNodes restores each node that gets data, one after the other, and
-// records each outcome; a node's failure does not stop the others, an
-// interruption does.
-func (rep *clusterReport) runNodes(ctx context.Context, cmd *cobra.Command, g *globals, cf *clusterRestoreFlags, repo *repository.Repository, s repository.BackupSet) {
-	w := cmd.OutOrStdout()
-	for i := range rep.Nodes {
-		n := &rep.Nodes[i]
-		if n.Old == "" {
-			continue
-		}
-		if ctx.Err() != nil {
-			n.fail(ctx.Err())
-			continue
-		}
-		if !g.json {
-			fmt.Fprintf(w, "== node %s <- %s (backup %s) into %s\n", n.New, n.Old, n.Backup[:8], n.Target)
-		}
-		res, b, err := restoreNode(ctx, w, g, cf, repo, s, n)
-		if err != nil {
-			n.fail(err)
-			if !g.json {
-				fmt.Fprintf(w, "node %s FAILED: %v\n", n.New, err)
-			}
-			continue
-		}
-		n.Result = res
-		if !g.json {
-			printRestore(w, b, res)
-		}
-		if err := checkFailed(res); err != nil {
-			n.fail(err)
-		}
-	}
-}
-
-// restoreNode restores one node's member backup into its target.
-func restoreNode(ctx context.Context, w io.Writer, g *globals, cf *clusterRestoreFlags,
-	repo *repository.Repository, s repository.BackupSet, n *nodeRestore) (*restore.Result, repository.Backup, error) {
-	run, err := cf.nodeRun(g, n.Target)
-	if err != nil {
-		return nil, repository.Backup{}, err
-	}
-	b, err := setMember(ctx, repo, s, n.Old)
-	if err != nil {
-		return nil, b, err
-	}
-	res, err := run.restore(ctx, w, g.json, repo, b)
-	return res, b, err
 }
