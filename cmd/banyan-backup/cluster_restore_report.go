@@ -61,8 +61,8 @@ type nodeRestore struct {
 	// --no-schema.
 	NothingSelected bool            `json:"nothing_selected,omitempty"`
 	Result          *restore.Result `json:"result,omitempty"`
-	Error   string          `json:"error,omitempty"`
-	err     error
+	Error           string          `json:"error,omitempty"`
+	err             error
 }
 
 func (n *nodeRestore) fail(err error) {
