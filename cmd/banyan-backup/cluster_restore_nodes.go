@@ -40,7 +40,11 @@ func (rep *clusterReport) runNodes(ctx context.Context, cmd *cobra.Command, g *g
 		if errors.Is(err, restore.ErrNothingSelected) {
 			n.NothingSelected = true
 			if !g.json {
-				fmt.Fprintf(w, "node %s: %v\n", n.New, err)
+				then := "its schema alone is restored"
+				if cf.restore.noSchema {
+					then = "nothing is restored (--no-schema)"
+				}
+				fmt.Fprintf(w, "node %s: %v: %s\n", n.New, err, then)
 			}
 			if cf.restore.noSchema {
 				continue
