@@ -104,6 +104,9 @@ type Result struct {
 	// could not be: the backup does not fail for it.
 	AbandonedSnapshots      []string
 	AbandonedSnapshotsError string
+	// SnapshotRemoveError says why the snapshot of UploadTaken could not
+	// all be removed ("" when it was).
+	SnapshotRemoveError string
 	// Zone is the zone segment names were read in, and how it was chosen.
 	Zone banyandb.Zone
 }

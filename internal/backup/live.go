@@ -120,6 +120,16 @@ func newLiveNode(client snapshot.Client, opts Options, live LiveOptions, version
 	return &liveNode{opts: opts, live: live, client: client, req: req, wanted: wanted, src: src}, nil
 }
 
+// parentGuess is the source the parent is looked for by, before the
+// snapshot says which catalogs it holds: the node, with the data
+// directories of the catalogs asked for (a new map: src.Roots is filled
+// later).
+func (n *liveNode) parentGuess() repository.Source {
+	guess := n.src
+	guess.Roots = sourceOf(Options{Roots: n.opts.Roots, Catalogs: n.opts.Catalogs}, sourceHooks{}).Roots
+	return guess
+}
+
 // upload takes the snapshot and backs it up under the session s.
 func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 	opts := n.opts
@@ -127,9 +137,7 @@ func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 	// bring fewer (empty groups are skipped), checked below.
 	asked := opts
 	asked.Groups = plainGroups(n.live.Groups)
-	guess := n.src
-	guess.Roots = sourceOf(Options{Roots: opts.Roots, Catalogs: opts.Catalogs}, sourceHooks{}).Roots // a new map: src.Roots is filled later
-	s.startParent(ctx, asked, guess)
+	s.startParent(ctx, asked, n.parentGuess())
 	s.pre = startPreread(ctx, s, asked)
 
 	abandoned, abandonedErr := snapshot.RemoveAbandoned(opts.Roots)
@@ -144,21 +152,11 @@ func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 		s.pre.abort()
 		return nil, err
 	}
-	// The snapshot is deleted on every path unless kept: once the backup
-	// has read it (in parallel with the storing of the last packs), else
-	// when the upload fails. A failure to delete leaves disk used, never
-	// data lost, and the message names what to remove.
-	var rm *snapshotRemoval
-	if !n.live.KeepSnapshot {
-		rm = startSnapshotRemoval(opts.Roots, made(taken))
-	}
-	up, err := n.uploadSnapshot(ctx, s, asked, taken, rm, start)
-	removeSeconds, removeErr := rm.wait()
-	claim.Release()
+	up, removeErr, err := n.uploadClaimed(ctx, s, asked, taken, claim, start)
 	if err != nil {
 		return nil, err
 	}
-	up.result.SnapshotSeconds, up.result.SnapshotRemoveSeconds = snapSeconds, removeSeconds
+	up.result.SnapshotSeconds = snapSeconds
 	up.result.AbandonedSnapshots = abandoned
 	if abandonedErr != nil {
 		up.result.AbandonedSnapshotsError = abandonedErr.Error()
@@ -169,6 +167,29 @@ func (n *liveNode) upload(ctx context.Context, s *session) (*Uploaded, error) {
 		}
 	}
 	return up, nil
+}
+
+// uploadClaimed backs up the snapshot taken, whose directories claim
+// holds, and lets the claim go once they are removed. The snapshot is
+// deleted on every path unless kept: its part directories as soon as they
+// are read, the rest once the backup has read it (in parallel with the
+// storing of the last packs), else when the upload fails. A failure to
+// delete leaves disk used, never data lost: it is returned apart
+// (removeErr), and its message names what to remove.
+func (n *liveNode) uploadClaimed(ctx context.Context, s *session, asked Options, taken []snapshot.Taken,
+	claim *snapshot.Claim, start time.Time) (up *Uploaded, removeErr, err error) {
+	var rm *snapshotRemoval
+	if !n.live.KeepSnapshot {
+		rm = startSnapshotRemoval(asked.Roots, made(taken))
+	}
+	up, err = n.uploadSnapshot(ctx, s, asked, taken, rm, start)
+	removeSeconds, removeErr := rm.wait()
+	claim.Release()
+	if err != nil {
+		return nil, nil, err
+	}
+	up.result.SnapshotRemoveSeconds = removeSeconds
+	return up, removeErr, nil
 }
 
 // takeSnapshot asks the node for its snapshot, checks that it landed under

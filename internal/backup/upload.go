@@ -32,6 +32,19 @@ func (u *Uploaded) Manifest() *repository.Manifest { return u.manifest }
 // deleted what the upload stored, so nothing is committed
 // (repository.ErrLockLost).
 func (u *Uploaded) Commit(ctx context.Context) (*Result, error) {
+	return u.CommitWith(ctx, CommitOptions{})
+}
+
+// CommitOptions are what is known only when an upload is committed.
+type CommitOptions struct {
+	// ClusterOperation, when set, makes the backup a member of the cluster
+	// backup of that id (Options.ClusterOperation): a cluster agent learns
+	// it from the coordinator's commit.
+	ClusterOperation string
+}
+
+// CommitWith is Commit, with the manifest completed by o.
+func (u *Uploaded) CommitWith(ctx context.Context, o CommitOptions) (*Result, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed {
@@ -41,6 +54,9 @@ func (u *Uploaded) Commit(ctx context.Context) (*Result, error) {
 	defer u.s.end(ctx)
 	if err := u.s.lock.Check(ctx); err != nil {
 		return nil, err
+	}
+	if o.ClusterOperation != "" {
+		u.manifest.ClusterOperation = o.ClusterOperation
 	}
 	id, n, err := u.s.repo.SaveManifest(ctx, u.manifest)
 	if err != nil {
