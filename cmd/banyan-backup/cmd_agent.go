@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/banyan-backup/banyan-backup/internal/agent"
+	"github.com/banyan-backup/banyan-backup/internal/backup"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
 )
 
@@ -28,17 +30,19 @@ type agentFlags struct {
 	lease                                       time.Duration
 	node                                        snapshot.Options
 	roots                                       rootFlags
+	limits                                      limitFlags
 }
 
 func newAgentCmd(g *globals) *cobra.Command {
 	f := &agentFlags{}
 	cmd := &cobra.Command{
 		Use:   "agent --token-file FILE --role data|liaison --root DIR",
-		Short: "Serve a cluster backup coordinator beside one BanyanDB node (prepare, snapshot, release)",
+		Short: "Serve a cluster backup coordinator beside one BanyanDB node (prepare, snapshot, upload, commit)",
 		Long: `Run the cluster backup agent beside one BanyanDB data node or liaison (a sidecar,
 or a unit on the node's machine). A coordinator calls its HTTP API to prepare
-the node, take its snapshot (a liaison's agent reads its write queue instead)
-and release it; see docs/cluster.md.
+the node, take its snapshot (a liaison's agent reads its write queue instead),
+upload the snapshot into one of the agent's repositories, commit the node's
+backup and release the snapshot; see docs/cluster.md.
 
 Every request must carry "Authorization: Bearer TOKEN", TOKEN being the
 content of --token-file (at least 32 characters; the file is read again when
@@ -47,12 +51,15 @@ and --tls-key the API is served over TLS, and with --client-ca clients must
 also present a certificate of that CA.
 
 An operation lives under a lease: when the coordinator stops calling, the
-agent deletes the node's snapshot by itself once the lease ends. An agent
-killed with a snapshot taken deletes it when it starts again (--state-dir).
+agent stops its upload (no backup is written) and deletes the node's snapshot
+by itself once the lease ends. An agent killed with a snapshot taken deletes
+it when it starts again (--state-dir).
 
 The repositories the agent may write to are its own (--repository
 NAME=URL, with the global credential flags); the coordinator only names one.
-Uploads and commits are not built yet.`,
+Uploads read the node's snapshot as a live backup does (deleting each part
+directory once read), within --limit-read and --limit-upload; the node's
+backup records the node's name (--node-name) as its host.`,
 		Example: `  banyan-backup agent --token-file /etc/banyan-backup/agent.token --role data \
     --node 127.0.0.1:17912 --root /var/lib/banyandb --listen 0.0.0.0:17950 \
     --repository main=s3://backups/banyandb --password-file /etc/banyan-backup/password`,
@@ -80,6 +87,7 @@ Uploads and commits are not built yet.`,
 	fl.DurationVar(&f.node.ConnectTimeout, "connect-timeout", snapshot.DefaultConnectTimeout, "how long to try to reach the node")
 	fl.DurationVar(&f.node.CallTimeout, "call-timeout", snapshot.DefaultCallTimeout, "how long the node may take to answer one call")
 	addRootFlags(cmd, &f.roots)
+	addLimitFlags(cmd, &f.limits, true)
 	return cmd
 }
 
@@ -96,11 +104,16 @@ func agentOptions(g *globals, f *agentFlags) (agent.Options, error) {
 	if f.role == agent.RoleData && f.node.Node == "" {
 		return o, usagef("a data node's agent needs --node HOST:PORT, the node's snapshot API")
 	}
-	roots, _, _, err := f.roots.resolve()
+	roots, cats, loc, err := f.roots.resolve()
+	if err != nil {
+		return o, err
+	}
+	lim, err := f.limits.apply()
 	if err != nil {
 		return o, err
 	}
 	o.Roots = roots
+	o.Upload = backup.Options{Catalogs: cats, Location: loc, Workers: lim.workers, ReadLimit: lim.read}
 	for _, kv := range f.flushTimeouts {
 		c, v, ok := strings.Cut(kv, "=")
 		d, err := time.ParseDuration(v)
@@ -127,16 +140,12 @@ func agentOptions(g *globals, f *agentFlags) (agent.Options, error) {
 		}
 		repos[name] = url
 	}
-	o.CheckRepository = func(ctx context.Context, name string) error {
+	o.OpenRepository = func(ctx context.Context, name string) (*engine.Repo, error) {
 		url, ok := repos[name]
 		if !ok {
-			return fmt.Errorf("the agent has no repository %q (it has %d; see --repository)", name, len(repos))
+			return nil, fmt.Errorf("the agent has no repository %q (it has %d; see --repository)", name, len(repos))
 		}
-		repo, err := g.openWithCredentials(ctx, url, g.storeOptions(nil))
-		if err != nil {
-			return err
-		}
-		return repo.Close()
+		return g.openWithCredentials(ctx, url, g.storeOptions(&lim))
 	}
 	return o, nil
 }

@@ -1,11 +1,11 @@
 // Package agent is the cluster backup agent (docs/cluster.md): a small
 // HTTP API beside one BanyanDB node (a data node or a liaison) through
-// which a coordinator prepares the node, has it take its snapshot, and
-// releases it. Every request must carry the bearer token of the agent's
-// token file; an operation lives under a lease, and an agent whose
-// coordinator stops renewing it releases the node's snapshot by itself.
-//
-// Uploads and commits are not built yet: their paths answer 501.
+// which a coordinator prepares the node, has it take its snapshot, upload
+// it into one of the agent's repositories and commit the node's backup,
+// and releases it. Every request must carry the bearer token of the
+// agent's token file; an operation lives under a lease, and an agent
+// whose coordinator stops renewing it stops its upload and releases the
+// node's snapshot by itself.
 package agent
 
 import (
@@ -18,7 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
 )
 
@@ -46,10 +48,19 @@ type Options struct {
 	// StateDir keeps the operation's state, so that an agent killed with
 	// a snapshot taken deletes it when it starts again. Required.
 	StateDir string
-	// CheckRepository opens the repository of the given name (one of the
-	// agent's own) and reports whether it can be written; nil accepts no
-	// repository name.
+	// OpenRepository opens the repository of the given name, one of the
+	// agent's own (its URL and credentials are the agent's configuration,
+	// never the coordinator's): prepare opens it to check it, upload to
+	// write into it. nil accepts no repository name.
+	OpenRepository func(ctx context.Context, name string) (*engine.Repo, error)
+	// CheckRepository, when set, is what prepare checks the repository
+	// with instead of opening it.
 	CheckRepository func(ctx context.Context, name string) error
+	// Upload is what the agent's uploads start from: catalogs, the
+	// server's time zone, workers, the read limit. The agent sets the
+	// roots, the host (NodeName), the tags, the tool version and the
+	// progress.
+	Upload backup.Options
 	// Lease is the default lease of an operation; 0 means DefaultLease.
 	Lease time.Duration
 	// FlushTimeouts are the node's flush timeouts per catalog, reported by
@@ -117,11 +128,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathRelease, s.handleRelease)
 	mux.HandleFunc("POST "+PathAbort, s.handleAbort)
 	mux.HandleFunc("GET "+PathStatus, s.handleStatus)
-	notBuilt := func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotImplemented, ErrorResponse{"this agent cannot upload or commit yet"})
-	}
-	mux.HandleFunc("POST "+PathUpload, notBuilt)
-	mux.HandleFunc("POST "+PathCommit, notBuilt)
+	mux.HandleFunc("POST "+PathUpload, s.handleUpload)
+	mux.HandleFunc("POST "+PathCommit, s.handleCommit)
 	return requireToken(s.token, mux, s.opts.OnRefuse)
 }
 

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/agent"
+	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 	"github.com/banyan-backup/banyan-backup/internal/sim"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
@@ -34,6 +36,9 @@ type testAgent struct {
 	tokenFile string
 	root      string
 	node      *sim.Server
+	// repo is the directory of its repository "main".
+	repo string
+	name string
 }
 
 // startSim starts a standalone simulator on a copy of the 0.11 fixture:
@@ -65,21 +70,23 @@ func startSim(t *testing.T, mod func(*sim.Config)) *sim.Server {
 }
 
 // startAgent serves an agent beside node (a data node unless role says
-// otherwise), with one repository named "main" that always checks out.
+// otherwise), with one repository named "main", a new local one.
 func startAgent(t *testing.T, node *sim.Server, role string, mod func(*agent.Options)) *testAgent {
 	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	repoDir := newRepo(t)
 	opts := agent.Options{TokenFile: tokenFile, Role: role, NodeName: node.Name(),
 		Node: snapshot.Options{Node: node.GRPCAddr()}, Roots: banyandb.Roots{Root: node.Root()},
 		StateDir: filepath.Join(t.TempDir(), "state"), Version: "test",
-		CheckRepository: func(_ context.Context, name string) error {
+		Upload: backup.Options{Location: time.UTC},
+		OpenRepository: func(ctx context.Context, name string) (*engine.Repo, error) {
 			if name != "main" {
-				return errors.New("no such repository")
+				return nil, errors.New("no such repository")
 			}
-			return nil
+			return engine.Open(ctx, repoDir, engine.StoreOptions{})
 		}}
 	if opts.NodeName == "" {
 		opts.NodeName = "node-0:17912"
@@ -96,7 +103,7 @@ func startAgent(t *testing.T, node *sim.Server, role string, mod func(*agent.Opt
 		hs.Close()
 		_ = a.Close(context.Background())
 	})
-	return &testAgent{srv: a, url: hs.URL, tokenFile: tokenFile, root: node.Root(), node: node}
+	return &testAgent{srv: a, url: hs.URL, tokenFile: tokenFile, root: node.Root(), node: node, repo: repoDir, name: opts.NodeName}
 }
 
 // call sends a request with the given Authorization header ("" for none)
@@ -178,8 +185,8 @@ func TestEveryEndpointRefusesBadTokens(t *testing.T) {
 	}{
 		{http.MethodPost, agent.PathPrepare, prepare},
 		{http.MethodPost, agent.PathSnapshot, op},
-		{http.MethodPost, agent.PathUpload, op},
-		{http.MethodPost, agent.PathCommit, op},
+		{http.MethodPost, agent.PathUpload, agent.UploadRequest{Operation: opA}},
+		{http.MethodPost, agent.PathCommit, agent.CommitRequest{Operation: opA, SetOperation: opA}},
 		{http.MethodPost, agent.PathRelease, op},
 		{http.MethodPost, agent.PathAbort, op},
 		{http.MethodGet, agent.PathStatus, nil},
@@ -213,12 +220,17 @@ func TestEveryEndpointRefusesBadTokens(t *testing.T) {
 	if status.Operation != nil {
 		t.Errorf("a refused prepare started operation %+v", status.Operation)
 	}
-	// With the token: an unknown path is 404, an unbuilt call 501.
+	// With the token: an unknown path is 404, and so are upload and commit
+	// of an operation the agent does not have.
 	if code, _ := a.call(t, http.MethodGet, "/v1/no-such-thing", "Bearer "+testToken, nil); code != http.StatusNotFound {
 		t.Errorf("unknown path with the token: %d, want 404", code)
 	}
-	if code, _ := a.call(t, http.MethodPost, agent.PathUpload, "bearer "+testToken, op); code != http.StatusNotImplemented {
-		t.Errorf("upload with the token (scheme in lower case): %d, want 501", code)
+	if code, body := a.call(t, http.MethodPost, agent.PathUpload, "bearer "+testToken, op); code != http.StatusNotFound || !strings.Contains(body, "no operation") {
+		t.Errorf("upload with the token (scheme in lower case), no operation: %d %s, want 404", code, body)
+	}
+	commit := agent.CommitRequest{Operation: opA, SetOperation: opA}
+	if code, body := a.call(t, http.MethodPost, agent.PathCommit, "Bearer "+testToken, commit); code != http.StatusNotFound || !strings.Contains(body, "no operation") {
+		t.Errorf("commit with the token, no operation: %d %s, want 404", code, body)
 	}
 }
 

@@ -26,10 +26,16 @@ const (
 	RoleLiaison = repository.RoleLiaison
 )
 
-// Phases of an operation.
+// Phases of an operation. An operation goes prepared, snapshotted,
+// uploading, uploaded, committed; released when its snapshot is released
+// before an upload began (a release after one leaves the phase as it is);
+// failed when a step fails.
 const (
 	PhasePrepared    = "prepared"
 	PhaseSnapshotted = "snapshotted"
+	PhaseUploading   = "uploading"
+	PhaseUploaded    = "uploaded"
+	PhaseCommitted   = "committed"
 	PhaseReleased    = "released"
 	PhaseFailed      = "failed"
 )
@@ -82,6 +88,45 @@ type TakenSnapshot struct {
 	Name    string `json:"name"`
 }
 
+// UploadRequest starts the upload of the operation's snapshot.
+type UploadRequest struct {
+	Operation string `json:"operation"`
+	// Tags are recorded in the node's backup.
+	Tags []string `json:"tags,omitempty"`
+}
+
+// CommitRequest writes the node's backup.
+type CommitRequest struct {
+	Operation string `json:"operation"`
+	// SetOperation is the cluster backup the node's backup belongs to,
+	// recorded as its cluster_operation: the operation id of the set the
+	// coordinator writes. 32 lowercase hex digits.
+	SetOperation string `json:"set_operation"`
+}
+
+// CommitResponse names the node's backup.
+type CommitResponse struct {
+	// Backup is the id of the node's backup; empty for a liaison, whose
+	// agent uploads nothing.
+	Backup string `json:"backup,omitempty"`
+	// LackingParts counts the parts the snapshot listed but lacked.
+	LackingParts int `json:"lacking_parts,omitempty"`
+}
+
+// UploadProgress is how far an upload has gone.
+type UploadProgress struct {
+	// Step is "scan" while the snapshot is scanned, "backup" while its
+	// files are read and stored.
+	Step string `json:"step"`
+	// Files and Bytes are what the step has to read (0 while unknown;
+	// files unchanged since the parent backup are not read), FilesDone
+	// and BytesDone what it has read.
+	Files     int64 `json:"files"`
+	Bytes     int64 `json:"bytes"`
+	FilesDone int64 `json:"files_done"`
+	BytesDone int64 `json:"bytes_done"`
+}
+
 // StatusResponse is the agent's state.
 type StatusResponse struct {
 	Node         string           `json:"node"`
@@ -97,7 +142,18 @@ type OperationStatus struct {
 	Repository string            `json:"repository"`
 	LeaseUntil time.Time         `json:"lease_until"`
 	Snapshot   *SnapshotResponse `json:"snapshot,omitempty"`
-	Error      string            `json:"error,omitempty"`
+	// Progress is the upload's, once it began.
+	Progress *UploadProgress `json:"progress,omitempty"`
+	// Summary is the upload's once it is done (as a backup's summary),
+	// and LackingParts the parts the snapshot listed but lacked.
+	Summary      *repository.Summary `json:"summary,omitempty"`
+	LackingParts int                 `json:"lacking_parts,omitempty"`
+	// Backup is the node's backup once committed.
+	Backup string `json:"backup,omitempty"`
+	// Warning says what went wrong without failing the operation (a
+	// snapshot that could not all be removed).
+	Warning string `json:"warning,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // ErrorResponse is the body of an error answer.

@@ -14,17 +14,13 @@ import (
 )
 
 // nodeVersion reaches the data node and returns its API version.
-func (s *Server) nodeVersion(ctx context.Context) (string, error) {
+func (s *Server) nodeVersion(ctx context.Context) (snapshot.Version, error) {
 	c, err := snapshot.Dial(ctx, s.opts.Node)
 	if err != nil {
-		return "", err
+		return snapshot.Version{}, err
 	}
 	defer c.Close()
-	v, err := c.APIVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	return v.Version, nil
+	return c.APIVersion(ctx)
 }
 
 // checkRoots checks that the node's data directories can be read (a

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
 )
 
@@ -17,6 +18,10 @@ type operation struct {
 	taken  []snapshot.Taken
 	timer  *time.Timer
 	lease  time.Duration
+	// version is a data node's API version, from prepare.
+	version snapshot.Version
+	// up is the upload, once asked for.
+	up *uploadJob
 }
 
 // validOperation checks an operation id: 32 lowercase hex digits.
@@ -69,11 +74,8 @@ func (s *Server) prepare(ctx context.Context, req PrepareRequest) (*PrepareRespo
 		return nil, statusErr(http.StatusConflict, "operation %s is under way; abort it or wait until its lease ends (%s)",
 			cur.status.ID, cur.status.LeaseUntil.Format(time.RFC3339))
 	}
-	if s.opts.CheckRepository == nil {
-		return nil, statusErr(http.StatusBadRequest, "the agent has no repository named %q: it names none", req.Repository)
-	}
-	if err := s.opts.CheckRepository(ctx, req.Repository); err != nil {
-		return nil, statusErr(http.StatusBadGateway, "cannot use repository %q: %v", req.Repository, err)
+	if err := s.checkRepository(ctx, req.Repository); err != nil {
+		return nil, err
 	}
 	resp := &PrepareResponse{Node: s.opts.NodeName, Role: s.opts.Role, AgentVersion: s.opts.Version, FlushTimeouts: map[string]string{}}
 	for c, d := range s.opts.FlushTimeouts {
@@ -82,14 +84,14 @@ func (s *Server) prepare(ctx context.Context, req PrepareRequest) (*PrepareRespo
 	if err := s.checkRoots(); err != nil {
 		return nil, statusErr(http.StatusBadGateway, "%v", err)
 	}
+	op := &operation{status: OperationStatus{ID: req.Operation, Phase: PhasePrepared, Repository: req.Repository}}
 	if s.opts.Role == RoleData {
 		v, err := s.nodeVersion(ctx)
 		if err != nil {
 			return nil, statusErr(http.StatusBadGateway, "%v", err)
 		}
-		resp.APIVersion = v
+		resp.APIVersion, op.version = v.Version, v
 	}
-	op := &operation{status: OperationStatus{ID: req.Operation, Phase: PhasePrepared, Repository: req.Repository}}
 	if err := s.saveState(op); err != nil {
 		return nil, err
 	}
@@ -99,6 +101,26 @@ func (s *Server) prepare(ctx context.Context, req PrepareRequest) (*PrepareRespo
 	resp.Clock, resp.LeaseUntil = s.now().UTC(), op.status.LeaseUntil
 	s.mu.Unlock()
 	return resp, nil
+}
+
+// checkRepository checks that the repository named can be used.
+func (s *Server) checkRepository(ctx context.Context, name string) error {
+	var err error
+	switch {
+	case s.opts.CheckRepository != nil:
+		err = s.opts.CheckRepository(ctx, name)
+	case s.opts.OpenRepository != nil:
+		var repo *engine.Repo
+		if repo, err = s.opts.OpenRepository(ctx, name); err == nil {
+			err = repo.Close()
+		}
+	default:
+		return statusErr(http.StatusBadRequest, "the agent has no repository named %q: it names none", name)
+	}
+	if err != nil {
+		return statusErr(http.StatusBadGateway, "cannot use repository %q: %v", name, err)
+	}
+	return nil
 }
 
 // renewLocked (re)starts op's lease. The caller holds s.mu.
@@ -191,12 +213,27 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, struct{}{}) // nothing to release
 		return
 	}
+	s.mu.Lock()
+	phase := op.status.Phase
+	s.mu.Unlock()
+	switch phase {
+	case PhaseUploading:
+		fail(w, statusErr(http.StatusConflict, "operation %s is uploading its snapshot: release it once uploaded, or abort", op.status.ID))
+		return
+	case PhaseCommitted: // nothing is left to do: the operation ends
+		if err := s.endLocked(r.Context()); err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+		return
+	}
 	if err := s.releaseLocked(op); err != nil {
 		fail(w, err)
 		return
 	}
 	s.mu.Lock()
-	if op.status.Phase != PhaseFailed {
+	if op.status.Phase == PhasePrepared || op.status.Phase == PhaseSnapshotted {
 		op.status.Phase = PhaseReleased
 	}
 	s.mu.Unlock()
@@ -238,6 +275,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.op != nil {
 		st := s.op.status
+		if s.op.up != nil {
+			st.Progress = s.op.up.progress.get()
+		}
 		resp.Operation = &st
 	}
 	s.mu.Unlock()
@@ -254,15 +294,18 @@ func (s *Server) releaseLocked(op *operation) error {
 	return s.saveState(op)
 }
 
-// endLocked ends the operation: its snapshot is deleted, its lease
-// stopped and its state removed. The caller holds s.callMu.
-func (s *Server) endLocked(context.Context) error {
+// endLocked ends the operation: its upload is stopped and dropped
+// without a manifest (its repository lock given up), its snapshot
+// deleted, its lease stopped and its state removed. A committed backup
+// stays. The caller holds s.callMu.
+func (s *Server) endLocked(ctx context.Context) error {
 	s.mu.Lock()
 	op := s.op
 	s.mu.Unlock()
 	if op == nil {
 		return nil
 	}
+	op.up.stop(ctx)
 	if err := s.releaseLocked(op); err != nil {
 		return err
 	}
