@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 )
@@ -85,6 +86,58 @@ func TestAgentCommand(t *testing.T) {
 			t.Errorf("%s: %d snapshots after abort, %d before", c, len(entries), before[c])
 		}
 	}
+
+	// A whole node backup: prepare, snapshot, upload, status until
+	// uploaded, commit, release. The backup is the node's (its name as
+	// host), a member of the set's operation, and restores to a root that
+	// check finds clean; the snapshot is gone.
+	opB := `{"operation":"fedcba9876543210fedcba9876543210"}`
+	for _, c := range []struct{ path, body string }{
+		{"/v1/prepare", `{"operation":"fedcba9876543210fedcba9876543210","repository":"main"}`},
+		{"/v1/snapshot", opB},
+		{"/v1/upload", `{"operation":"fedcba9876543210fedcba9876543210","tags":["nightly"]}`},
+	} {
+		if code, body := call("POST", c.path, bearer, c.body); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, code, body)
+		}
+	}
+	if !pollFor(2*time.Minute, func() bool {
+		_, body := call("GET", "/v1/status?operation=fedcba9876543210fedcba9876543210", bearer, "")
+		return !strings.Contains(body, `"phase":"uploading"`)
+	}) {
+		t.Fatal("the upload did not end in two minutes")
+	}
+	if code, body := call("GET", "/v1/status?operation=fedcba9876543210fedcba9876543210", bearer, ""); !strings.Contains(body, `"phase":"uploaded"`) {
+		t.Fatalf("status after the upload: %d %s", code, body)
+	}
+	code, body = call("POST", "/v1/commit", bearer, `{"operation":"fedcba9876543210fedcba9876543210","set_operation":"00112233445566778899aabbccddeeff"}`)
+	var committed struct{ Backup string }
+	if err := json.Unmarshal([]byte(body), &committed); code != http.StatusOK || err != nil || committed.Backup == "" {
+		t.Fatalf("commit: %d %s", code, body)
+	}
+	if code, body := call("POST", "/v1/release", bearer, opB); code != http.StatusOK {
+		t.Fatalf("release: %d %s", code, body)
+	}
+	for _, c := range catalogs {
+		if entries, _ := os.ReadDir(filepath.Join(root, c, "snapshots")); len(entries) != before[c] {
+			t.Errorf("%s: %d snapshots after the upload, %d before", c, len(entries), before[c])
+		}
+	}
+	var list []struct {
+		ID, Hostname     string
+		ClusterOperation string `json:"cluster_operation"`
+		Tags             []string
+		Source           struct{ Type string }
+	}
+	decode(t, mustRun(t, "list", "--repo", repo, "--json"), &list)
+	if len(list) != 1 || list[0].ID != committed.Backup || list[0].Hostname != "data-0:17912" ||
+		list[0].ClusterOperation != "00112233445566778899aabbccddeeff" || list[0].Source.Type != "node" || len(list[0].Tags) != 1 {
+		t.Errorf("list after the commit: %+v", list)
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	mustRun(t, "restore", committed.Backup, "--repo", repo, "--target", target)
+	mustRun(t, "check", target)
+	mustRun(t, "verify", "--read-data", "--repo", repo)
 	p.stop(t)
 
 	if r := run(t, "agent", "--role", "data", "--node", srv.GRPCAddr(), "--root", root); r.code != 2 || !strings.Contains(r.stderr, "--token-file") {
