@@ -213,31 +213,35 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, struct{}{}) // nothing to release
 		return
 	}
+	if err := s.release(r.Context(), op); err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// release deletes op's snapshot directories; a committed operation, which
+// has nothing left to do, ends. It is refused while the upload reads the
+// snapshot. The caller holds s.callMu.
+func (s *Server) release(ctx context.Context, op *operation) error {
 	s.mu.Lock()
 	phase := op.status.Phase
 	s.mu.Unlock()
 	switch phase {
 	case PhaseUploading:
-		fail(w, statusErr(http.StatusConflict, "operation %s is uploading its snapshot: release it once uploaded, or abort", op.status.ID))
-		return
-	case PhaseCommitted: // nothing is left to do: the operation ends
-		if err := s.endLocked(r.Context()); err != nil {
-			fail(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, struct{}{})
-		return
+		return statusErr(http.StatusConflict, "operation %s is uploading its snapshot: release it once uploaded, or abort", op.status.ID)
+	case PhaseCommitted:
+		return s.endLocked(ctx)
 	}
 	if err := s.releaseLocked(op); err != nil {
-		fail(w, err)
-		return
+		return err
 	}
 	s.mu.Lock()
 	if op.status.Phase == PhasePrepared || op.status.Phase == PhaseSnapshotted {
 		op.status.Phase = PhaseReleased
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
 }
 
 func (s *Server) handleAbort(w http.ResponseWriter, r *http.Request) {
