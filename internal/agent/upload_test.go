@@ -300,21 +300,31 @@ func verifyClean(t *testing.T, repo *repository.Repository, n int) {
 	}
 }
 
-// slowAgent is an agent whose uploads read 64 KiB a second, so that one
-// runs for a minute or more: long enough to stop it midway.
+// slowAgent is an agent whose uploads read 32 KiB a second, so that one
+// of the fixture's node (900 KB) runs for half a minute: long enough to
+// stop it midway, on any machine.
 func slowAgent(t *testing.T) *testAgent {
 	t.Helper()
 	node := startSim(t, nil)
-	return startAgent(t, node, agent.RoleData, func(o *agent.Options) { o.Upload.ReadLimit = ratelimit.New(64 << 10) })
+	return startAgent(t, node, agent.RoleData, func(o *agent.Options) { o.Upload.ReadLimit = ratelimit.New(32 << 10) })
 }
 
-// uploadStarted waits until the upload has read some bytes, and returns
-// its status.
-func (a *testAgent) uploadStarted(t *testing.T) *agent.OperationStatus {
+// uploadStarted waits, renewing operation op's lease as a coordinator
+// does, until its upload has read some bytes or ended, and returns its
+// status.
+func (a *testAgent) uploadStarted(t *testing.T, op string) *agent.OperationStatus {
 	t.Helper()
-	return a.waitUntil(t, "an upload under way", func(st *agent.OperationStatus) bool {
-		return st != nil && (st.Phase != agent.PhaseUploading || (st.Progress != nil && st.Progress.BytesDone > 0))
-	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st := a.status(t, op)
+		if st.Phase != agent.PhaseUploading || (st.Progress != nil && st.Progress.BytesDone > 0) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two minutes without the upload reading: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // checkDropped checks what an upload stopped midway leaves: no backup, no
@@ -345,7 +355,7 @@ func TestAbortDuringUpload(t *testing.T) {
 	a := slowAgent(t)
 	a.prepareAndSnapshot(t, opA, 600)
 	a.do(t, http.MethodPost, agent.PathUpload, agent.UploadRequest{Operation: opA}, nil)
-	if st := a.uploadStarted(t); st.Phase != agent.PhaseUploading {
+	if st := a.uploadStarted(t, opA); st.Phase != agent.PhaseUploading {
 		t.Fatalf("the read-limited upload is not running: %+v", st)
 	}
 	a.expectCode(t, "commit during the upload", agent.PathCommit, agent.CommitRequest{Operation: opA, SetOperation: opA}, http.StatusConflict)
@@ -358,13 +368,13 @@ func TestAbortDuringUpload(t *testing.T) {
 	a.do(t, http.MethodPost, agent.PathAbort, agent.OperationRequest{Operation: opA}, nil)
 }
 
-// A lease that runs out during an upload stops it as abort does: the
-// upload does not outlive its lease.
+// A lease that runs out during an upload (the coordinator stops polling
+// status) stops it as abort does: the upload does not outlive its lease.
 func TestLeaseExpiryDuringUpload(t *testing.T) {
 	a := slowAgent(t)
-	a.prepareAndSnapshot(t, opA, 5)
+	a.prepareAndSnapshot(t, opA, 3)
 	a.do(t, http.MethodPost, agent.PathUpload, agent.UploadRequest{Operation: opA}, nil)
-	st := a.uploadStarted(t)
+	st := a.uploadStarted(t, opA)
 	if st.Phase != agent.PhaseUploading {
 		t.Fatalf("the read-limited upload is not running: %+v", st)
 	}
