@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -78,7 +79,9 @@ func (s *Server) runUpload(ctx context.Context, op *operation, job *uploadJob, t
 	defer job.cancel()
 	repo, err := s.opts.OpenRepository(ctx, op.status.Repository)
 	var up *backup.Uploaded
-	if err == nil {
+	if err != nil {
+		err = fmt.Errorf("cannot open repository %q: %w", op.status.Repository, err)
+	} else {
 		opts := s.opts.Upload
 		opts.Roots, opts.Host, opts.Tags, opts.ToolVersion, opts.Progress = s.opts.Roots, s.opts.NodeName, tags, s.opts.Version, job.progress
 		up, err = backup.UploadTaken(ctx, repo.Repository, opts, backup.TakenSnapshot{

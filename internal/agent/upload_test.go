@@ -404,3 +404,58 @@ func TestLiaisonUploadsNothing(t *testing.T) {
 		t.Errorf("backups of a liaison: %v %v", backups, err)
 	}
 }
+
+// An upload that fails (its repository gone) is reported by status as
+// failed with its error; commit is refused, and abort deletes the
+// snapshot.
+func TestFailedUploadIsReported(t *testing.T) {
+	node := startSim(t, nil)
+	a := startAgent(t, node, agent.RoleData, nil)
+	a.prepareAndSnapshot(t, opA, 600)
+	if err := os.Rename(a.repo, a.repo+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	a.do(t, http.MethodPost, agent.PathUpload, agent.UploadRequest{Operation: opA}, nil)
+	st := a.waitUntil(t, "the upload's end", func(st *agent.OperationStatus) bool {
+		return st != nil && st.Phase != agent.PhaseUploading
+	})
+	if st.Phase != agent.PhaseFailed || !strings.Contains(st.Error, "cannot") {
+		t.Errorf("status of an upload into a repository gone: %+v", st)
+	}
+	a.expectCode(t, "commit of a failed upload", agent.PathCommit, agent.CommitRequest{Operation: opA, SetOperation: opA}, http.StatusConflict)
+	a.do(t, http.MethodPost, agent.PathAbort, agent.OperationRequest{Operation: opA}, nil)
+	if dirs := snapshotDirs(t, a.root); len(dirs) != 0 {
+		t.Errorf("snapshot directories after abort: %v", dirs)
+	}
+}
+
+// commit checks that the upload's lock still stands: once another process
+// removed it (judging it stale), commit is refused and writes nothing.
+func TestCommitRefusedWhenTheLockIsLost(t *testing.T) {
+	node := startSim(t, nil)
+	a := startAgent(t, node, agent.RoleData, nil)
+	a.prepareAndSnapshot(t, opA, 600)
+	a.do(t, http.MethodPost, agent.PathUpload, agent.UploadRequest{Operation: opA}, nil)
+	if st := a.waitUntil(t, "the upload's end", func(st *agent.OperationStatus) bool {
+		return st != nil && st.Phase != agent.PhaseUploading
+	}); st.Phase != agent.PhaseUploaded {
+		t.Fatalf("upload ended %s: %s", st.Phase, st.Error)
+	}
+	locks := lockFiles(t, a.repo)
+	if len(locks) != 1 {
+		t.Fatalf("locks of the uploaded operation: %v, want its own", locks)
+	}
+	if err := os.Remove(filepath.Join(a.repo, "locks", locks[0])); err != nil {
+		t.Fatal(err)
+	}
+	code, body := a.call(t, http.MethodPost, agent.PathCommit, "Bearer "+testToken, agent.CommitRequest{Operation: opA, SetOperation: opA})
+	if code != http.StatusConflict || !strings.Contains(body, "lock") {
+		t.Errorf("commit with its lock removed: %d %s, want 409", code, body)
+	}
+	if backups, err := openRepo(t, a.repo).Backups(context.Background()); err != nil || len(backups) != 0 {
+		t.Errorf("backups after a refused commit: %v %v", backups, err)
+	}
+	if st := a.status(t, opA); st.Phase != agent.PhaseFailed {
+		t.Errorf("status after a refused commit: %+v", st)
+	}
+}
