@@ -166,11 +166,13 @@ type session struct {
 	saver     *repository.Saver
 	flushed   bool
 
-	parentMu  sync.Mutex // parent and prev: a live backup's preread reads them while dropParent may run
-	parent    *repository.Backup
-	prev      *previous
-	parentErr error
-	loaded    chan struct{}
+	// parentHost, when set, is the host the parent must be of.
+	parentHost string
+	parentMu   sync.Mutex // parent and prev: a live backup's preread reads them while dropParent may run
+	parent     *repository.Backup
+	prev       *previous
+	parentErr  error
+	loaded     chan struct{}
 
 	// pre holds what a live backup read while the node took its snapshot.
 	pre *preread
@@ -238,7 +240,7 @@ func (s *session) startParent(ctx context.Context, opts Options, src repository.
 	s.loaded = make(chan struct{})
 	go func() {
 		defer close(s.loaded)
-		parent, prev, err := loadParent(ctx, s.repo, opts, src)
+		parent, prev, err := loadParent(ctx, s.repo, opts, src, s.parentHost)
 		s.parentMu.Lock()
 		defer s.parentMu.Unlock()
 		s.parent, s.prev, s.parentErr = parent, prev, err

@@ -80,8 +80,9 @@ func (p *previous) file(ctx context.Context, repo *repository.Repository, treePa
 	return p.files[treePath], nil
 }
 
-// loadParent finds the parent backup and indexes what it recorded.
-func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source) (*repository.Backup, *previous, error) {
+// loadParent finds the parent backup and indexes what it recorded: the
+// newest backup of the same roots (of host too, when host is set).
+func loadParent(ctx context.Context, repo *repository.Repository, opts Options, src repository.Source, host string) (*repository.Backup, *previous, error) {
 	prev := newPrevious()
 	var parent *repository.Backup
 	if opts.Parent != "" {
@@ -96,7 +97,7 @@ func loadParent(ctx context.Context, repo *repository.Repository, opts Options, 
 			return nil, nil, err
 		}
 		for i := len(backups) - 1; i >= 0; i-- {
-			if sameRoots(backups[i].Source.Roots, src.Roots) {
+			if sameRoots(backups[i].Source.Roots, src.Roots) && (host == "" || backups[i].Host() == host) {
 				parent = &backups[i]
 				break
 			}

@@ -35,6 +35,8 @@ type TakenSnapshot struct {
 // the call on; the caller may remove it again afterwards (snapshot.Remove
 // ignores what is gone). A snapshot that could not be removed does not
 // fail the upload: Result.SnapshotRemoveError says why once committed.
+// The parent is the newest backup of the same roots and of the same host
+// (opts.Host, the node's name), unless opts.Parent names one.
 func UploadTaken(ctx context.Context, repo *repository.Repository, opts Options, snap TakenSnapshot) (*Uploaded, error) {
 	start := time.Now()
 	n, err := newLiveNode(nil, opts, LiveOptions{Node: snapshot.Options{Node: snap.Node}, Groups: snap.Groups}, snap.APIVersion)
@@ -58,6 +60,9 @@ func UploadTaken(ctx context.Context, repo *repository.Repository, opts Options,
 	}
 	asked := opts
 	asked.Groups = plainGroups(snap.Groups)
+	// The nodes of a cluster often keep their data at the same path: the
+	// parent is this node's own previous backup, not another node's.
+	s.parentHost = opts.Host
 	s.startParent(ctx, asked, n.parentGuess())
 	up, removeErr, err := n.uploadClaimed(ctx, s, asked, snap.Taken, claim, start)
 	if err != nil {

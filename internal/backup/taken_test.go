@@ -78,3 +78,43 @@ func TestUploadTakenSnapshot(t *testing.T) {
 	}
 	sameContentBut(t, want, banyandb.Roots{Root: target}, m.LackingParts)
 }
+
+// The parent of a backup of a snapshot taken is the newest backup of the
+// same node (its host), not another node's with the same roots: the
+// nodes of a cluster keep their data at the same path.
+func TestUploadTakenParentIsTheSameNodes(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startSim(t, fixture.V011, sim.Workload{})
+	client, err := snapshot.Dial(ctx, snapshot.Options{Node: srv.GRPCAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	repo := newRepo(t)
+	backupAs := func(host string) *backup.Result {
+		t.Helper()
+		taken, err := client.Snapshot(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC, Host: host}
+		up, err := backup.UploadTaken(ctx, repo, opts, backup.TakenSnapshot{Node: srv.GRPCAddr(), Taken: taken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := up.Commit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	backupAs("data-1:17912")
+	first := backupAs("data-0:17912")
+	if first.Manifest.Parent != nil {
+		t.Errorf("data-0's first backup has parent %s, another node's", first.Manifest.Parent.Short())
+	}
+	second := backupAs("data-0:17912")
+	if p := second.Manifest.Parent; p == nil || *p != first.ID || second.Manifest.Summary.FilesUnchanged == 0 {
+		t.Errorf("data-0's second backup: parent %v, %d files unchanged; want %s, most", p, second.Manifest.Summary.FilesUnchanged, first.ID.Short())
+	}
+}
