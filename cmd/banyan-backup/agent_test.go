@@ -39,20 +39,7 @@ func TestAgentCommand(t *testing.T) {
 		"--node-name", "data-0:17912")
 	call := func(method, path, auth, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, "http://"+p.addr+path, bytes.NewBufferString(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return callAgent(t, p.addr, method, path, auth, body)
 	}
 	op := `{"operation":"0123456789abcdef0123456789abcdef"}`
 	for _, e := range []struct{ method, path, body string }{
@@ -143,4 +130,93 @@ func TestAgentCommand(t *testing.T) {
 	if r := run(t, "agent", "--role", "data", "--node", srv.GRPCAddr(), "--root", root); r.code != 2 || !strings.Contains(r.stderr, "--token-file") {
 		t.Errorf("agent without a token file: exit %d, %s", r.code, r.stderr)
 	}
+}
+
+// callAgent sends a request to the agent at addr with the given
+// Authorization header ("" for none) and returns the status and body.
+func callAgent(t *testing.T, addr, method, path, auth, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+path, bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// An agent killed (SIGKILL) during an upload leaves its snapshot until it
+// starts again, which deletes it before serving; no backup was written and
+// the repository verifies clean.
+func TestAgentKilledDuringUpload(t *testing.T) {
+	root := fixtureRoot(t, fixture.V011)
+	srv := startSim(t, root, true)
+	snapshots := func() int {
+		n := 0
+		for _, c := range []string{"measure", "stream", "trace", "property", "schema-property"} {
+			entries, _ := os.ReadDir(filepath.Join(root, c, "snapshots"))
+			n += len(entries)
+		}
+		return n
+	}
+	before := snapshots()
+	repo := filepath.Join(t.TempDir(), "repo")
+	mustRun(t, "init", "--repo", repo)
+	token := strings.Repeat("t0k3n", 8)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"agent", "--token-file", tokenFile, "--role", "data", "--node", srv.GRPCAddr(), "--root", root,
+		"--listen", "127.0.0.1:0", "--state-dir", filepath.Join(t.TempDir(), "state"), "--repository", "main=" + repo,
+		"--node-name", "data-0:17912", "--limit-read", "32KiB"}
+	p := startListening(t, args...)
+	bearer := "Bearer " + token
+	op := `{"operation":"0123456789abcdef0123456789abcdef"}`
+	for _, c := range []struct{ path, body string }{
+		{"/v1/prepare", `{"operation":"0123456789abcdef0123456789abcdef","repository":"main"}`},
+		{"/v1/snapshot", op}, {"/v1/upload", op},
+	} {
+		if code, body := callAgent(t, p.addr, "POST", c.path, bearer, c.body); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, code, body)
+		}
+	}
+	var st struct {
+		Operation struct {
+			Phase    string
+			Progress struct {
+				BytesDone int64 `json:"bytes_done"`
+			}
+		}
+	}
+	if !pollFor(2*time.Minute, func() bool {
+		_, body := callAgent(t, p.addr, "GET", "/v1/status?operation=0123456789abcdef0123456789abcdef", bearer, "")
+		return json.Unmarshal([]byte(body), &st) == nil && st.Operation.Progress.BytesDone > 0
+	}) || st.Operation.Phase != "uploading" {
+		t.Fatalf("the upload is not under way: %+v", st)
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = p.cmd.Process.Wait()
+	if snapshots() == before {
+		t.Fatal("the killed agent's snapshot is gone before the agent starts again: the test shows nothing")
+	}
+	startListening(t, args...)
+	if n := snapshots(); n != before {
+		t.Errorf("%d snapshots once the agent started again, %d before the operation", n, before)
+	}
+	var list []struct{ ID string }
+	decode(t, mustRun(t, "list", "--repo", repo, "--json"), &list)
+	if len(list) != 0 {
+		t.Errorf("backups after the agent was killed: %+v", list)
+	}
+	mustRun(t, "verify", "--read-data", "--repo", repo)
 }
