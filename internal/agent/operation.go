@@ -123,6 +123,13 @@ func (s *Server) checkRepository(ctx context.Context, name string) error {
 	return nil
 }
 
+// phase is op's phase, which an upload changes in the background.
+func (s *Server) phase(op *operation) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return op.status.Phase
+}
+
 // renewLocked (re)starts op's lease. The caller holds s.mu.
 func (s *Server) renewLocked(op *operation, lease time.Duration) {
 	op.lease = lease
@@ -177,8 +184,8 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	if op.status.Phase != PhasePrepared {
-		fail(w, statusErr(http.StatusConflict, "operation %s is %s, not prepared: one snapshot per operation", op.status.ID, op.status.Phase))
+	if phase := s.phase(op); phase != PhasePrepared {
+		fail(w, statusErr(http.StatusConflict, "operation %s is %s, not prepared: one snapshot per operation", op.status.ID, phase))
 		return
 	}
 	resp, err := s.takeSnapshot(r.Context(), op)
@@ -224,10 +231,7 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 // has nothing left to do, ends. It is refused while the upload reads the
 // snapshot. The caller holds s.callMu.
 func (s *Server) release(ctx context.Context, op *operation) error {
-	s.mu.Lock()
-	phase := op.status.Phase
-	s.mu.Unlock()
-	switch phase {
+	switch s.phase(op) {
 	case PhaseUploading:
 		return statusErr(http.StatusConflict, "operation %s is uploading its snapshot: release it once uploaded, or abort", op.status.ID)
 	case PhaseCommitted:

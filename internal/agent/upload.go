@@ -37,8 +37,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	if op.status.Phase != PhaseSnapshotted {
-		fail(w, statusErr(http.StatusConflict, "operation %s is %s: an upload follows the snapshot, once", op.status.ID, op.status.Phase))
+	if phase := s.phase(op); phase != PhaseSnapshotted {
+		fail(w, statusErr(http.StatusConflict, "operation %s is %s: an upload follows the snapshot, once", op.status.ID, phase))
 		return
 	}
 	if s.opts.Role == RoleLiaison {
