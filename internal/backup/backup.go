@@ -166,7 +166,8 @@ type session struct {
 	saver     *repository.Saver
 	flushed   bool
 
-	// parentHost, when set, is the host the parent must be of.
+	// parentHost is the host (the node, repository.Manifest.Host) the
+	// parent must be of.
 	parentHost string
 	parentMu   sync.Mutex // parent and prev: a live backup's preread reads them while dropParent may run
 	parent     *repository.Backup
@@ -237,6 +238,14 @@ func (s *session) newSaver(ctx context.Context) *repository.Saver {
 // startParent finds and indexes the parent backup in the background;
 // waitParent returns it.
 func (s *session) startParent(ctx context.Context, opts Options, src repository.Source) {
+	if s.parentHost == "" {
+		// Several nodes backed up into one repository often keep their
+		// data at the same path, and part names repeat between nodes: a
+		// parent of another node could lend its files to this one where
+		// inode and times happen to agree. So the parent is of the same
+		// node as well as of the same roots.
+		_, s.parentHost = hostOf(opts, src)
+	}
 	s.loaded = make(chan struct{})
 	go func() {
 		defer close(s.loaded)

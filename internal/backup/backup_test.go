@@ -147,3 +147,35 @@ func TestChangedPartDirectoryIsWalkedAgain(t *testing.T) {
 		t.Errorf("the new file is not in the backup (%v)", err)
 	}
 }
+
+// TestParentIsOfTheSameNode backs up one root as two nodes (--host), as
+// when several nodes with their data at the same path are backed up into
+// one repository: the second node's backup must not take the first's as
+// its parent (it would reuse files wherever inode and times agree), and
+// each node's next backup takes its own previous one.
+func TestParentIsOfTheSameNode(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
+	repo, err := repository.Init(ctx, local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{}, repository.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	run := func(host string) *backup.Result {
+		t.Helper()
+		res, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Host: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a := run("data-0:17912")
+	b := run("data-1:17912")
+	if b.Manifest.Parent != nil || b.Manifest.Summary.FilesUnchanged != 0 {
+		t.Errorf("data-1's first backup: parent %v, %d files unchanged; want no parent, none", b.Manifest.Parent, b.Manifest.Summary.FilesUnchanged)
+	}
+	a2 := run("data-0:17912")
+	if a2.Manifest.Parent == nil || *a2.Manifest.Parent != a.ID || a2.Manifest.Summary.FilesRead != 0 {
+		t.Errorf("data-0's second backup: parent %v, %d files read; want %s, none", a2.Manifest.Parent, a2.Manifest.Summary.FilesRead, a.ID.Short())
+	}
+}
