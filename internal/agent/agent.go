@@ -128,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathRelease, s.handleRelease)
 	mux.HandleFunc("POST "+PathAbort, s.handleAbort)
 	mux.HandleFunc("GET "+PathStatus, s.handleStatus)
+	mux.HandleFunc("GET "+PathQueue, s.handleQueue)
 	mux.HandleFunc("POST "+PathUpload, s.handleUpload)
 	mux.HandleFunc("POST "+PathCommit, s.handleCommit)
 	return requireToken(s.token, mux, s.opts.OnRefuse)

@@ -191,6 +191,7 @@ func TestEveryEndpointRefusesBadTokens(t *testing.T) {
 		{http.MethodPost, agent.PathAbort, op},
 		{http.MethodGet, agent.PathStatus, nil},
 		{http.MethodGet, agent.PathStatus + "?operation=" + opA, nil},
+		{http.MethodGet, agent.PathQueue + "?operation=" + opA, nil},
 		{http.MethodGet, "/v1/no-such-thing", nil},
 		{http.MethodGet, "/", nil},
 		{http.MethodDelete, agent.PathPrepare, nil},

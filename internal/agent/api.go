@@ -18,6 +18,8 @@ const (
 	PathRelease  = "/v1/release"
 	PathAbort    = "/v1/abort"
 	PathStatus   = "/v1/status"
+	// PathQueue reads a liaison's write queue (GET, ?operation=).
+	PathQueue = "/v1/queue"
 )
 
 // Roles of the node an agent runs beside.
