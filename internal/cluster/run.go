@@ -92,7 +92,9 @@ type NodeError struct {
 	Err   error
 }
 
-func (e *NodeError) Error() string { return fmt.Sprintf("node %s failed at %s: %v", e.Node, e.Phase, e.Err) }
+func (e *NodeError) Error() string {
+	return fmt.Sprintf("node %s failed at %s: %v", e.Node, e.Phase, e.Err)
+}
 func (e *NodeError) Unwrap() error { return e.Err }
 
 // member is one node in a run.
