@@ -17,7 +17,7 @@ func newClusterCmd(g *globals) *cobra.Command {
 		Short: "Back up and restore a whole BanyanDB cluster as one backup set",
 		Args:  argsUsage(cobra.NoArgs),
 	}
-	cmd.AddCommand(newClusterRestoreCmd(g))
+	cmd.AddCommand(newClusterBackupCmd(g), newClusterRestoreCmd(g))
 	return cmd
 }
 

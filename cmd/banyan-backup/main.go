@@ -18,6 +18,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/buildinfo"
+	"github.com/banyan-backup/banyan-backup/internal/cluster"
 	"github.com/banyan-backup/banyan-backup/internal/clusterrestore"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
@@ -62,7 +63,8 @@ func exitCode(err error) int {
 	case errors.Is(err, repository.ErrIntegrity):
 		return exitIntegrity
 	case errors.As(err, &ue), errors.Is(err, restore.ErrNothingSelected), errors.Is(err, backup.ErrRootMismatch),
-		errors.Is(err, banyandb.ErrTimeZone), errors.Is(err, clusterrestore.ErrUnknownNode), errors.Is(err, clusterrestore.ErrMapping):
+		errors.Is(err, banyandb.ErrTimeZone), errors.Is(err, clusterrestore.ErrUnknownNode), errors.Is(err, clusterrestore.ErrMapping),
+		errors.Is(err, cluster.ErrDiscovery), errors.Is(err, cluster.ErrAgentAuth):
 		return exitUsage
 	case errors.Is(err, repository.ErrNoRepository), errors.Is(err, repository.ErrNotInitialized):
 		return exitNoRepo
