@@ -129,6 +129,9 @@ func runClusterBackup(cmd *cobra.Command, g *globals, f *clusterFlags) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
+	}
 	if g.json {
 		return printJSON(cmd.OutOrStdout(), rep)
 	}

@@ -18,6 +18,8 @@ type Report struct {
 	// WindowSeconds is the width of the set's window.
 	WindowSeconds float64     `json:"window_seconds"`
 	Phases        []PhaseTime `json:"phases"`
+	// Warnings are what went wrong without failing the run.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PhaseTime is when a phase started and how long it took.

@@ -129,6 +129,14 @@ type run struct {
 	drain   *repository.Drain
 	t0      time.Time
 	report  *Report
+	mu      sync.Mutex // guards report.Warnings
+}
+
+// warn adds a warning to the report.
+func (r *run) warn(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.report.Warnings = append(r.report.Warnings, msg)
 }
 
 // Backup runs one coordinated cluster backup and writes its set. On any
