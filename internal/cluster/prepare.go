@@ -71,6 +71,7 @@ func (r *run) drainLiaisons(ctx context.Context) error {
 	}
 	r.drain = &repository.Drain{Target: r.t0}
 	deadline := r.t0.Add(r.o.DrainTimeout)
+	p := newPoller(r.o.PollInterval)
 	for {
 		if err := r.readQueues(ctx, liaisons); err != nil {
 			return err
@@ -87,10 +88,8 @@ func (r *run) drainLiaisons(ctx context.Context) error {
 			}
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(r.o.PollInterval, time.Until(deadline)+time.Millisecond)):
+		if err := p.wait(ctx, deadline); err != nil {
+			return err
 		}
 	}
 }

@@ -28,6 +28,7 @@ func (r *run) upload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p := newPoller(r.o.PollInterval)
 	for {
 		if err := r.each(ctx, PhaseUpload, data, r.pollUpload); err != nil {
 			return err
@@ -35,10 +36,8 @@ func (r *run) upload(ctx context.Context) error {
 		if allUploaded(data) {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.o.PollInterval):
+		if err := p.wait(ctx, time.Time{}); err != nil {
+			return err
 		}
 	}
 }
