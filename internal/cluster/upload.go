@@ -121,12 +121,12 @@ func (r *run) commit(ctx context.Context) error {
 }
 
 // end ends the operation on the agents of ms once their backups are in
-// the set (an abort after a commit drops nothing), so that each is free
-// for the next run before its lease would end. An agent that cannot be
+// the set (release ends a committed operation), so that each is free for
+// the next run before its lease would end. An agent that cannot be
 // reached ends it when the lease does; the report says so.
 func (r *run) end(ctx context.Context, ms []*member) {
 	_ = r.each(context.WithoutCancel(ctx), PhaseCommit, ms, func(ctx context.Context, m *member) error {
-		if err := r.o.Client.Abort(ctx, m.node, r.op, r.o.AbortTimeout); err != nil {
+		if err := r.o.Client.Release(ctx, m.node, r.op); err != nil {
 			r.warn(fmt.Sprintf("%v (its operation ends with its lease)", err))
 		}
 		return nil
