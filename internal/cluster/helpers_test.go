@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -339,16 +338,4 @@ func (a *testAgent) status(t *testing.T) agent.StatusResponse {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// phases records the phases a run announces.
-type phases struct {
-	mu   sync.Mutex
-	seen []string
-}
-
-func (p *phases) add(name string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.seen = append(p.seen, name)
 }
