@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,6 +155,9 @@ func Backup(ctx context.Context, o Options) (*Report, error) {
 	lctx, cancel := r.lock.Context(ctx)
 	defer cancel()
 	if err := r.steps(lctx); err != nil {
+		if lerr := r.lock.Err(); lerr != nil && !errors.Is(err, repository.ErrLockLost) {
+			err = fmt.Errorf("%w (%v)", lerr, err) // the calls were cancelled when the lock was lost
+		}
 		return r.report, r.fail(ctx, err)
 	}
 	return r.report, nil
@@ -297,7 +301,7 @@ func (r *run) each(ctx context.Context, phase string, ms []*member, fn func(cont
 func (r *run) fail(ctx context.Context, err error) error {
 	actx := context.WithoutCancel(ctx)
 	var mu sync.Mutex
-	var left []error
+	var left []string
 	var wg sync.WaitGroup
 	for _, m := range r.members {
 		wg.Add(1)
@@ -305,7 +309,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 			defer wg.Done()
 			if aerr := r.o.Client.Abort(actx, m.node, r.op, r.o.AbortTimeout); aerr != nil {
 				mu.Lock()
-				left = append(left, aerr)
+				left = append(left, aerr.Error())
 				mu.Unlock()
 			}
 		}()
@@ -313,7 +317,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	wg.Wait()
 	msg := "every agent was told to abort; no set written"
 	if len(left) > 0 {
-		msg = fmt.Sprintf("no set written; %d agent(s) could not be told to abort and will when their lease ends: %v", len(left), errors.Join(left...))
+		msg = fmt.Sprintf("no set written; %d agent(s) could not be told to abort and will when their lease ends: %s", len(left), strings.Join(left, "; "))
 	}
 	return fmt.Errorf("cannot back up cluster: %w (%s)", err, msg)
 }
