@@ -96,6 +96,9 @@ type SourceConfig struct {
 	NodeRetries   *int     `yaml:"node_retries"`
 	NodeRetryWait Duration `yaml:"node_retry_wait"`
 	KeepSnapshot  bool     `yaml:"keep_snapshot"`
+	// Cluster backs a whole cluster up through its agents instead of one
+	// node (clustersource.go); nil: one node.
+	Cluster *ClusterSource `yaml:"cluster"`
 	// Host names the node the backups are of, by which retention groups
 	// them (default: the node's host, or this machine's hostname for a
 	// node on localhost or an offline backup).
@@ -293,29 +296,12 @@ func (c *Config) check(at errAt) error {
 }
 
 func (j *JobConfig) check(p string, at errAt) error {
-	s := &j.Source
-	if s.Root == "" && len(s.Roots) == 0 {
-		return at(p+".source.root", "no data root: give source.root (the node's root directory) or source.roots")
-	}
-	for k := range s.Roots {
-		if _, err := banyandb.ParseCatalog(k); err != nil {
-			return at(p+".source.roots."+k, "%v", err)
+	if j.Source.Cluster != nil {
+		if err := j.checkCluster(p, at); err != nil {
+			return err
 		}
-	}
-	for i, name := range s.Catalogs {
-		c, err := banyandb.ParseCatalog(name)
-		if err != nil {
-			return at(fmt.Sprintf("%s.source.catalogs[%d]", p, i), "%v", err)
-		}
-		s.catalogs = append(s.catalogs, c)
-	}
-	loc, err := banyandb.ParseZone(s.ServerTimeZone) // nil: learned from the data
-	if err != nil {
-		return at(p+".source.server_time_zone", "unknown time zone %q", s.ServerTimeZone)
-	}
-	s.location = loc
-	if s.NodeRetries != nil && *s.NodeRetries < 0 {
-		return at(p+".source.node_retries", "%d: want how many more times to try an unreachable node (0: fail at once)", *s.NodeRetries)
+	} else if err := j.checkSource(p, at); err != nil {
+		return err
 	}
 	if len(j.Repositories) == 0 {
 		return at(p+".repositories", "no repositories: list at least one with a url")
@@ -338,6 +324,7 @@ func (j *JobConfig) check(p string, at errAt) error {
 		return at(p+".schedule", "no schedule: give a cron expression or @hourly, @daily, @weekly, @every 6h")
 	}
 	zone := time.UTC
+	var err error
 	if j.TimeZone != "" {
 		if zone, err = time.LoadLocation(j.TimeZone); err != nil {
 			return at(p+".time_zone", "unknown time zone %q", j.TimeZone)
@@ -387,6 +374,35 @@ func (j *JobConfig) check(p string, at errAt) error {
 	}
 	if l.Concurrency < 0 {
 		return at(p+".limits.concurrency", "%d is negative: want a number of workers", l.Concurrency)
+	}
+	return nil
+}
+
+// checkSource checks a one-node source.
+func (j *JobConfig) checkSource(p string, at errAt) error {
+	s := &j.Source
+	if s.Root == "" && len(s.Roots) == 0 {
+		return at(p+".source.root", "no data root: give source.root (the node's root directory) or source.roots")
+	}
+	for k := range s.Roots {
+		if _, err := banyandb.ParseCatalog(k); err != nil {
+			return at(p+".source.roots."+k, "%v", err)
+		}
+	}
+	for i, name := range s.Catalogs {
+		c, err := banyandb.ParseCatalog(name)
+		if err != nil {
+			return at(fmt.Sprintf("%s.source.catalogs[%d]", p, i), "%v", err)
+		}
+		s.catalogs = append(s.catalogs, c)
+	}
+	loc, err := banyandb.ParseZone(s.ServerTimeZone) // nil: learned from the data
+	if err != nil {
+		return at(p+".source.server_time_zone", "unknown time zone %q", s.ServerTimeZone)
+	}
+	s.location = loc
+	if s.NodeRetries != nil && *s.NodeRetries < 0 {
+		return at(p+".source.node_retries", "%d: want how many more times to try an unreachable node (0: fail at once)", *s.NodeRetries)
 	}
 	return nil
 }

@@ -34,7 +34,11 @@ func (s *Server) Preflight(ctx context.Context) []Problem {
 		p := fmt.Sprintf("jobs[%d]", i)
 		add := func(field, msg string) { out = append(out, Problem{Job: j.cfg.Name, Field: p + field, Message: msg}) }
 		src := j.cfg.Source
-		if field, msg := checkRoots(src); msg != "" {
+		if src.Cluster != nil {
+			if field, msg := checkCluster(ctx, src.Cluster); msg != "" {
+				add(field, msg)
+			}
+		} else if field, msg := checkRoots(src); msg != "" {
 			add(field, msg)
 		}
 		for k, rc := range j.cfg.Repositories {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/cluster"
 	"github.com/banyan-backup/banyan-backup/internal/engine"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/snapshot"
@@ -42,6 +43,8 @@ type RepoResult struct {
 	// CopiedFrom names the repository whose backup of this run was
 	// copied here (copy.go); empty for a backup taken of the node.
 	CopiedFrom string `json:"copied_from,omitempty"`
+	// Set is a cluster job's run, as `cluster backup --json` shows it.
+	Set *cluster.Report `json:"set,omitempty"`
 }
 
 // JobTag is the tag every backup of a job carries: "job=NAME".
@@ -57,10 +60,13 @@ func (s *Server) runJob(ctx context.Context, j *job, rec *RunRecord) {
 	var taken *runBackup
 	for _, rc := range j.cfg.Repositories {
 		var res RepoResult
-		if taken == nil {
+		switch {
+		case j.cfg.Source.Cluster != nil:
+			res = s.clusterInto(ctx, j, rc)
+		case taken == nil:
 			res = s.backupInto(ctx, j, rc)
 			taken = tookBackup(rc, res)
-		} else {
+		default:
 			res = s.copyInto(ctx, j, rc, *taken)
 		}
 		ok = ok && res.Error == ""
@@ -102,6 +108,8 @@ func failureKind(err error) string {
 		return "config"
 	case errors.As(err, &se):
 		return se.kind
+	case clusterFailureKind(err) != "":
+		return clusterFailureKind(err)
 	}
 	return "backup"
 }
