@@ -159,19 +159,19 @@ func (s *Server) afterSet(ctx context.Context, j *job, repo *repository.Reposito
 		return &stageError{"repository", err}
 	}
 	sets = slices.DeleteFunc(sets, func(b repository.BackupSet) bool { return !slices.Contains(b.Tags, JobTag(j.cfg.Name)) })
-	res.BackupsKept = len(sets)
-	if j.cfg.Retention == nil {
-		return nil
+	var remove []repository.ID
+	if j.cfg.Retention != nil {
+		remove = engine.ApplyRetention(j.cfg.Policy(), nil, sets, nil, s.clock.Now()).RemoveSets
 	}
-	remove := engine.ApplyRetention(j.cfg.Policy(), nil, sets, nil, s.clock.Now()).RemoveSets
 	res.Forgotten, res.BackupsKept = len(remove), len(sets)-len(remove)
 	s.m.forgotten.WithLabelValues(j.cfg.Name, res.Repository).Add(float64(len(remove)))
+	s.m.kept.WithLabelValues(j.cfg.Name, res.Repository).Set(float64(res.BackupsKept))
 	if len(remove) > 0 {
 		if err := s.forgetSets(ctx, j, repo, remove); err != nil {
 			return &stageError{"retention", err}
 		}
+		lg.Info("retention applied", "forgotten_sets", len(remove))
 	}
-	lg.Info("retention applied", "forgotten_sets", len(remove))
 	return nil
 }
 
