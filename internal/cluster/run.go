@@ -307,7 +307,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if aerr := r.o.Client.Abort(actx, m.node, r.op, r.o.AbortTimeout); aerr != nil {
+			if aerr := r.o.Client.Abort(actx, m.node, r.op, r.o.AbortTimeout); aerr != nil && !unreachable(err, m.node.Address) {
 				mu.Lock()
 				left = append(left, aerr.Error())
 				mu.Unlock()
@@ -320,4 +320,12 @@ func (r *run) fail(ctx context.Context, err error) error {
 		msg = fmt.Sprintf("no set written; %d agent(s) could not be told to abort and will when their lease ends: %s", len(left), strings.Join(left, "; "))
 	}
 	return fmt.Errorf("cannot back up cluster: %w (%s)", err, msg)
+}
+
+// unreachable reports whether err is node's agent not answering: its
+// abort cannot be expected to get through either, and saying so again adds
+// nothing.
+func unreachable(err error, node string) bool {
+	var ce *CallError
+	return errors.As(err, &ce) && ce.Node == node && ce.Status == 0
 }
