@@ -33,7 +33,7 @@ func TestUnreachableAgentAtPrepare(t *testing.T) {
 	})
 	rep, err := cluster.Backup(context.Background(), o)
 	var ne *cluster.NodeError
-	if !errors.As(err, &ne) || ne.Node != victim || ne.Phase != cluster.PhasePrepare {
+	if !errors.As(err, &ne) || ne.Node != victim || ne.Phase != cluster.PhasePrepare || !strings.Contains(err.Error(), "every agent was told to abort") {
 		t.Fatalf("run with %s's agent unreachable: %v", victim, err)
 	}
 	if rep == nil || rep.ID != "" || rep.Set != nil {
