@@ -48,12 +48,18 @@ func TestUnreachableAgentAtPrepare(t *testing.T) {
 }
 
 // A data node whose snapshot fails (one catalog's answer carries an
-// error) aborts every node: the snapshots the others took are deleted,
-// and no set is written.
+// error) aborts every node: the snapshots the others took, even those
+// still being taken when the failure came, are deleted, and no set is
+// written.
 func TestSnapshotFailureAbortsAll(t *testing.T) {
 	tc := startCluster(t)
 	victim := tc.data[2]
 	victim.post(t, "/sim/faults", `{"error_catalog":"stream"}`)
+	// The others are still in their snapshot calls when the victim's
+	// fails: their snapshots must be waited for, to be deleted.
+	for _, p := range tc.data[:2] {
+		p.post(t, "/sim/faults", `{"slow_snapshot":"1s"}`)
+	}
 	o := tc.options(t, nil)
 	_, err := cluster.Backup(context.Background(), o)
 	var ne *cluster.NodeError
@@ -63,6 +69,12 @@ func TestSnapshotFailureAbortsAll(t *testing.T) {
 	for _, p := range tc.data {
 		if st := p.stats(t); st.SnapshotCalls != 1 {
 			t.Errorf("data node %s got %d snapshot calls, want 1", p.name, st.SnapshotCalls)
+		}
+		// A node takes a snapshot whose caller has gone: wait until each
+		// has made its directories before looking for them.
+		deadline := time.Now().Add(time.Minute)
+		for p.stats(t).SnapshotsTaken == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	tc.assertNothingLeft(t, o.Repo)

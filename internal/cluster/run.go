@@ -269,6 +269,17 @@ func (r *run) lockRepository(ctx context.Context) error {
 // together once all goroutines run, and returns the first failure as a
 // NodeError of phase; the first failure cancels the others' context.
 func (r *run) each(ctx context.Context, phase string, ms []*member, fn func(context.Context, *member) error) error {
+	return r.eachThen(ctx, phase, ms, true, fn)
+}
+
+// eachAll is each, but lets every call end by itself after a failure: a
+// node takes a snapshot whose caller has gone, and only an agent that got
+// the node's answer knows the snapshot's names to delete it.
+func (r *run) eachAll(ctx context.Context, phase string, ms []*member, fn func(context.Context, *member) error) error {
+	return r.eachThen(ctx, phase, ms, false, fn)
+}
+
+func (r *run) eachThen(ctx context.Context, phase string, ms []*member, cancelRest bool, fn func(context.Context, *member) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -285,7 +296,9 @@ func (r *run) each(ctx context.Context, phase string, ms []*member, fn func(cont
 			if err := fn(ctx, m); err != nil {
 				once.Do(func() {
 					first = &NodeError{Node: m.node.Address, Phase: phase, Err: err}
-					cancel()
+					if cancelRest {
+						cancel()
+					}
 				})
 			}
 		}()

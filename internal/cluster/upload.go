@@ -93,7 +93,7 @@ func (r *run) commit(ctx context.Context) error {
 		return err
 	}
 	data := r.byRole(agent.RoleData)
-	err := r.each(ctx, PhaseCommit, data, func(ctx context.Context, m *member) error {
+	err := r.eachAll(ctx, PhaseCommit, data, func(ctx context.Context, m *member) error {
 		resp, err := r.o.Client.Commit(ctx, m.node, r.op, r.op)
 		if err != nil {
 			return err
@@ -125,7 +125,7 @@ func (r *run) commit(ctx context.Context) error {
 // the next run before its lease would end. An agent that cannot be
 // reached ends it when the lease does; the report says so.
 func (r *run) end(ctx context.Context, ms []*member) {
-	_ = r.each(context.WithoutCancel(ctx), PhaseCommit, ms, func(ctx context.Context, m *member) error {
+	_ = r.eachAll(context.WithoutCancel(ctx), PhaseCommit, ms, func(ctx context.Context, m *member) error {
 		if err := r.o.Client.Release(ctx, m.node, r.op); err != nil {
 			r.warn(fmt.Sprintf("%v (its operation ends with its lease)", err))
 		}
