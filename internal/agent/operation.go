@@ -188,7 +188,9 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 		fail(w, statusErr(http.StatusConflict, "operation %s is %s, not prepared: one snapshot per operation", op.status.ID, phase))
 		return
 	}
-	resp, err := s.takeSnapshot(r.Context(), op)
+	// Not the request's context: a node finishes a snapshot whose caller has
+	// gone, and only its answer names the directories to delete.
+	resp, err := s.takeSnapshot(context.WithoutCancel(r.Context()), op)
 	s.mu.Lock()
 	if err != nil {
 		op.status.Phase, op.status.Error = PhaseFailed, err.Error()
