@@ -212,15 +212,11 @@ func (tc *testCluster) startAgent(t *testing.T, p *simProc, role string) *testAg
 	}
 	opts := agent.Options{TokenFile: tokenFile, Role: role, NodeName: p.name, Node: snapshot.Options{Node: p.grpc},
 		Roots: banyandb.Roots{Root: p.root}, StateDir: filepath.Join(t.TempDir(), "state"), Version: "test",
-		CheckRepository: func(ctx context.Context, name string) error {
+		OpenRepository: func(ctx context.Context, name string) (*engine.Repo, error) {
 			if name != "main" {
-				return fmt.Errorf("no repository %q", name)
+				return nil, fmt.Errorf("no repository %q", name)
 			}
-			r, err := engine.Open(ctx, tc.repoDir, engine.StoreOptions{})
-			if err != nil {
-				return err
-			}
-			return r.Close()
+			return engine.Open(ctx, tc.repoDir, engine.StoreOptions{})
 		}}
 	a, err := agent.New(context.Background(), opts)
 	if err != nil {
