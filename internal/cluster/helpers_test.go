@@ -203,8 +203,9 @@ func startCluster(t *testing.T) *testCluster {
 	return tc
 }
 
-// startAgent serves an agent beside p.
-func (tc *testCluster) startAgent(t *testing.T, p *simProc, role string) *testAgent {
+// startAgent serves an agent beside p; mod (nil: none) changes its
+// options.
+func (tc *testCluster) startAgent(t *testing.T, p *simProc, role string, mod ...func(*agent.Options)) *testAgent {
 	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(testToken), 0o600); err != nil {
@@ -218,6 +219,9 @@ func (tc *testCluster) startAgent(t *testing.T, p *simProc, role string) *testAg
 			}
 			return engine.Open(ctx, tc.repoDir, engine.StoreOptions{})
 		}}
+	for _, fn := range mod {
+		fn(&opts)
+	}
 	a, err := agent.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
