@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,4 +83,16 @@ func TestClusterBackupCommitsASet(t *testing.T) {
 	if err != nil || len(sets) != 2 {
 		t.Errorf("sets after two runs: %d %v", len(sets), err)
 	}
+}
+
+// phases records the phases a run announces.
+type phases struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (p *phases) add(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seen = append(p.seen, name)
 }
