@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +104,31 @@ func TestUploadFailureAbortsAll(t *testing.T) {
 	var ne *cluster.NodeError
 	if !errors.As(err, &ne) || ne.Node != victim.grpc || ne.Phase != cluster.PhaseUpload {
 		t.Fatalf("run with %s's upload failing: %v", victim.name, err)
+	}
+	tc.assertNothingLeft(t, o.Repo)
+}
+
+// A coordinator whose repository lock is removed while the agents upload
+// (an operator's `unlock --remove-all`, say) writes no set: the run fails
+// with ErrLockLost, and every agent is told to abort.
+func TestLockLostWritesNoSet(t *testing.T) {
+	tc := startCluster(t)
+	o := tc.options(t, func(o *cluster.Options) {
+		o.OnPhase = func(p string) {
+			if p != cluster.PhaseUpload {
+				return
+			}
+			locks, _ := filepath.Glob(filepath.Join(tc.repoDir, "locks", "*"))
+			for _, l := range locks {
+				if err := os.Remove(l); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	_, err := cluster.Backup(context.Background(), o)
+	if !errors.Is(err, repository.ErrLockLost) {
+		t.Fatalf("run whose lock was removed: %v", err)
 	}
 	tc.assertNothingLeft(t, o.Repo)
 }
