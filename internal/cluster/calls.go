@@ -41,15 +41,9 @@ func (c *Client) Snapshot(ctx context.Context, n Node, op string) (*agent.Snapsh
 	return &resp, nil
 }
 
-// uploadRequest starts a node's upload.
-type uploadRequest struct {
-	Operation string   `json:"operation"`
-	Tags      []string `json:"tags,omitempty"`
-}
-
 // Upload starts the upload of the snapshot of n; it returns at once.
 func (c *Client) Upload(ctx context.Context, n Node, op string, tags []string) error {
-	return c.call(ctx, n, http.MethodPost, agent.PathUpload, uploadRequest{Operation: op, Tags: tags}, nil, 0)
+	return c.call(ctx, n, http.MethodPost, agent.PathUpload, agent.UploadRequest{Operation: op, Tags: tags}, nil, 0)
 }
 
 // Status reads the operation's state on the agent of n, within timeout.
@@ -61,22 +55,10 @@ func (c *Client) Status(ctx context.Context, n Node, op string, timeout time.Dur
 	return &resp, nil
 }
 
-// commitRequest has an agent write its node's manifest.
-type commitRequest struct {
-	Operation    string `json:"operation"`
-	SetOperation string `json:"set_operation"`
-}
-
-// CommitAnswer names the node's backup (as agent.CommitResponse).
-type CommitAnswer struct {
-	Backup       string `json:"backup"`
-	LackingParts int    `json:"lacking_parts,omitempty"`
-}
-
 // Commit has the agent of n write its node's manifest, recording setOp.
-func (c *Client) Commit(ctx context.Context, n Node, op, setOp string) (*CommitAnswer, error) {
-	var resp CommitAnswer
-	if err := c.call(ctx, n, http.MethodPost, agent.PathCommit, commitRequest{Operation: op, SetOperation: setOp}, &resp, 0); err != nil {
+func (c *Client) Commit(ctx context.Context, n Node, op, setOp string) (*agent.CommitResponse, error) {
+	var resp agent.CommitResponse
+	if err := c.call(ctx, n, http.MethodPost, agent.PathCommit, agent.CommitRequest{Operation: op, SetOperation: setOp}, &resp, 0); err != nil {
 		return nil, err
 	}
 	return &resp, nil

@@ -10,12 +10,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
-// Phases of an agent's operation the coordinator waits for.
-const (
-	phaseUploaded  = "uploaded"
-	phaseCommitted = "committed"
-)
-
 // upload starts every data node's upload at once, then polls the agents'
 // status (which renews their leases) until every upload is done,
 // releasing each node's snapshot as its upload ends. The first failure
@@ -55,7 +49,7 @@ func (r *run) pollUpload(ctx context.Context, m *member) error {
 		return errors.New("the agent no longer has the operation (its lease ended?)")
 	case op.Phase == agent.PhaseFailed:
 		return fmt.Errorf("the upload failed: %s", op.Error)
-	case op.Phase == phaseUploaded:
+	case op.Phase == agent.PhaseUploaded:
 		m.uploaded = true
 	}
 	if m.uploaded && !m.released {
