@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -264,14 +265,31 @@ func TestClusterBackupCommitsAndRestores(t *testing.T) {
 	if out := mustRun(t, "show", "--repo", tc.repo, rep.ID[:12]); !strings.Contains(out, "backup set  "+rep.ID) {
 		t.Errorf("show of the set:\n%s", out)
 	}
+	// Onto a new cluster of three fresh roots, in sorted-name order: the
+	// new node new-i gets the i-th old node by name.
+	restoreArgs := []string{"cluster", "restore", "--repo", tc.repo, "--set", rep.ID[:12]}
+	var targets []string
+	for i := range 3 {
+		targets = append(targets, filepath.Join(t.TempDir(), "restored"))
+		restoreArgs = append(restoreArgs, "--node-target", fmt.Sprintf("new-%d:17912=%s", i, targets[i]))
+	}
+	mustRun(t, restoreArgs...)
+	var old []string
 	for _, n := range rep.Set.Nodes {
-		if n.Backup == nil {
-			continue
+		if n.Backup != nil {
+			old = append(old, n.Name)
 		}
-		target := filepath.Join(t.TempDir(), "restored")
-		mustRun(t, "restore", "--repo", tc.repo, n.Backup.String(), "--target", target)
+	}
+	slices.Sort(old)
+	for i, target := range targets {
 		if c := run(t, "check", target); c.code != exitOK {
-			t.Errorf("check of node %s's restored root: exit %d\n%s%s", n.Name, c.code, c.stdout, c.stderr)
+			t.Errorf("check of node %s's root restored onto new-%d: exit %d\n%s%s", old[i], i, c.code, c.stdout, c.stderr)
+		}
+		// The same node's backup, restored alone, is the same tree.
+		alone := filepath.Join(t.TempDir(), "alone")
+		mustRun(t, "restore", "--repo", tc.repo, "--set", rep.ID[:12], "--node", old[i], "--target", alone)
+		if out, err := exec.Command("diff", "-r", alone, target).CombinedOutput(); err != nil {
+			t.Errorf("node %s restored onto new-%d differs from its backup restored alone: %v\n%s", old[i], i, err, out)
 		}
 	}
 	if left := tc.snapshotsLeft(); len(left) != 0 {

@@ -29,7 +29,7 @@ import (
 //
 //	go test ./internal/backup -run '^$' -bench EncryptionCost -count 6
 func BenchmarkEncryptionCost(b *testing.B) {
-	outer := b // the repositories live until the restores are done
+	outer := b // each repository lives until its restores are done
 	root := benchRoot(b)
 	size := dirSize(b, root)
 	for _, enc := range []bool{false, true} {
@@ -39,6 +39,7 @@ func BenchmarkEncryptionCost(b *testing.B) {
 		}
 		var (
 			repo *repository.Repository
+			dir  string
 			last repository.Backup
 		)
 		b.Run(name+"/backup", func(b *testing.B) {
@@ -46,7 +47,14 @@ func BenchmarkEncryptionCost(b *testing.B) {
 			defer reportCPU(b)()
 			for b.Loop() {
 				b.StopTimer()
-				repo = benchRepo(outer, enc) // a fresh one: every blob is sealed and stored
+				if repo != nil {
+					repo.Close()
+					if err := os.RemoveAll(dir); err != nil {
+						b.Fatal(err)
+					}
+				}
+				dir = filepath.Join(outer.TempDir(), "repo")
+				repo = benchRepo(outer, dir, enc) // a fresh one: every blob is sealed and stored
 				b.StartTimer()
 				res, err := backup.Run(b.Context(), repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC})
 				if err != nil {
@@ -67,13 +75,16 @@ func BenchmarkEncryptionCost(b *testing.B) {
 				}
 			}
 		})
+		if repo != nil {
+			repo.Close()
+		}
 	}
 }
 
-// benchRepo makes a repository; an encrypted one's key is derived with
+// benchRepo makes a repository, which the caller closes; an encrypted one's key is derived with
 // the least memory the format allows, as the benchmark times the data's
 // path, not the password's.
-func benchRepo(b *testing.B, encrypted bool) *repository.Repository {
+func benchRepo(b *testing.B, dir string, encrypted bool) *repository.Repository {
 	b.Helper()
 	opts := repository.Options{}
 	init := repository.InitOptions{}
@@ -82,11 +93,10 @@ func benchRepo(b *testing.B, encrypted bool) *repository.Repository {
 		init.Encrypt = true
 		init.KDF = &repository.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 	}
-	r, err := repository.Init(b.Context(), local.New(filepath.Join(b.TempDir(), "repo")), init, opts)
+	r, err := repository.Init(b.Context(), local.New(dir), init, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(r.Close)
 	return r
 }
 
