@@ -237,7 +237,7 @@ start_agent() {
 
 # Results: ${T[name]} seconds; SINGLE_BYTES[node] a single repository's
 # bytes (the last round's); C_* of each round's cluster backup.
-declare -A T RSS REPO_BYTES PRUNED_BYTES C_WINDOW C_PHASES
+declare -A T RSS CPU REPO_BYTES PRUNED_BYTES C_WINDOW C_PHASES
 declare -A SINGLE_BYTES
 
 new_repo() {
@@ -253,6 +253,7 @@ single() {
 	measure "$name" 0 "${BB[@]}" backup --repo "$repo" --root "${N_ROOT[$n]}" --node "${N_GRPC[$n]}" --json --quiet
 	T[$name]=$SECS
 	RSS[$name]=$RSS_KIB
+	CPU[$name]=${CPU_SECS:-0}
 	SINGLE_BYTES[$n]=$(tree_bytes "$repo")
 	log "round $k, node $n alone: $(calc '%.2f' "$SECS") s, $(json_field "$LOGS/$name.out" files) files, repository $(mib "${SINGLE_BYTES[$n]}") MiB, load $(loadavg)"
 	rm -rf -- "$repo"
@@ -349,11 +350,16 @@ RUN_SECS=$(calc "$EPOCHREALTIME - $RUN_START")
 
 report() {
 	local k n slowest=() clus=() par=() ratios=() par_ratios=() windows=() rss=() bytes=() pruned=() prune_secs=() singles
+	local cpu=() bound=() c
 	local one_copy roots_half rep_ratio
 	for ((k = 1; k <= ROUNDS; k++)); do
 		singles=()
 		for ((n = 0; n < NODES; n++)); do singles+=("${T[single-$k-$n]}"); done
 		slowest+=("$(hi "${singles[@]}")")
+		c=0
+		for ((n = 0; n < NODES; n++)); do c=$(calc "$c + ${CPU[single-$k-$n]}"); done
+		cpu+=("$c")
+		bound+=("$(calc "$c / $(nproc) / $(hi "${singles[@]}")")")
 		clus+=("${T[cluster-$k]}")
 		ratios+=("$(calc "${T[cluster-$k]} / $(hi "${singles[@]}")")")
 		windows+=("${C_WINDOW[$k]}")
@@ -406,6 +412,11 @@ report() {
 	printf 'Targets (issue 13), medians over the rounds:\n\n'
 	target "cluster backup ≤ 1.3× the slowest node alone" "$(ge 1.3 "$ratio_med")" \
 		"$(calc '%.2f' "$ratio_med")× ($(calc '%.2f' "$(median "${clus[@]}")") s against $(calc '%.2f' "$(median "${slowest[@]}")") s; rounds $(list '%.2f' "${ratios[@]}"))"
+	if [[ -n $TIME_BIN ]]; then
+		printf -- '- (not a target) what this machine allows: the three single backups used %s s of CPU (user + system; median of the rounds), so on %s CPUs the three nodes'"'"' work takes at least %s s at once, %s× the slowest alone (rounds %s)\n' \
+			"$(calc '%.2f' "$(median "${cpu[@]}")")" "$(nproc)" "$(calc '%.2f' "$(median "${cpu[@]}") / $(nproc)")" \
+			"$(calc '%.2f' "$(median "${bound[@]}")")" "$(list '%.2f' "${bound[@]}")"
+	fi
 	if [[ $PARALLEL == 1 ]]; then
 		printf -- '- (not a target) cluster backup against the three single backups run at once on this machine: %s× (%s s against %s s; rounds %s)\n' \
 			"$(calc '%.2f' "$(median "${par_ratios[@]}")")" "$(calc '%.2f' "$(median "${clus[@]}")")" \
