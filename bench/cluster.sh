@@ -89,6 +89,9 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+# A command failing under set -e says which.
+set -o errtrace
+trap 'log "FAILED at line $LINENO: $BASH_COMMAND"' ERR
 
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -224,7 +227,7 @@ start_agent() {
 		>"$LOGS/agent-$n.out" 2>"$log" &
 	PIDS+=("$!")
 	for ((i = 0; i < 300; i++)); do
-		addr=$(jq -r 'select(.msg == "listening") | .addr' "$log" 2>/dev/null | head -n 1)
+		addr=$(jq -r 'select(.msg == "listening") | .addr' "$log" 2>/dev/null | head -n 1 || true)
 		[[ -n $addr ]] && break
 		kill -0 "$!" 2>/dev/null || die "agent $n exited: $(tail -n 5 "$log")"
 		sleep 0.1
