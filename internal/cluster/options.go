@@ -9,11 +9,14 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
-// Defaults of Options.
+// Defaults of Options. DefaultPollInterval is short because an upload's
+// end is only seen at the next poll: with a second, a cluster backup of a
+// few seconds waited half a second on average after its slowest upload
+// (bench/cluster.sh, docs/benchmarks.md); a status call is cheap.
 const (
 	DefaultPrepareTimeout = time.Minute
 	DefaultDrainTimeout   = 30 * time.Second
-	DefaultPollInterval   = time.Second
+	DefaultPollInterval   = 250 * time.Millisecond
 	DefaultAbortTimeout   = 30 * time.Second
 )
 

@@ -17,11 +17,17 @@ type poller struct {
 
 func newPoller(max time.Duration) *poller { return &poller{next: min(firstPoll, max), max: max} }
 
+// step returns the next wait and doubles the one after, up to max.
+func (p *poller) step() time.Duration {
+	d := p.next
+	p.next = min(2*p.next, p.max)
+	return d
+}
+
 // wait waits for the next poll, at most until limit (zero: no limit), or
 // until ctx ends.
 func (p *poller) wait(ctx context.Context, limit time.Time) error {
-	d := p.next
-	p.next = min(2*p.next, p.max)
+	d := p.step()
 	if !limit.IsZero() {
 		d = min(d, time.Until(limit)+time.Millisecond)
 	}
