@@ -257,7 +257,7 @@ func TestClusterBackupCommitsAndRestores(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Set == nil || rep.ID == "" {
 		t.Fatalf("report %v:\n%s", err, r.stdout)
 	}
-	if rep.Set.DataNodes() != 3 || len(rep.Set.Nodes) != 4 || rep.WindowSeconds <= 0 || len(rep.Phases) != 6 || len(rep.Set.Watermark) == 0 {
+	if rep.Set.DataNodes() != 3 || len(rep.Set.Nodes) != 4 || rep.WindowSeconds <= 0 || len(rep.Phases) != 7 || rep.Duplicates == nil || len(rep.Set.Watermark) == 0 {
 		t.Errorf("report %+v", rep)
 	}
 	t.Logf("window %.3fs, phases %+v", rep.WindowSeconds, rep.Phases)

@@ -19,7 +19,7 @@ import (
 type clusterFlags struct {
 	discoveryFile, tokenFile, repoName, clusterName string
 	agentScheme, agentCA, agentCert, agentKey       string
-	undrained                                       string
+	undrained, duplicates                           string
 	srv, agents, tags                               []string
 	agentPort                                       int
 	lease, prepareTimeout, callTimeout, drain       time.Duration
@@ -69,6 +69,7 @@ Each node's agent is --agent NODE=URL, or the node's host and --agent-port.`,
 	fl.DurationVar(&f.callTimeout, "call-timeout", cluster.DefaultCallTimeout, "how long one call to an agent may take (a snapshot, a commit)")
 	fl.DurationVar(&f.drain, "liaison-drain-timeout", cluster.DefaultDrainTimeout, "how long to wait for the liaisons to deliver what they queued before the run began")
 	fl.StringVar(&f.undrained, "undrained", string(cluster.UndrainedRecord), "when a liaison has not drained in time: record (go on, the set records its queue) or fail")
+	fl.StringVar(&f.duplicates, "duplicates", string(cluster.DuplicatesDrop), "second copies of replicated parts, stored by two agents at once: drop (once the set is written, if nobody else holds a lock on the repository) or keep (for the next prune)")
 	return cmd
 }
 
@@ -79,6 +80,8 @@ func (f *clusterFlags) clientAndNodes(cmd *cobra.Command) (*cluster.Client, []cl
 		return nil, nil, usagef("no token file given: use --token-file FILE, the agents' token")
 	case f.undrained != string(cluster.UndrainedRecord) && f.undrained != string(cluster.UndrainedFail):
 		return nil, nil, usagef("invalid --undrained %q: use record or fail", f.undrained)
+	case f.duplicates != string(cluster.DuplicatesDrop) && f.duplicates != string(cluster.DuplicatesKeep):
+		return nil, nil, usagef("invalid --duplicates %q: use drop or keep", f.duplicates)
 	case f.agentScheme != "http" && f.agentScheme != "https":
 		return nil, nil, usagef("invalid --agent-scheme %q: use https or http", f.agentScheme)
 	}
@@ -121,7 +124,8 @@ func runClusterBackup(cmd *cobra.Command, g *globals, f *clusterFlags) error {
 	host, _ := os.Hostname()
 	o := cluster.Options{Nodes: nodes, Client: client, Repo: repo.Repository, Repository: f.repoName,
 		Cluster: f.clusterName, Coordinator: host, ToolVersion: build().Version, Tags: f.tags, Lease: f.lease,
-		PrepareTimeout: f.prepareTimeout, DrainTimeout: f.drain, Undrained: cluster.Undrained(f.undrained)}
+		PrepareTimeout: f.prepareTimeout, DrainTimeout: f.drain, Undrained: cluster.Undrained(f.undrained),
+		Duplicates: cluster.Duplicates(f.duplicates)}
 	if !g.quiet {
 		o.OnPhase = func(p string) { fmt.Fprintf(cmd.ErrOrStderr(), "cluster backup: %s (%d nodes)\n", p, len(nodes)) }
 	}
@@ -147,6 +151,13 @@ func printClusterReport(w io.Writer, rep *cluster.Report) error {
 	}
 	if err := printSet(w, engine.SummarizeSet(repository.BackupSet{ID: id, Set: rep.Set})); err != nil {
 		return err
+	}
+	if d := rep.Duplicates; d != nil {
+		fmt.Fprintf(w, "duplicates  %d packs of second copies deleted, %d written, %s freed", d.PacksDeleted, d.PacksWritten, humanBytes(d.BytesFreed))
+		if d.PacksLeft > 0 {
+			fmt.Fprintf(w, "; %d packs left for the next prune", d.PacksLeft)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprint(w, "phases     ")
 	for _, p := range rep.Phases {

@@ -27,9 +27,13 @@ func TestClusterBackupCommitsASet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{cluster.PhaseRepository, cluster.PhasePrepare, cluster.PhaseDrain, cluster.PhaseSnapshot, cluster.PhaseUpload, cluster.PhaseCommit}
+	want := []string{cluster.PhaseRepository, cluster.PhasePrepare, cluster.PhaseDrain, cluster.PhaseSnapshot, cluster.PhaseUpload,
+		cluster.PhaseCommit, cluster.PhaseDuplicates}
 	if len(seen.seen) != len(want) || len(rep.Phases) != len(want) {
 		t.Errorf("phases %v, report %+v", seen.seen, rep.Phases)
+	}
+	if rep.Duplicates == nil {
+		t.Errorf("the second copies were not looked for: warnings %v", rep.Warnings)
 	}
 	bs, err := o.Repo.FindSet(context.Background(), rep.ID[:12])
 	if err != nil {
@@ -66,6 +70,20 @@ func TestClusterBackupCommitsASet(t *testing.T) {
 	}
 	if !o.Repo.Config().HasFeature(repository.FeatureSets) {
 		t.Error("the run did not enable the sets feature")
+	}
+	// Every part is on two nodes (replicas: 1), and both agents stored it:
+	// the run kept one copy, and a prune of duplicates finds none left.
+	if d := rep.Duplicates; d != nil && d.PacksLeft == 0 {
+		t.Logf("second copies: %+v", *d)
+		l, err := o.Repo.Lock(context.Background(), "test", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := o.Repo.Prune(context.Background(), l, repository.PruneOptions{Scope: repository.PruneDuplicates, DryRun: true})
+		_ = l.Unlock(context.Background())
+		if err != nil || res.PacksDeleted != 0 || res.PacksRepacked != 0 || res.PacksUnused != 0 {
+			t.Errorf("after the run a prune of duplicates would still do %+v (%v)", res, err)
+		}
 	}
 	for addr, a := range tc.agents {
 		if st := a.status(t); st.Operation != nil {

@@ -32,6 +32,20 @@ const (
 	UndrainedFail Undrained = "fail"
 )
 
+// Duplicates says what a run does with blobs stored twice by its agents.
+type Duplicates string
+
+// Values of Duplicates.
+const (
+	// DuplicatesDrop deletes the second copies after the set is written,
+	// if no other process holds a lock on the repository then (otherwise
+	// the next prune does), moving at most one pack's size of blobs out
+	// of packs that hold both kinds.
+	DuplicatesDrop Duplicates = "drop"
+	// DuplicatesKeep leaves them to the next prune.
+	DuplicatesKeep Duplicates = "keep"
+)
+
 // ErrUndrained is a liaison whose queue did not drain in time, with
 // UndrainedFail.
 var ErrUndrained = errors.New("a liaison's write queue did not drain")
@@ -68,6 +82,10 @@ type Options struct {
 	// Resolver resolves node addresses to match agents' node names; nil
 	// means net.DefaultResolver.
 	Resolver Resolver
+	// Duplicates says whether the run, once its set is written, deletes
+	// the second copies of blobs two agents stored at once (the two
+	// replicas of a part); the zero value does (docs/cluster.md, Upload).
+	Duplicates Duplicates
 	// OnPhase is told when each phase starts; nil: nobody.
 	OnPhase func(phase string)
 	// Clock returns the coordinator's time; nil means time.Now.
@@ -82,6 +100,7 @@ const (
 	PhaseSnapshot   = "snapshot"
 	PhaseUpload     = "upload"
 	PhaseCommit     = "commit"
+	PhaseDuplicates = "duplicates"
 )
 
 // NodeError is a node's failure, which ended a run.

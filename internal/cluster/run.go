@@ -66,14 +66,18 @@ func Backup(ctx context.Context, o Options) (*Report, error) {
 	if err := r.phase(PhaseRepository, func() error { return r.lockRepository(ctx) }); err != nil {
 		return r.report, fmt.Errorf("cannot back up cluster: %w", err)
 	}
-	defer func() { _ = r.lock.Unlock(context.WithoutCancel(ctx)) }()
 	lctx, cancel := r.lock.Context(ctx)
-	defer cancel()
-	if err := r.steps(lctx); err != nil {
-		if lerr := r.lock.Err(); lerr != nil && !errors.Is(err, repository.ErrLockLost) {
-			err = fmt.Errorf("%w (%v)", lerr, err) // the calls were cancelled when the lock was lost
-		}
+	err = r.steps(lctx)
+	cancel()
+	if lerr := r.lock.Err(); err != nil && lerr != nil && !errors.Is(err, repository.ErrLockLost) {
+		err = fmt.Errorf("%w (%v)", lerr, err) // the calls were cancelled when the lock was lost
+	}
+	_ = r.lock.Unlock(context.WithoutCancel(ctx))
+	if err != nil {
 		return r.report, r.fail(ctx, err)
+	}
+	if r.o.Duplicates != DuplicatesKeep {
+		_ = r.phase(PhaseDuplicates, func() error { r.dropDuplicates(ctx); return nil })
 	}
 	return r.report, nil
 }

@@ -66,6 +66,22 @@ type Lock struct {
 	lostErr error
 }
 
+// TryLock is Lock without the wait: it fails with ErrLocked at once while
+// a conflicting lock is held, whatever Options.LockWait says, for work
+// worth doing only when nobody else holds a lock. Once the lock is held
+// the in-memory index is brought up to date, as by Lock.
+func (r *Repository) TryLock(ctx context.Context, operation string, exclusive bool) (*Lock, error) {
+	l, err := r.tryLock(ctx, operation, exclusive)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.refreshIndex(ctx); err != nil {
+		_ = l.Unlock(ctx)
+		return nil, err
+	}
+	return l, nil
+}
+
 // tryLock takes a shared (exclusive=false) or exclusive lock for
 // operation, or fails with ErrLocked at once (Lock waits and retries).
 func (r *Repository) tryLock(ctx context.Context, operation string, exclusive bool) (*Lock, error) {

@@ -14,6 +14,8 @@ import (
 
 // PruneOptions controls Prune.
 type PruneOptions struct {
+	// Scope says what is removed; the zero value is PruneUnused.
+	Scope PruneScope
 	// DryRun computes and reports what would be done, changing nothing.
 	DryRun bool
 	// MaxRepack bounds the bytes of live blobs copied out of partly used
@@ -21,6 +23,21 @@ type PruneOptions struct {
 	MaxRepack int64
 	Progress  progress.Reporter
 }
+
+// PruneScope says what Prune removes.
+type PruneScope int
+
+const (
+	// PruneUnused removes every blob no backup needs, the manifests of
+	// failed cluster backups, and packs in no index.
+	PruneUnused PruneScope = iota
+	// PruneDuplicates removes only the second copies of blobs stored
+	// twice (two writers that stored the same blob at once, such as two
+	// replicas of a part uploaded by two cluster agents): every indexed
+	// blob is kept once, whether a backup needs it or not, nothing is
+	// marked (no tree is read), and packs in no index are left alone.
+	PruneDuplicates
+)
 
 // PruneResult counts what Prune found and did (with DryRun: would do).
 type PruneResult struct {
@@ -105,25 +122,35 @@ func (r *Repository) Prune(ctx context.Context, lock *Lock, opts PruneOptions) (
 
 func (r *Repository) prune(ctx context.Context, lock *Lock, opts PruneOptions) (*PruneResult, error) {
 	rep := progress.OrNop(opts.Progress)
-	orphans, err := r.removeOrphans(ctx, lock, opts.DryRun)
-	if err != nil {
-		return nil, err
-	}
-	backups, err := r.manifestIDs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	backups = slices.DeleteFunc(backups, func(id ID) bool { return slices.Contains(orphans, id) })
-	used, err := r.markUsed(ctx, backups, rep)
-	if err != nil {
-		return nil, err
+	var (
+		orphans, backups []ID
+		used             map[ID]struct{} // nil: every indexed blob (PruneDuplicates)
+		err              error
+	)
+	if opts.Scope == PruneDuplicates {
+		// Which copy of a blob lives is the in-memory index's choice, and
+		// no mark would catch a stale one: read the index files anew.
+		if err := r.refreshIndex(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		if orphans, err = r.removeOrphans(ctx, lock, opts.DryRun); err != nil {
+			return nil, err
+		}
+		if backups, err = r.manifestIDs(ctx); err != nil {
+			return nil, err
+		}
+		backups = slices.DeleteFunc(backups, func(id ID) bool { return slices.Contains(orphans, id) })
+		if used, err = r.markUsed(ctx, backups, rep); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := r.planPrune(ctx, used)
 	if err != nil {
 		return nil, err
 	}
 	plan.boundRepack(opts.MaxRepack)
-	res := plan.result(len(backups), len(used))
+	res := plan.result(len(backups), plan.liveSeen)
 	res.DryRun, res.OrphansRemoved = opts.DryRun, len(orphans)
 	if opts.DryRun || plan.nothingToDo() {
 		if !opts.DryRun {
@@ -249,6 +276,10 @@ func (r *Repository) planPrune(ctx context.Context, used map[ID]struct{}) (*prun
 	if err != nil {
 		return nil, err
 	}
+	if used == nil {
+		p.unindexed = map[ID]int64{} // a duplicates' prune leaves them
+		return p, nil
+	}
 	if p.liveSeen != len(used) {
 		return nil, fmt.Errorf("%w: %d blobs the backups use are in no readable index file: run `banyan-backup verify`; prune changed nothing", ErrIntegrity, len(used)-p.liveSeen)
 	}
@@ -271,7 +302,7 @@ func (p *prunePlan) classify(r *Repository, ip IndexPack) error {
 	var live []Location
 	var liveBytes int64
 	for _, b := range ip.Blobs {
-		if _, ok := p.used[b.ID]; !ok {
+		if _, ok := p.used[b.ID]; !ok && p.used != nil {
 			continue
 		}
 		if loc, ok := r.index.Lookup(b.ID); ok && loc.Pack == ip.ID {
