@@ -60,7 +60,11 @@ type runbook struct {
 // `kubectl delete pod banyandb-0` stops it, empties the volume if its claim
 // was deleted, runs the init containers' arguments from
 // kubernetes/statefulset.yaml, and starts it again; `kubectl exec … --`
-// runs the command here. /data in the pod is the test's volume.
+// runs the command here. /data in the pod is the test's volume. Blocks
+// fenced ```bash are shown, not run: they need a whole cluster (new-machine.md's
+// restore of a backup set), whose commands cmd/banyan-backup's cluster
+// restore tests run instead (TestClusterRestorePlanCommands runs a plan's
+// printed commands as printed).
 func TestRunbooks(t *testing.T) {
 	const v011, v0102 = "banyandb-0.11.0-dev-small.tar.zst", "banyandb-0.10.2-small.tar.zst"
 	books := []runbook{
