@@ -108,3 +108,61 @@ func TestClusterFaultCoordinatorKilledAfterSnapshot(t *testing.T) {
 	coord.kill()
 	tc.assertClean(t)
 }
+
+// A liaison that never drains (its sender held, so its queue only
+// grows): after the bounded wait, --undrained=fail ends the run before
+// any snapshot with no set, naming the liaison; --undrained=record goes
+// on and commits a set that records the liaison's queue as not drained.
+func TestClusterFaultLiaisonNeverDrains(t *testing.T) {
+	tc := startNetCluster(t, netClusterOptions{})
+	l := tc.liaison
+	l.fault(t, `{"hold_queue":true}`)
+	flushes := l.stats(t).Flushes
+	waitUntil(t, time.Minute, "the held liaison queues parts", func() bool {
+		st := l.stats(t)
+		return st.Flushes >= flushes+2 && st.PartsQueued > 0
+	})
+	r := tc.backup(t, 3*time.Minute, "--liaison-drain-timeout", "2s", "--undrained", "fail", "--lease", "10s")
+	if r.code != exitError || !strings.Contains(r.stderr, l.name+" holds") || !strings.Contains(r.stderr, "no set written") {
+		t.Fatalf("cluster backup --undrained=fail with a held liaison: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, n := range tc.data {
+		if st := n.stats(t); st.SnapshotCalls != 0 {
+			t.Errorf("data node %s got %d snapshot calls", n.name, st.SnapshotCalls)
+		}
+	}
+	tc.assertClean(t)
+
+	r = tc.backup(t, 3*time.Minute, "--liaison-drain-timeout", "2s", "--lease", "10s", "--json")
+	var rep struct {
+		ID  string
+		Set struct {
+			Nodes []struct {
+				Name, Role string
+				Queue      *struct {
+					Parts   int
+					Drained bool
+				}
+			}
+			Drain *struct {
+				TimedOut bool `json:"timed_out"`
+			}
+		}
+	}
+	if r.code != exitOK {
+		t.Fatalf("cluster backup --undrained=record with a held liaison: exit %d\n%s", r.code, r.stderr)
+	}
+	decode(t, r.stdout, &rep)
+	if rep.Set.Drain == nil || !rep.Set.Drain.TimedOut {
+		t.Errorf("the set's drain: %+v", rep.Set.Drain)
+	}
+	for _, n := range rep.Set.Nodes {
+		if n.Role == "liaison" && (n.Name != l.name || n.Queue == nil || n.Queue.Drained || n.Queue.Parts == 0) {
+			t.Errorf("the set's liaison: %+v", n)
+		}
+	}
+	if left := tc.snapshotsLeft(); len(left) != 0 {
+		t.Errorf("snapshots left: %v", left)
+	}
+	mustRun(t, "verify", "--repo", tc.repo)
+}
