@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage/backends"
+	"github.com/banyan-backup/banyan-backup/internal/storage/idleconn"
 )
 
 // storeFlags are the global flags of the object-store backends. Secrets
@@ -21,6 +22,7 @@ func (s *storeFlags) register(pf *pflag.FlagSet) {
 	pf.StringVar(&s.opts.S3.Endpoint, "s3-endpoint", "", "URL of an S3-compatible server for s3:// repositories (default: AWS)")
 	pf.StringVar(&s.opts.S3.Region, "s3-region", "", "region of the S3 bucket (default: AWS_REGION, the AWS profile's, or us-east-1)")
 	pf.StringVar(&s.opts.S3.StorageClass, "s3-storage-class", "", "S3 storage class of the objects written, e.g. STANDARD_IA (default: the bucket's)")
+	pf.DurationVar(&s.opts.S3.IdleTimeout, "s3-idle-timeout", idleconn.DefaultTimeout, "fail an S3 request whose connection moves no byte for this long (a cut link), so that it is retried on a new one")
 	pf.BoolVar(&s.pathStyle, "s3-path-style", false, "address S3 buckets as ENDPOINT/BUCKET (default: on with --s3-endpoint); S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance role")
 	pf.StringVar(&s.opts.GCS.CredentialsFile, "gcs-credentials", "", "service account JSON key file for gs:// repositories (default: application default credentials)")
 	pf.StringVar(&s.opts.GCS.Endpoint, "gcs-endpoint", "", "URL of a GCS-compatible server for gs:// repositories (default: Google)")

@@ -6,10 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -20,6 +24,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/blobstore"
+	"github.com/banyan-backup/banyan-backup/internal/storage/idleconn"
 )
 
 // Options configures the S3 client. Credentials come from the standard AWS
@@ -44,6 +49,10 @@ type Options struct {
 	SinglePutMax int64
 	PartSize     int
 	Concurrency  int
+	// IdleTimeout fails a request whose connection has moved no byte
+	// either way for this long, so that a cut link fails it (and its
+	// retries) in bounded time; 0 means idleconn.DefaultTimeout.
+	IdleTimeout time.Duration
 }
 
 // Open returns the backend for s3://bucket/prefix and checks that the bucket
@@ -58,6 +67,10 @@ func Open(ctx context.Context, bucket, prefix string, o Options) (*Backend, erro
 		config.WithRetryMaxAttempts(1),
 		// A library prints nothing; errors say what went wrong.
 		config.WithLogger(logging.Nop{}),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			d := &net.Dialer{Timeout: awshttp.DefaultDialConnectTimeout, KeepAlive: awshttp.DefaultDialKeepAliveTimeout}
+			tr.DialContext = idleconn.DialContext(d, o.IdleTimeout)
+		})),
 	}
 	if o.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.Region))
