@@ -11,7 +11,9 @@
 #
 # DIR/env exports BANYAN_TEST_S3_ENDPOINT, BANYAN_TEST_S3_ACCESS_KEY,
 # BANYAN_TEST_S3_SECRET_KEY, BANYAN_TEST_GCS_ENDPOINT, BANYAN_TEST_AZURE_ENDPOINT,
-# BANYAN_TEST_AZURE_ACCOUNT and BANYAN_TEST_AZURE_KEY; the tests skip a server
+# BANYAN_TEST_AZURE_ACCOUNT and BANYAN_TEST_AZURE_KEY, and BANYAN_TEST_VERSITYGW
+# (the versitygw binary, for tests that run an S3 server of their own on a
+# test host); the tests skip a server
 # whose variables are unset (and fail when CI=true).
 set -euo pipefail
 
@@ -103,6 +105,7 @@ start() {
 export BANYAN_TEST_S3_ENDPOINT=http://127.0.0.1:$port
 export BANYAN_TEST_S3_ACCESS_KEY=$access
 export BANYAN_TEST_S3_SECRET_KEY=$secret
+export BANYAN_TEST_VERSITYGW=$cache/bin/versitygw
 EOF
 		echo "versitygw (S3) on 127.0.0.1:$port" >&2
 	fi

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/banyan-backup/banyan-backup/internal/testnet"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,53 @@ func TestClusterFaultLiaisonNeverDrains(t *testing.T) {
 		t.Errorf("snapshots left: %v", left)
 	}
 	mustRun(t, "verify", "--repo", tc.repo)
+}
+
+// The repository (an S3 server on a host of its own) cut off while the
+// agents store into it (their uploads limited, so that a pack is being
+// sent when the link goes): each stalled request fails after the idle
+// timeout and its retries fail, so the uploads fail, and the run fails
+// with no set. Once the link is mended the repository verifies, and a
+// prune (once the agents have restarted: see below) removes the packs the
+// failed uploads stored.
+func TestClusterFaultRepositoryUnreachable(t *testing.T) {
+	n := testnet.New(t)
+	s3 := startNetS3(t, n)
+	tc := startNetCluster(t, netClusterOptions{net: n, repo: s3.repo, repoFlags: s3.flags,
+		agentArgs: []string{"--limit-upload", "32KiB"}})
+	coord := tc.startCoordinator(t, "--lease", "6s")
+	waitUntil(t, 2*time.Minute, "every data node's agent uploads", func() bool {
+		for _, n := range tc.data {
+			if !tc.uploading(n) {
+				return false
+			}
+		}
+		return true
+	})
+	start := time.Now()
+	s3.host.Cut()
+	code, stderr := coord.wait(t, 5*time.Minute)
+	t.Logf("the coordinator ended %v after the cut", time.Since(start).Round(time.Second))
+	if code != exitError || !strings.Contains(stderr, "failed at upload") || !strings.Contains(stderr, "no set written") {
+		t.Fatalf("cluster backup with the repository cut off: exit %d\n%s", code, stderr)
+	}
+	s3.host.Mend()
+	tc.assertClean(t)
+	if s3.objects(t, "data/") == 0 {
+		t.Fatal("the failed uploads stored no pack: the test shows nothing")
+	}
+	// An agent whose upload failed while the repository was cut off could
+	// not remove its repository lock, and the lock stays live while the
+	// agent runs (until it is 30 minutes old): prune is refused until
+	// then. Restarting the agents, as a node's maintenance would, ends
+	// them.
+	for _, n := range tc.data {
+		n.agent.kill()
+		n.agent = tc.startAgent(t, n)
+	}
+	mustRun(t, append([]string{"prune", "--repo", tc.repo}, tc.repoFlags...)...)
+	if n := s3.objects(t, "data/"); n != 0 {
+		t.Errorf("%d packs left after prune, with no backup in the repository", n)
+	}
+	mustRun(t, append([]string{"verify", "--repo", tc.repo}, tc.repoFlags...)...)
 }

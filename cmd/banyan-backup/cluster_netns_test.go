@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,8 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 	"github.com/banyan-backup/banyan-backup/internal/sim"
+	"github.com/banyan-backup/banyan-backup/internal/storage/cloudtest"
 	"github.com/banyan-backup/banyan-backup/internal/testnet"
 )
 
@@ -35,13 +40,14 @@ type hostProc struct {
 	exited chan struct{}
 }
 
-// startHostProc starts cmd, whose output it takes, and kills it when the
-// test ends. ready, if set, is told each stdout and stderr line until it
+// startHostProc starts cmd, whose output it takes, with the test's
+// environment and cmd.Env, and kills it when the test ends. ready, if set, is told each stdout and stderr line until it
 // answers true; startHostProc returns once it has (or fails the test
 // after a generous wait).
 func startHostProc(t *testing.T, cmd *exec.Cmd, ready func(line string) bool) *hostProc {
 	t.Helper()
-	cmd.Env = append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
+	cmd.Env = append(append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ=UTC",
+		"XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache")), cmd.Env...)
 	p := &hostProc{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	outR, outW := io.Pipe()
 	cmd.Stdout = outW
@@ -389,4 +395,53 @@ func (tc *netCluster) uploading(n *netNode) bool {
 	st, ok := tc.status(n)
 	return ok && st.Operation != nil && st.Operation.Phase == "uploading" && st.Operation.Progress != nil &&
 		st.Operation.Progress.BytesDone > 0
+}
+
+// netS3 is versitygw, the S3 test server, on a host of its own.
+type netS3 struct {
+	host   *testnet.Host
+	srv    cloudtest.S3Server
+	bucket string
+	repo   string   // a repository URL in the bucket
+	flags  []string // the flags that reach it
+}
+
+// startNetS3 runs versitygw (its data in a directory of the test) on a
+// host of its own on n, makes a bucket on it and sets its credentials in
+// the environment, which the agents started later inherit. A request
+// whose connection moves nothing for 3 s fails and is retried.
+func startNetS3(t *testing.T, n *testnet.Net) *netS3 {
+	t.Helper()
+	bin := cloudtest.VersityGW(t)
+	h := n.AddHost()
+	srv := cloudtest.S3Server{Endpoint: "http://" + h.IP + ":7070", AccessKey: "banyan-netns-access", SecretKey: "netns-secret-4711"}
+	cmd := h.Command(context.Background(), bin, "--port", h.IP+":7070", "posix", t.TempDir())
+	cmd.Env = []string{"ROOT_ACCESS_KEY_ID=" + srv.AccessKey, "ROOT_SECRET_ACCESS_KEY=" + srv.SecretKey}
+	startHostProc(t, cmd, nil)
+	setAWS(t, srv.AccessKey, srv.SecretKey)
+	waitUntil(t, time.Minute, "versitygw listens", func() bool {
+		c, err := net.DialTimeout("tcp", h.IP+":7070", time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	s := &netS3{host: h, srv: srv, bucket: srv.NewBucket(t)}
+	s.repo, s.flags = "s3://"+s.bucket+"/repo", []string{"--s3-endpoint", srv.Endpoint, "--s3-idle-timeout", "3s"}
+	return s
+}
+
+// objects counts the repository's objects under prefix.
+func (s *netS3) objects(t *testing.T, prefix string) int {
+	t.Helper()
+	n := 0
+	p := awss3.NewListObjectsV2Paginator(s.srv.Client(), &awss3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String("repo/" + prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Contents)
+	}
+	return n
 }

@@ -45,6 +45,13 @@ func S3(t testing.TB) S3Server {
 	return S3Server{v[0], v[1], v[2]}
 }
 
+// VersityGW returns the path of the versitygw binary that the test
+// servers' script installs, for a test that runs an S3 server of its own
+// (on a test host of its own, say).
+func VersityGW(t testing.TB) string {
+	return Env(t, "BANYAN_TEST_VERSITYGW")[0]
+}
+
 // Client returns an SDK client for the server.
 func (s S3Server) Client() *awss3.Client {
 	return awss3.New(awss3.Options{
