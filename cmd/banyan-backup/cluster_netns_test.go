@@ -409,7 +409,8 @@ type netS3 struct {
 // startNetS3 runs versitygw (its data in a directory of the test) on a
 // host of its own on n, makes a bucket on it and sets its credentials in
 // the environment, which the agents started later inherit. A request
-// whose connection moves nothing for 3 s fails and is retried.
+// whose connection moves nothing for 3 s fails, and is tried twice in
+// all, so that a cut link fails each step in seconds.
 func startNetS3(t *testing.T, n *testnet.Net) *netS3 {
 	t.Helper()
 	bin := cloudtest.VersityGW(t)
@@ -427,7 +428,7 @@ func startNetS3(t *testing.T, n *testnet.Net) *netS3 {
 		return err == nil
 	})
 	s := &netS3{host: h, srv: srv, bucket: srv.NewBucket(t)}
-	s.repo, s.flags = "s3://"+s.bucket+"/repo", []string{"--s3-endpoint", srv.Endpoint, "--s3-idle-timeout", "3s"}
+	s.repo, s.flags = "s3://"+s.bucket+"/repo", []string{"--s3-endpoint", srv.Endpoint, "--s3-idle-timeout", "3s", "--storage-tries", "2"}
 	return s
 }
 

@@ -26,6 +26,7 @@ type globals struct {
 	// printed off a terminal.
 	progressEvery time.Duration
 	lockWait      time.Duration
+	storageTries  int
 	cacheDir      string
 	noCache       bool
 	store         storeFlags
@@ -67,6 +68,7 @@ func (g *globals) storeOptions(rl *runLimits) engine.StoreOptions {
 				once.Do(func() { fmt.Fprintf(os.Stderr, "waiting up to %s for the lock: %v\n", g.lockWait, err) })
 			}
 		}}}
+	o.Stack.Retry.Attempts = g.storageTries
 	if rl != nil {
 		o.Stack.Upload, o.Stack.Download = rl.upload, rl.download
 	}

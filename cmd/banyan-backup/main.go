@@ -22,6 +22,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/clusterrestore"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 	"github.com/banyan-backup/banyan-backup/internal/restore"
+	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
 )
 
 // The build's stamp, set by scripts/build.sh with -ldflags
@@ -164,6 +165,7 @@ file, 130 interrupted.`,
 	pf.DurationVar(&g.progressEvery, "progress-interval", defaultProgressInterval, "when stderr is not a terminal, or with --json, print a progress line on stderr this often (0: never)")
 	g.store.register(pf)
 	g.creds.register(pf)
+	pf.IntVar(&g.storageTries, "storage-tries", retry.DefaultAttempts, "tries of a repository request that fails with a transient error (a dropped connection, a busy server), the first included; each waits longer, so a repository that cannot be reached fails a command after about 20 s at the default")
 	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to cache manifests and index files of object-store repositories (default: the user cache directory, e.g. ~/.cache/banyan-backup)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "read manifests and index files from the repository every time")
