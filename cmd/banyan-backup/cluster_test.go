@@ -87,13 +87,8 @@ func startClusterNode(t *testing.T, root string, args ...string) *clusterNode {
 // simStats reads a node's counters.
 func (n *clusterNode) simStats(t *testing.T) sim.Stats {
 	t.Helper()
-	resp, err := http.Get("http://" + n.http + "/sim/stats")
+	st, err := sim.FetchStats(t.Context(), n.http)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st sim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
 	return st

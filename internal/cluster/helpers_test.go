@@ -131,13 +131,8 @@ func (p *simProc) post(t *testing.T, path, body string) {
 // stats reads the process's counters.
 func (p *simProc) stats(t *testing.T) sim.Stats {
 	t.Helper()
-	resp, err := http.Get("http://" + p.http + "/sim/stats")
+	st, err := sim.FetchStats(t.Context(), p.http)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st sim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
 	return st
