@@ -9,17 +9,26 @@ import (
 
 // StageTemp creates an empty file in the system's temporary directory: the
 // StageFile of backends that have no cheaper place for a staged object.
+//
+// On Unix the file's name is removed as soon as it is created: the file
+// lives on through its descriptor only, and its space is freed when the
+// last descriptor closes, so a process that is killed (SIGKILL, the OOM
+// killer) leaves nothing in the temporary directory. Its Name is then only
+// for messages. Elsewhere the file keeps its name until PutFile or
+// DiscardStaged removes it.
 func StageTemp() (*os.File, error) {
 	f, err := os.CreateTemp("", "banyan-backup-stage-*")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a temporary file: %w", err)
 	}
+	unname(f)
 	return f, nil
 }
 
 // PutFile stores the whole content of the staged file f under name with
-// b.Put, then closes and removes f, whether the Put succeeded or not: the
-// PutStaged of backends that store a file by reading it.
+// b.Put, then closes f and removes its name if it still has one, whether
+// the Put succeeded or not: the PutStaged of backends that store a file by
+// reading it. It reads f through its descriptor only.
 func PutFile(ctx context.Context, b Backend, name string, f *os.File) error {
 	defer DiscardStaged(f)
 	st, err := f.Stat()
@@ -32,8 +41,25 @@ func PutFile(ctx context.Context, b Backend, name string, f *os.File) error {
 	return b.Put(ctx, name, st.Size(), f)
 }
 
-// DiscardStaged closes and removes a staged file that will not be stored.
+// DiscardStaged closes a staged file that will not be stored and removes
+// its name, if it still has one (a file of StageTemp has none on Unix).
+// Another file that took the name since is left alone.
 func DiscardStaged(f *os.File) {
+	named := stillNamed(f)
 	_ = f.Close()
-	_ = os.Remove(f.Name())
+	if named {
+		_ = os.Remove(f.Name())
+	}
+}
+
+// stillNamed reports whether f.Name() still names the open file f; when
+// f cannot be examined, it says so, and the name is removed as it always
+// was.
+func stillNamed(f *os.File) bool {
+	open, err := f.Stat()
+	if err != nil {
+		return true
+	}
+	named, err := os.Lstat(f.Name())
+	return err == nil && os.SameFile(open, named)
 }

@@ -25,7 +25,12 @@
 //     file most cheaply (the local backend in its own directory, to rename
 //     the file into place); one without a cheaper way uses StageTemp and
 //     PutFile. A staged file that will not be stored is removed with
-//     DiscardStaged.
+//     DiscardStaged. A staged file may have no name: StageTemp's has none
+//     on Unix (it is removed as soon as it is created, so a killed process
+//     leaves nothing behind), and is read through its descriptor only; its
+//     Name is then only for messages, and PutStaged or DiscardStaged
+//     removes it by closing it. Wrappers must not rely on the name (retry
+//     duplicates the descriptor of a nameless file; see Nameless).
 //
 // A wrapper (retry, rate limits, counting, fault injection) implements every
 // method itself and never embeds the Backend it wraps, so that a method
@@ -70,7 +75,8 @@ type Backend interface {
 	// Delete removes the object.
 	Delete(ctx context.Context, name string) error
 	// StageFile creates an empty temporary file, open for reading and
-	// writing, for an object to be stored with PutStaged.
+	// writing, for an object to be stored with PutStaged. The file may
+	// have no name left (see StageTemp).
 	StageFile() (*os.File, error)
 	// PutStaged stores the whole content of f, a file made by StageFile,
 	// under name, atomically, replacing any previous object, as Put

@@ -341,13 +341,17 @@ func (b *Backend) beforeWrite(ctx context.Context, op Op, name string, size int6
 func (b *Backend) StageFile() (*os.File, error) { return b.be.StageFile() }
 
 // PutStaged implements storage.Backend. A failed call removes the staged
-// file, as the contract asks.
+// file, as the contract asks. A call cut off midway reads half the file
+// from its start, leaving the file's offset there, as an upload that read
+// the file would.
 func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
 	cut, err := b.before(ctx, OpPutStaged, name)
 	if err != nil {
 		if cut {
 			if st, serr := f.Stat(); serr == nil {
-				_, _ = io.CopyN(io.Discard, io.NewSectionReader(f, 0, st.Size()), st.Size()/2)
+				if _, serr := f.Seek(0, io.SeekStart); serr == nil {
+					_, _ = io.CopyN(io.Discard, f, st.Size()/2)
+				}
 			}
 		}
 		storage.DiscardStaged(f)

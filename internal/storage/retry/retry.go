@@ -195,12 +195,18 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 func (b *Backend) StageFile() (*os.File, error) { return b.be.StageFile() }
 
 // PutStaged implements storage.Backend. The wrapped backend takes the
-// staged file over and removes it even when it fails; to be able to send it
-// again, PutStaged keeps a second hard link to the file, next to it (its
-// name followed by ".retry"), until it is done, and gives every later
-// attempt a fresh link of its own. Where no hard link can be made, the
-// staged put is tried once.
+// staged file over and closes it (and removes its name, if it has one) even
+// when it fails, so every attempt gets a handle of its own. A nameless
+// file (storage.StageTemp's on Unix) is kept open by PutStaged until it is
+// done, and each attempt gets a duplicate of its descriptor. A named file
+// (the local backend's, renamed into place) gets a second hard link, next
+// to it (its name followed by ".retry"), kept until PutStaged is done, and
+// every later attempt a fresh link of its own; where no link can be made,
+// the staged put is tried once.
 func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error {
+	if storage.Nameless(f) {
+		return b.putNameless(ctx, name, f)
+	}
 	keep := f.Name() + ".retry"
 	if err := os.Link(f.Name(), keep); err != nil {
 		return b.be.PutStaged(ctx, name, f)
@@ -215,6 +221,21 @@ func (b *Backend) PutStaged(ctx context.Context, name string, f *os.File) error 
 			if staged, err = relink(keep, attempt); err != nil {
 				return final{fmt.Errorf("cannot write %s: cannot stage it again: %w", name, err)}
 			}
+		}
+		return b.be.PutStaged(ctx, name, staged)
+	})
+}
+
+// putNameless is PutStaged of a file without a name: every attempt takes
+// over a duplicate of f's descriptor, and f is closed at the end. The
+// attempts share the file offset, which is fine: they run one after the
+// other, each reading from the start (storage.PutFile seeks there).
+func (b *Backend) putNameless(ctx context.Context, name string, f *os.File) error {
+	defer f.Close()
+	return b.do(ctx, b.p.Attempts, func() error {
+		staged, err := storage.DupStaged(f)
+		if err != nil {
+			return final{fmt.Errorf("cannot write %s: %w", name, err)}
 		}
 		return b.be.PutStaged(ctx, name, staged)
 	})

@@ -27,9 +27,13 @@ func stage(t *testing.T, b storage.Backend, data []byte) *os.File {
 	return f
 }
 
-// wantGone checks that PutStaged took the staged file over.
+// wantGone checks that PutStaged took the staged file over: it is closed
+// (a file without a name is freed only then) and its name is gone.
 func wantGone(t *testing.T, f *os.File) {
 	t.Helper()
+	if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the staged file %s is still open: %v", f.Name(), err)
+	}
 	if _, err := os.Stat(f.Name()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the staged file %s is still there: %v", f.Name(), err)
 	}

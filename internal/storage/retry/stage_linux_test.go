@@ -1,0 +1,95 @@
+package retry_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/banyan-backup/banyan-backup/internal/storage"
+	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
+	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
+	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
+)
+
+// A backend that stages in the temporary directory (storage.StageTemp)
+// gives a file without a name. A staged put that fails midway, reading
+// half of it, is sent again whole from the same file; nothing appears in
+// the temporary directory at any point, and no descriptor of the file is
+// left open at the end, whether the put succeeds or not.
+func TestNamelessStagedPutIsRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fails int
+		ok    bool
+	}{{"cured", 3, true}, {"for good", 100, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			f := faults.New(mem.New("mem://test"), faults.Rule{Op: faults.OpPutStaged, Times: tc.fails, Err: errTransient, Short: true})
+			b := retry.Wrap(f, fast)
+			staged, err := b.StageFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := make([]byte, 3<<20+5)
+			rng := rand.NewChaCha8([32]byte{7})
+			_, _ = rng.Read(data)
+			if _, err := staged.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			wantNothingIn(t, tmp, "after StageFile")
+			err = b.PutStaged(t.Context(), "data/p", staged)
+			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, storage.ErrTransient) {
+				t.Fatalf("PutStaged after %d transient failures: %v", tc.fails, err)
+			}
+			if want := min(tc.fails+1, fast.Attempts); f.Calls(faults.OpPutStaged, "") != want {
+				t.Errorf("%d attempts, want %d", f.Calls(faults.OpPutStaged, ""), want)
+			}
+			if tc.ok {
+				if got, err := storage.ReadAll(t.Context(), b, "data/p"); err != nil || !bytes.Equal(got, data) {
+					t.Errorf("stored %d bytes (%v), want the %d staged", len(got), err, len(data))
+				}
+			}
+			wantNothingIn(t, tmp, "after PutStaged")
+			if open := openIn(t, tmp); len(open) != 0 {
+				t.Errorf("descriptors left open after PutStaged: %v", open)
+			}
+			runtime.KeepAlive(staged) // not closed by its finalizer before openIn looked
+		})
+	}
+}
+
+// wantNothingIn fails the test unless dir is empty.
+func wantNothingIn(t *testing.T, dir, when string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("%s, the temporary directory holds %s", when, e.Name())
+	}
+}
+
+// openIn lists this process's descriptors of files in dir, those without a
+// name left included.
+func openIn(t *testing.T, dir string) []string {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("cannot list the open descriptors: %v", err)
+	}
+	var open []string
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			open = append(open, fd.Name()+" -> "+target)
+		}
+	}
+	return open
+}
