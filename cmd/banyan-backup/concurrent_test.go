@@ -104,6 +104,7 @@ func (l repoLocation) copyTo(t *testing.T, dst repoLocation) {
 // runningBackup is a `backup --json` process the test started.
 type runningBackup struct {
 	root           string
+	tmp            string // its temporary directory (TMPDIR), its own
 	cmd            *exec.Cmd
 	stdout, stderr *syncBuffer
 	done           chan struct{} // closed once the process has exited
@@ -112,9 +113,9 @@ type runningBackup struct {
 
 func startBackup(t *testing.T, loc repoLocation, root string) *runningBackup {
 	t.Helper()
-	b := &runningBackup{root: root, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	b := &runningBackup{root: root, tmp: t.TempDir(), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	b.cmd = exec.Command(binary, loc.with("backup", "--repo", loc.url, "--root", root, "--json")...)
-	b.cmd.Env = append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"))
+	b.cmd.Env = append(os.Environ(), "BANYAN_BACKUP_REPO=", "TZ=UTC", "XDG_CACHE_HOME="+filepath.Join(filepath.Dir(binary), "cache"), "TMPDIR="+b.tmp)
 	b.cmd.Stdout, b.cmd.Stderr = b.stdout, b.stderr
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -128,6 +129,21 @@ func startBackup(t *testing.T, loc repoLocation, root string) *runningBackup {
 		<-b.done
 	})
 	return b
+}
+
+// wantNoTempFiles fails the test unless the backup's temporary directory
+// is empty: a pack it stages there (an object store's) has no name
+// (docs/repository-format.md), so not even a backup killed mid-upload
+// leaves one.
+func (b *runningBackup) wantNoTempFiles(t *testing.T, when string) {
+	t.Helper()
+	entries, err := os.ReadDir(b.tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("%s, the backup's temporary directory holds %s", when, e.Name())
+	}
 }
 
 func (b *runningBackup) exited() bool {
@@ -272,7 +288,9 @@ func stopped(t *testing.T, pid int) bool {
 // was frozen) and adds at most what a whole backup of that state adds
 // (measured on a copy of the repository taken before K started) minus
 // what K stored, plus one pack and slack for the index and manifest, as in
-// TestKilledBackupResumes.
+// TestKilledBackupResumes. K's temporary directory (TMPDIR), where an
+// object store's packs are staged, holds nothing while K is frozen with
+// packs in flight, nor after K is killed.
 func TestKilledConcurrentBackupIsAdopted(t *testing.T) {
 	for _, bk := range repoBackends {
 		t.Run(bk.name, func(t *testing.T) {
@@ -299,6 +317,7 @@ func TestKilledConcurrentBackupIsAdopted(t *testing.T) {
 				t.Fatalf("the backup to be killed finished first: %v", err)
 			}
 			waitFor(t, "the backup to be killed is stopped", func() bool { return stopped(t, killed.cmd.Process.Pid) })
+			killed.wantNoTempFiles(t, "with the backup stopped mid-upload")
 			var stored int64
 			storedPacks := 0
 			for name, size := range loc.objects(t, "data/") {
@@ -324,6 +343,7 @@ func TestKilledConcurrentBackupIsAdopted(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-killed.done
+			killed.wantNoTempFiles(t, "after SIGKILL")
 
 			again := backupJSONOf(t, loc.url, killedRoot, loc.flags...)
 			// A pack is sealed once it reaches the pack size (4 MiB here), so
