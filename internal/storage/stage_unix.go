@@ -25,25 +25,40 @@ func Nameless(f *os.File) bool {
 	return ok && sys.Nlink == 0
 }
 
-// DupStaged returns a new handle to the staged file f, on a duplicate of
-// its descriptor, for a PutStaged that takes the handle over (and closes
-// it) while f stays open. The two share the file offset: they must be
-// used one after the other, as PutFile does, which seeks to the start
-// before it reads.
+// DupStaged returns a new handle to the staged file f, for a PutStaged
+// that takes the handle over (and closes it) while f stays open. Where
+// /proc/self/fd reopens a descriptor (Linux), the handle has a file
+// position of its own, so a reader of an earlier attempt that is still
+// running (an HTTP client finishing a request body) cannot move the next
+// attempt's; elsewhere it is a duplicate of f's descriptor, which shares
+// f's position: the attempts must then read one after the other, as
+// PutFile does, seeking to the start first.
 func DupStaged(f *os.File) (*os.File, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("cannot duplicate staged %s: %w", f.Name(), err)
 	}
-	nfd := -1
-	var dupErr error
-	if err := rc.Control(func(fd uintptr) { nfd, dupErr = dupCloseOnExec(int(fd)) }); err != nil {
+	var (
+		dup    *os.File
+		dupErr error
+	)
+	err = rc.Control(func(fd uintptr) {
+		if nfd, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", fd), syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
+			dup = os.NewFile(uintptr(nfd), f.Name())
+			return
+		}
+		var nfd int
+		if nfd, dupErr = dupCloseOnExec(int(fd)); dupErr == nil {
+			dup = os.NewFile(uintptr(nfd), f.Name())
+		}
+	})
+	if err == nil {
+		err = dupErr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cannot duplicate staged %s: %w", f.Name(), err)
 	}
-	if dupErr != nil {
-		return nil, fmt.Errorf("cannot duplicate staged %s: %w", f.Name(), dupErr)
-	}
-	return os.NewFile(uintptr(nfd), f.Name()), nil
+	return dup, nil
 }
 
 // dupCloseOnExec duplicates fd with close-on-exec set, under the fork lock
