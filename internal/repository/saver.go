@@ -33,7 +33,11 @@ type Saver struct {
 	lock    *Lock // records each pack before it is stored; nil: not recorded
 	mu      sync.Mutex
 	pending map[ID]struct{} // stored or queued in this run
-	cur     map[BlobType]*packFile
+	// idle holds the open packs no Save is writing to, per blob type. A
+	// Save takes one (or stages a new one) and writes its blob into it
+	// outside mu, so that workers hash and write their packs in parallel;
+	// there are at most as many open packs of a type as Saves at once.
+	idle    map[BlobType][]*packFile
 	uploads chan *packFile
 	done    chan struct{}
 	unindex []IndexPack
@@ -55,7 +59,7 @@ func (r *Repository) NewSaver(ctx context.Context) *Saver { return r.newSaver(ct
 
 func (r *Repository) newSaver(ctx context.Context, lock *Lock) *Saver {
 	s := &Saver{
-		r: r, lock: lock, pending: make(map[ID]struct{}), cur: make(map[BlobType]*packFile),
+		r: r, lock: lock, pending: make(map[ID]struct{}), idle: make(map[BlobType][]*packFile),
 		uploads: make(chan *packFile), done: make(chan struct{}),
 	}
 	var wg sync.WaitGroup
@@ -119,45 +123,70 @@ func (s *Saver) claim(id ID) bool {
 	return true
 }
 
-// append adds a blob's stored bytes to the open pack of its type, and
+// append adds a blob's stored bytes to an open pack of its type, and
 // hands the pack to an uploader once it is full.
 func (s *Saver) append(ctx context.Context, typ BlobType, id ID, stored []byte, rawLen int, compressed bool) error {
+	p, err := s.take(typ)
+	if err != nil {
+		return err
+	}
+	if err := p.add(id, stored, rawLen, compressed); err != nil {
+		storage.DiscardStaged(p.f)
+		s.fail(err)
+		return err
+	}
+	s.mu.Lock()
+	s.stats.BlobsAdded++
+	s.stats.RawAdded += int64(rawLen)
+	full := p.size >= s.r.cfg.PackSize
+	if !full {
+		s.idle[typ] = append(s.idle[typ], p)
+	}
+	s.mu.Unlock()
+	if full {
+		return s.send(ctx, p)
+	}
+	return nil
+}
+
+// take gives the caller an open pack of type typ to write to alone: the
+// one most recently put back, so that one pack fills at a time when Saves
+// do not overlap, or a newly staged one.
+func (s *Saver) take(typ BlobType) (*packFile, error) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return s.err
+		return nil, s.err
 	}
-	p := s.cur[typ]
-	if p == nil {
-		f, err := s.r.be.StageFile()
-		if err == nil {
-			p, err = newPackFile(typ, f, s.r.codec.seal)
-			if err != nil {
-				storage.DiscardStaged(f)
-			}
-		}
-		if err != nil {
-			s.mu.Unlock()
-			return fmt.Errorf("cannot stage a pack: %w", err)
-		}
-		s.cur[typ] = p
-	}
-	if err := p.add(id, stored, rawLen, compressed); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	s.stats.BlobsAdded++
-	s.stats.RawAdded += int64(rawLen)
-	var full *packFile
-	if p.size >= s.r.cfg.PackSize {
-		full = p
-		delete(s.cur, typ)
+	var p *packFile
+	if n := len(s.idle[typ]); n > 0 {
+		p = s.idle[typ][n-1]
+		s.idle[typ] = s.idle[typ][:n-1]
 	}
 	s.mu.Unlock()
-	if full != nil {
-		return s.send(ctx, full)
+	if p != nil {
+		return p, nil
 	}
-	return nil
+	f, err := s.r.be.StageFile()
+	if err == nil {
+		p, err = newPackFile(typ, f, s.r.codec.seal)
+		if err != nil {
+			storage.DiscardStaged(f)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot stage a pack: %w", err)
+	}
+	return p, nil
+}
+
+// fail records the saver's first error: every later Save returns it.
+func (s *Saver) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
 }
 
 // send hands a full pack to the uploader, waiting while it stores the
@@ -189,11 +218,7 @@ func (s *Saver) errOrClosed() error {
 func (s *Saver) uploader(ctx context.Context) {
 	for p := range s.uploads {
 		if err := s.storePack(ctx, p); err != nil {
-			s.mu.Lock()
-			if s.err == nil {
-				s.err = err
-			}
-			s.mu.Unlock()
+			s.fail(err)
 			for p := range s.uploads {
 				storage.DiscardStaged(p.f)
 			}
@@ -259,10 +284,8 @@ func (s *Saver) Flush(ctx context.Context) (SaveStats, error) {
 	s.mu.Lock()
 	var last []*packFile
 	for _, typ := range []BlobType{DataBlob, TreeBlob} {
-		if p := s.cur[typ]; p != nil {
-			last = append(last, p)
-		}
-		delete(s.cur, typ)
+		last = append(last, s.idle[typ]...)
+		delete(s.idle, typ)
 	}
 	s.mu.Unlock()
 	var err error
@@ -296,9 +319,11 @@ func (s *Saver) Flush(ctx context.Context) (SaveStats, error) {
 // Save is running.
 func (s *Saver) Abort(ctx context.Context) {
 	s.mu.Lock()
-	for typ, p := range s.cur {
-		storage.DiscardStaged(p.f)
-		delete(s.cur, typ)
+	for typ, packs := range s.idle {
+		for _, p := range packs {
+			storage.DiscardStaged(p.f)
+		}
+		delete(s.idle, typ)
 	}
 	s.mu.Unlock()
 	close(s.uploads)
