@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"sync/atomic"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/osfile"
 	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/ratelimit"
@@ -134,7 +134,7 @@ func (p progressReader) Read(b []byte) (int, error) {
 func storeFile(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, f *banyandb.File, buf []byte, scratch *repository.Scratch,
 	src source) ([]repository.ID, int64, error) {
 	path := filepath.Join(roots.DataDir(f.Catalog), filepath.FromSlash(f.Path))
-	fh, err := os.Open(path)
+	fh, err := osfile.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cannot read %s: %w", path, err)
 	}

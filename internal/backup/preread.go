@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/osfile"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
@@ -300,7 +300,7 @@ func (p *preread) read(ctx context.Context, saver *repository.Saver, j prereadJo
 // proper's to judge.
 func (p *preread) readFile(ctx context.Context, saver *repository.Saver, j prereadJob, buf []byte, scratch *repository.Scratch,
 	opts Options) (blobs []repository.ID, total int64, ok bool, saveErr error) {
-	fh, err := os.Open(j.path)
+	fh, err := osfile.Open(j.path)
 	if err != nil {
 		return nil, 0, false, nil
 	}

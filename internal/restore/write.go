@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/osfile"
 	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/progress"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
@@ -211,7 +212,7 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 
 // createEmpty creates path empty, or empties it.
 func createEmpty(path string) error {
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
+	fh, err := osfile.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("cannot create %s: %w", path, err)
 	}
@@ -224,7 +225,7 @@ func createEmpty(path string) error {
 // writeWhole creates (or empties) path and writes data as its content: a
 // file of one blob, in one open.
 func writeWhole(path string, data []byte, _ int64) error {
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
+	fh, err := osfile.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("cannot create %s: %w", path, err)
 	}
@@ -239,7 +240,7 @@ func writeWhole(path string, data []byte, _ int64) error {
 }
 
 func writeAt(path string, data []byte, off int64) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY|noFollow, 0)
+	fh, err := osfile.OpenFile(path, os.O_WRONLY|noFollow, 0)
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
