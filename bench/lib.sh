@@ -296,3 +296,80 @@ start_sim() {
 pct() { calc '%+.1f' "100 * ($1 / ($2) - 1)"; }
 # ge A B prints 1 when A >= B.
 ge() { calc "($2) <= ($1) ? 1 : 0"; }
+
+# ---------------------------------------------------------------- rate-limited links
+# For scripts that run a server on a host of its own: a network namespace
+# joined to this one by a veth pair, each end of which sends at most RATE
+# (a tc token bucket on its egress), so traffic both ways crosses a link of
+# that rate. Needs root and iproute2 (ip, tc). The kernel's page cache and
+# CPUs stay shared: the link bounds the bytes on the wire, nothing else.
+
+LINK_NS=
+LINK_DEV=
+LINK_ADDR=
+LINK_PEER_ADDR=
+
+# link_bits RATE prints a tc rate given in bit, kbit, mbit or gbit (1gbit,
+# 2500mbit) in bit/s; it fails the benchmark on any other form.
+link_bits() {
+	local n unit
+	[[ $1 =~ ^([0-9]+([.][0-9]+)?)(|k|m|g)bit$ ]] || die "link rate '$1': want a number and bit, kbit, mbit or gbit (e.g. 1gbit, 2500mbit)"
+	n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[3]}
+	case $unit in
+	k) calc '%.0f' "$n * 1000" ;;
+	m) calc '%.0f' "$n * 1000000" ;;
+	g) calc '%.0f' "$n * 1000000000" ;;
+	*) calc '%.0f' "$n" ;;
+	esac
+}
+
+# link_up TAG RATE creates the namespace bbo<pid>-<TAG> and the veth pair
+# bbo<pid>-<TAG>c (here, at LINK_ADDR) and bbo<pid>-<TAG>s (there, at
+# LINK_PEER_ADDR, a /30 in 10.251.0.0/16), both limited to RATE by tbf. It
+# sets LINK_NS and LINK_DEV first, so that link_down removes a link made
+# halfway. Call link_down (also from the EXIT trap) before the next link_up.
+link_up() {
+	local tag=$1 rate=$2 bits burst i net
+	bits=$(link_bits "$rate")
+	# A bucket of 1 ms at the rate, and at least 256 KiB: several 64 KiB
+	# segments (GSO) fit in it, so the rate holds steady.
+	burst=$(calc '%.0f' "($bits / 8000 > 262144) ? $bits / 8000 : 262144")
+	for ((i = 0; i < 100; i++)); do
+		net="10.251.$((RANDOM % 256)).$((RANDOM % 64 * 4))"
+		[[ -z $(ip -o -4 addr show to "$net/30") ]] && break
+	done
+	LINK_NS=bbo$$-$tag LINK_DEV=bbo$$-${tag}c
+	LINK_ADDR=${net%.*}.$((${net##*.} + 1)) LINK_PEER_ADDR=${net%.*}.$((${net##*.} + 2))
+	local peer=bbo$$-${tag}s
+	link_ip netns add "$LINK_NS"
+	link_ip link add "$LINK_DEV" type veth peer name "$peer"
+	link_ip link set "$peer" netns "$LINK_NS"
+	link_ip addr add "$LINK_ADDR/30" dev "$LINK_DEV"
+	link_ip link set "$LINK_DEV" up
+	link_ip -n "$LINK_NS" link set lo up
+	link_ip -n "$LINK_NS" addr add "$LINK_PEER_ADDR/30" dev "$peer"
+	link_ip -n "$LINK_NS" link set "$peer" up
+	link_tc qdisc add dev "$LINK_DEV" root tbf rate "$rate" burst "$burst" latency 20ms
+	link_tc -n "$LINK_NS" qdisc add dev "$peer" root tbf rate "$rate" burst "$burst" latency 20ms
+}
+
+link_ip() { ip "$@" 2>>"$LOGS/link.err" || die "ip $*: $(tail -n 1 "$LOGS/link.err")"; }
+link_tc() { tc "$@" 2>>"$LOGS/link.err" || die "tc $*: $(tail -n 1 "$LOGS/link.err")"; }
+
+# link_down removes the veth pair (its qdiscs go with it) and the
+# namespace. Stop the processes in the namespace first: one still running
+# keeps the namespace alive (not its name) until it exits.
+link_down() {
+	if [[ -n $LINK_DEV ]]; then ip link delete "$LINK_DEV" 2>/dev/null || true; fi
+	if [[ -n $LINK_NS ]]; then ip netns delete "$LINK_NS" 2>/dev/null || true; fi
+	LINK_NS='' LINK_DEV='' LINK_ADDR='' LINK_PEER_ADDR=''
+}
+
+# link_qdisc_stats prints the packets the link's tbf dropped and delayed
+# (overlimits), both ends: "dropped D, overlimits O".
+link_qdisc_stats() {
+	{
+		tc -s qdisc show dev "$LINK_DEV"
+		tc -n "$LINK_NS" -s qdisc show
+	} 2>/dev/null | awk '/dropped/ { gsub(/[,)]/, ""); d += $7; o += $9 } END { printf "dropped %d, overlimits %d\n", d, o }'
+}

@@ -3,6 +3,10 @@
 # versitygw (S3, posix backend), fake-gcs-server (GCS) and Azurite (Azure
 # blobs). Installed into .cache/test-servers (git-ignored) on first use.
 #
+# TEST_SERVERS_NETNS=NAME runs them in that network namespace (ip netns
+# exec) and TEST_SERVERS_HOST=ADDR has them listen on that address instead
+# of 127.0.0.1 (bench/object.sh: a server across a rate-limited link).
+#
 #   scripts/test-servers.sh install        install the pinned servers
 #   scripts/test-servers.sh start DIR [s3|gcs|azure]...
 #                                          start them (or the ones named) with their data in DIR,
@@ -23,6 +27,9 @@ AZURITE_VERSION=3.37.0
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/.cache/test-servers"
+host=${TEST_SERVERS_HOST:-127.0.0.1}
+in_netns=()
+if [[ -n ${TEST_SERVERS_NETNS:-} ]]; then in_netns=(ip netns exec "$TEST_SERVERS_NETNS"); fi
 
 install() {
 	mkdir -p "$cache/bin"
@@ -43,12 +50,12 @@ install() {
 	fi
 }
 
-# free_port prints a TCP port that nothing on 127.0.0.1 listens on.
+# free_port prints a TCP port that nothing on the host address listens on.
 free_port() {
 	local port
 	while :; do
 		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		if ! (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
 			echo "$port"
 			return
 		fi
@@ -60,27 +67,28 @@ free_port() {
 wait_port() {
 	local pid=$1 port=$2 name=$3 log=$4
 	for _ in $(seq 600); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "$name exited before listening on 127.0.0.1:$port:" >&2
+			echo "$name exited before listening on $host:$port:" >&2
 			tail -20 "$log" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
-	echo "$name does not listen on 127.0.0.1:$port after 60s:" >&2
+	echo "$name does not listen on $host:$port after 60s:" >&2
 	tail -20 "$log" >&2
 	return 1
 }
 
-# launch NAME PORT CMD... starts CMD in the background, records its PID and
-# waits for PORT.
+# launch NAME PORT CMD... starts CMD in the background (in the namespace
+# TEST_SERVERS_NETNS names, if any: ip netns exec execs CMD, so the PID is
+# CMD's), records its PID and waits for PORT.
 launch() {
 	local name=$1 port=$2
 	shift 2
-	"$@" >"$dir/$name.log" 2>&1 &
+	"${in_netns[@]}" "$@" >"$dir/$name.log" 2>&1 &
 	local pid=$!
 	echo "$pid $name" >>"$dir/pids"
 	wait_port "$pid" "$port" "$name" "$dir/$name.log"
@@ -100,37 +108,37 @@ start() {
 		port=$(free_port)
 		mkdir -p "$dir/s3"
 		ROOT_ACCESS_KEY_ID=$access ROOT_SECRET_ACCESS_KEY=$secret \
-			launch versitygw "$port" "$cache/bin/versitygw" --port "127.0.0.1:$port" posix "$dir/s3"
+			launch versitygw "$port" "$cache/bin/versitygw" --port "$host:$port" posix "$dir/s3"
 		cat >>"$dir/env" <<EOF
-export BANYAN_TEST_S3_ENDPOINT=http://127.0.0.1:$port
+export BANYAN_TEST_S3_ENDPOINT=http://$host:$port
 export BANYAN_TEST_S3_ACCESS_KEY=$access
 export BANYAN_TEST_S3_SECRET_KEY=$secret
 export BANYAN_TEST_VERSITYGW=$cache/bin/versitygw
 EOF
-		echo "versitygw (S3) on 127.0.0.1:$port" >&2
+		echo "versitygw (S3) on $host:$port" >&2
 	fi
 
 	if [[ $want == *" gcs "* ]]; then
 		port=$(free_port)
 		mkdir -p "$dir/gcs"
-		launch fake-gcs-server "$port" "$cache/bin/fake-gcs-server" -scheme http -host 127.0.0.1 \
-			-port "$port" -public-host "127.0.0.1:$port" -backend filesystem -filesystem-root "$dir/gcs" -log-level warn
-		echo "export BANYAN_TEST_GCS_ENDPOINT=http://127.0.0.1:$port" >>"$dir/env"
-		echo "fake-gcs-server (GCS) on 127.0.0.1:$port" >&2
+		launch fake-gcs-server "$port" "$cache/bin/fake-gcs-server" -scheme http -host "$host" \
+			-port "$port" -public-host "$host:$port" -backend filesystem -filesystem-root "$dir/gcs" -log-level warn
+		echo "export BANYAN_TEST_GCS_ENDPOINT=http://$host:$port" >>"$dir/env"
+		echo "fake-gcs-server (GCS) on $host:$port" >&2
 	fi
 
 	if [[ $want == *" azure "* ]]; then
 		port=$(free_port)
 		mkdir -p "$dir/azure"
-		launch azurite "$port" "$cache/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 \
+		launch azurite "$port" "$cache/azurite/node_modules/.bin/azurite-blob" --blobHost "$host" \
 			--blobPort "$port" --location "$dir/azure" --skipApiVersionCheck --disableTelemetry --silent
 		# Azurite's documented development account and key: public, not a secret.
 		cat >>"$dir/env" <<EOF
-export BANYAN_TEST_AZURE_ENDPOINT=http://127.0.0.1:$port/devstoreaccount1
+export BANYAN_TEST_AZURE_ENDPOINT=http://$host:$port/devstoreaccount1
 export BANYAN_TEST_AZURE_ACCOUNT=devstoreaccount1
 export BANYAN_TEST_AZURE_KEY=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
 EOF
-		echo "Azurite (Azure blobs) on 127.0.0.1:$port" >&2
+		echo "Azurite (Azure blobs) on $host:$port" >&2
 	fi
 }
 
