@@ -315,6 +315,7 @@ link_bits() {
 	local n unit
 	[[ $1 =~ ^([0-9]+([.][0-9]+)?)(|k|m|g)bit$ ]] || die "link rate '$1': want a number and bit, kbit, mbit or gbit (e.g. 1gbit, 2500mbit)"
 	n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[3]}
+	[[ $(calc "($n > 0) ? 1 : 0") == 1 ]] || die "link rate '$1': want more than nothing"
 	case $unit in
 	k) calc '%.0f' "$n * 1000" ;;
 	m) calc '%.0f' "$n * 1000000" ;;
@@ -353,8 +354,16 @@ link_up() {
 	link_tc -n "$LINK_NS" qdisc add dev "$peer" root tbf rate "$rate" burst "$burst" latency 20ms
 }
 
-link_ip() { ip "$@" 2>>"$LOGS/link.err" || die "ip $*: $(tail -n 1 "$LOGS/link.err")"; }
-link_tc() { tc "$@" 2>>"$LOGS/link.err" || die "tc $*: $(tail -n 1 "$LOGS/link.err")"; }
+# link_ip and link_tc run ip or tc, and fail the benchmark with the first
+# line of its complaint.
+link_ip() {
+	local err
+	err=$(ip "$@" 2>&1 >/dev/null) || die "ip $*: ${err%%$'\n'*}"
+}
+link_tc() {
+	local err
+	err=$(tc "$@" 2>&1 >/dev/null) || die "tc $*: ${err%%$'\n'*}"
+}
 
 # link_down removes the veth pair (its qdiscs go with it) and the
 # namespace. Stop the processes in the namespace first: one still running
