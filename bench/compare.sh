@@ -16,14 +16,15 @@
 #   unchanged re-backup  right after (page cache warm)
 #   restore, cold        page cache dropped before; ends with a sync; the
 #                        restored tree is compared with the root (diff -r)
-#   restore, warm        again into a fresh directory, the cache warm
-#                        (after the cold restore, its diff and its removal)
+#   restore, warm        again into a fresh directory, with the repository
+#                        in the page cache: the cache is dropped, then the
+#                        repository's files are read back into it
 # with `cp -a` and `tar | zstd -1` of the root as references (cold, synced),
-# and `cp -a` again with a warm cache, after the same diff and removal as
-# a restore's: the warm restore's reference. On this machine's disk, writing
-# 2 GiB right after 2 GiB were deleted can take twice as long as into fresh
-# space, so a warm step is only compared with a step that followed the same
-# deletion (docs/benchmarks.md).
+# and `cp -a` again with the root read back into a dropped cache: the warm
+# restore's reference. Only the data a step reads is warm, never the target
+# file system's metadata: on this machine's file system (ext4 without a
+# journal), an inode table left in the cache by a tree just deleted makes
+# creating files two to five times slower, for every tool (docs/benchmarks.md).
 # Then a simulated week on the last round's repositories: each day
 # `bench/gen --next-day` (new parts and indexes in today's segment, merges in
 # yesterday's, the oldest segment expiring), then each tool's backup, page
@@ -87,6 +88,15 @@ cold() {
 	else
 		CACHES_DROPPED="no (BENCH_COLD=0: the steps called cold ran with a warm cache)"
 	fi
+}
+
+# prewarm DIR... reads every file under each DIR that exists, so that a
+# warm step finds the data it reads in the page cache.
+prewarm() {
+	local d
+	for d in "$@"; do
+		if [[ -d $d ]]; then find "$d" -type f -exec cat -- {} + >/dev/null; fi
+	done
 }
 
 # ---------------------------------------------------------------- the tools
@@ -222,6 +232,8 @@ one_round() {
 			die "$tool restored a tree that differs from the root: $(head -n 5 "$LOGS/diff-$kind-$tool.out")"
 		fi
 		rm -rf -- "$target"
+		cold
+		prewarm "$repo" "$repo".* # restic's and kopia's caches are beside it
 		step "$kind round $round: $tool restore, warm" 1 "${CMD[@]}"
 		record "$kind" restore-warm "$tool" "$round" "$SECS" "$RSS_KIB"
 		rm -rf -- "$target"
@@ -231,12 +243,12 @@ one_round() {
 	step "$kind round $round: cp -a" 1 cp -a "$root" "$WORK/ref-copy"
 	record "$kind" full "cp -a" "$round" "$SECS" "" "$(tree_bytes "$WORK/ref-copy")"
 	record "$kind" restore-cold "cp -a" "$round" "$SECS"
-	# The warm copy follows what a warm restore follows: a diff of the
-	# cold one with the root, then its removal.
 	if ! diff -r --no-dereference "$root" "$WORK/ref-copy" >"$LOGS/diff-$kind-cp.out" 2>&1; then
 		die "cp -a made a tree that differs from the root: $(head -n 5 "$LOGS/diff-$kind-cp.out")"
 	fi
 	rm -rf -- "$WORK/ref-copy"
+	cold
+	prewarm "$root"
 	step "$kind round $round: cp -a, warm" 1 cp -a "$root" "$WORK/ref-copy"
 	record "$kind" restore-warm "cp -a" "$round" "$SECS"
 	rm -rf -- "$WORK/ref-copy"
@@ -391,8 +403,9 @@ report() {
 		"$(nproc)" "$(mem_gib)" "$(go_release)" "$(work_device)" "$CACHES_DROPPED" "$(utc_now)"
 	printf 'Steps: full backup into a fresh repository (cold cache, ends with a sync); unchanged re-backup right after; '
 	printf 'restore into a fresh directory with a cold cache and again with a warm one (both end with a sync; '
-	printf 'the cold one is compared with the root by `diff -r`, then removed); `cp -a` and `tar | zstd -1 -T1` of the root (cold, synced), '
-	printf 'and `cp -a` again with a warm cache after the same diff and removal (the warm restore'"'"'s reference; in the restore rows, cp -a is its cold and warm copy). '
+	printf 'the cold one is compared with the root by `diff -r`; warm: the cache dropped, then the repository read back into it); '
+	printf '`cp -a` and `tar | zstd -1 -T1` of the root (cold, synced), and `cp -a` again with the root read back into a dropped cache '
+	printf '(the warm restore'"'"'s reference; in the restore rows, cp -a is its cold and warm copy). '
 	printf 'The week: each day `bench/gen --next-day` (new parts and index files, merges, the oldest segment expiring), '
 	printf 'then each tool backs up into its repository of the last round (cold cache). Stored bytes are the files of each repository.\n'
 	for kind in "${KINDS[@]}"; do report_kind "$kind"; done
