@@ -10,19 +10,8 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
+	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
-
-// wantEmptyDir fails the test unless dir holds nothing.
-func wantEmptyDir(t *testing.T, dir, when string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		t.Errorf("%s, the temporary directory holds %s", when, e.Name())
-	}
-}
 
 // stageTemp stages data in a file of StageTemp.
 func stageTemp(t *testing.T, data []byte) *os.File {
@@ -46,7 +35,7 @@ func TestStageTempLeavesNoName(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	data := bytes.Repeat([]byte("a staged pack "), 1<<16)
 	f := stageTemp(t, data)
-	wantEmptyDir(t, tmp, "after StageTemp")
+	storagetest.WantEmptyDir(t, tmp, "after StageTemp")
 	if !storage.Nameless(f) {
 		t.Errorf("the staged file %s is not nameless", f.Name())
 	}
@@ -66,7 +55,7 @@ func TestStageTempLeavesNoName(t *testing.T) {
 	if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("DiscardStaged left the staged file open: %v", err)
 	}
-	wantEmptyDir(t, tmp, "after PutFile and DiscardStaged")
+	storagetest.WantEmptyDir(t, tmp, "after PutFile and DiscardStaged")
 }
 
 // DiscardStaged removes no file that took a nameless staged file's name

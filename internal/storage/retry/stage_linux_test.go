@@ -14,6 +14,7 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
+	"github.com/banyan-backup/banyan-backup/internal/storage/storagetest"
 )
 
 // A backend that stages in the temporary directory (storage.StageTemp)
@@ -42,7 +43,7 @@ func TestNamelessStagedPutIsRetried(t *testing.T) {
 			if _, err := staged.Write(data); err != nil {
 				t.Fatal(err)
 			}
-			wantNothingIn(t, tmp, "after StageFile")
+			storagetest.WantEmptyDir(t, tmp, "after StageFile")
 			err = b.PutStaged(t.Context(), "data/p", staged)
 			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, storage.ErrTransient) {
 				t.Fatalf("PutStaged after %d transient failures: %v", tc.fails, err)
@@ -55,24 +56,12 @@ func TestNamelessStagedPutIsRetried(t *testing.T) {
 					t.Errorf("stored %d bytes (%v), want the %d staged", len(got), err, len(data))
 				}
 			}
-			wantNothingIn(t, tmp, "after PutStaged")
+			storagetest.WantEmptyDir(t, tmp, "after PutStaged")
 			if open := openIn(t, tmp); len(open) != 0 {
 				t.Errorf("descriptors left open after PutStaged: %v", open)
 			}
 			runtime.KeepAlive(staged) // not closed by its finalizer before openIn looked
 		})
-	}
-}
-
-// wantNothingIn fails the test unless dir is empty.
-func wantNothingIn(t *testing.T, dir, when string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		t.Errorf("%s, the temporary directory holds %s", when, e.Name())
 	}
 }
 

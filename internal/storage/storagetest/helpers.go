@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
@@ -100,4 +101,17 @@ func (r *cancelReader) Read(p []byte) (int, error) {
 		r.cancel()
 	}
 	return n, err
+}
+
+// WantEmptyDir fails the test unless dir holds nothing, saying when it
+// looked: a temporary directory in which staged files leave no name.
+func WantEmptyDir(t *testing.T, dir, when string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("%s, the temporary directory holds %s", when, e.Name())
+	}
 }
