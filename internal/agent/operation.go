@@ -173,24 +173,21 @@ func (s *Server) current(id string) (*operation, error) {
 
 func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 	var req OperationRequest
-	if err := readJSON(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	op, err := s.current(req.Operation)
-	if err != nil {
-		fail(w, err)
-		return
-	}
+	s.call(w, r, &req, func(op *operation) (any, error) {
+		// Not the request's context: a node finishes a snapshot whose
+		// caller has gone, and only its answer names the directories to
+		// delete.
+		return s.snapshot(context.WithoutCancel(r.Context()), op)
+	})
+}
+
+// snapshot takes op's snapshot, once, and records how it went in op's
+// status. The caller holds s.callMu.
+func (s *Server) snapshot(ctx context.Context, op *operation) (*SnapshotResponse, error) {
 	if phase := s.phase(op); phase != PhasePrepared {
-		fail(w, statusErr(http.StatusConflict, "operation %s is %s, not prepared: one snapshot per operation", op.status.ID, phase))
-		return
+		return nil, statusErr(http.StatusConflict, "operation %s is %s, not prepared: one snapshot per operation", op.status.ID, phase)
 	}
-	// Not the request's context: a node finishes a snapshot whose caller has
-	// gone, and only its answer names the directories to delete.
-	resp, err := s.takeSnapshot(context.WithoutCancel(r.Context()), op)
+	resp, err := s.takeSnapshot(ctx, op)
 	s.mu.Lock()
 	if err != nil {
 		op.status.Phase, op.status.Error = PhaseFailed, err.Error()
@@ -199,34 +196,20 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if err != nil {
-		fail(w, statusErr(http.StatusBadGateway, "%v", err))
-		return
+		return nil, statusErr(http.StatusBadGateway, "%v", err)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 	var req OperationRequest
-	if err := readJSON(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	if err := validOperation(req.Operation); err != nil {
-		fail(w, err)
-		return
-	}
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	op, err := s.current(req.Operation)
-	if err != nil {
-		writeJSON(w, http.StatusOK, struct{}{}) // nothing to release
-		return
-	}
-	if err := s.release(r.Context(), op); err != nil {
-		fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	s.locked(w, r, &req, func(id string) (any, error) {
+		op, err := s.current(id)
+		if err != nil {
+			return struct{}{}, nil // nothing to release
+		}
+		return struct{}{}, s.release(r.Context(), op)
+	})
 }
 
 // release deletes op's snapshot directories; a committed operation, which
@@ -252,26 +235,21 @@ func (s *Server) release(ctx context.Context, op *operation) error {
 
 func (s *Server) handleAbort(w http.ResponseWriter, r *http.Request) {
 	var req OperationRequest
-	if err := readJSON(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	if err := validOperation(req.Operation); err != nil {
-		fail(w, err)
-		return
-	}
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
+	s.locked(w, r, &req, func(id string) (any, error) {
+		return struct{}{}, s.abort(r.Context(), id)
+	})
+}
+
+// abort ends operation id if it is the agent's; another, or none, is
+// left as it is. The caller holds s.callMu.
+func (s *Server) abort(ctx context.Context, id string) error {
 	s.mu.Lock()
-	mine := s.op != nil && s.op.status.ID == req.Operation
+	mine := s.op != nil && s.op.status.ID == id
 	s.mu.Unlock()
-	if mine {
-		if err := s.endLocked(r.Context()); err != nil {
-			fail(w, err)
-			return
-		}
+	if !mine {
+		return nil
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	return s.endLocked(ctx)
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {

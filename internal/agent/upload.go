@@ -26,20 +26,17 @@ type uploadJob struct {
 
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	var req UploadRequest
-	if err := readJSON(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	op, err := s.current(req.Operation)
-	if err != nil {
-		fail(w, err)
-		return
-	}
+	s.call(w, r, &req, func(op *operation) (any, error) {
+		// Not the request's context: the upload goes on once answered.
+		return struct{}{}, s.upload(context.WithoutCancel(r.Context()), op, req.Tags)
+	})
+}
+
+// upload starts the upload of op's snapshot, tagged tags, once; a
+// liaison's is done at once. The caller holds s.callMu.
+func (s *Server) upload(ctx context.Context, op *operation, tags []string) error {
 	if phase := s.phase(op); phase != PhaseSnapshotted {
-		fail(w, statusErr(http.StatusConflict, "operation %s is %s: an upload follows the snapshot, once", op.status.ID, phase))
-		return
+		return statusErr(http.StatusConflict, "operation %s is %s: an upload follows the snapshot, once", op.status.ID, phase)
 	}
 	if s.opts.Role == RoleLiaison {
 		// A liaison's queues are transient (docs/cluster.md): there is
@@ -48,14 +45,18 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		op.up = &uploadJob{done: closedChan()}
 		op.status.Phase = PhaseUploaded
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, struct{}{})
-		return
+		return nil
 	}
 	if s.opts.OpenRepository == nil {
-		fail(w, statusErr(http.StatusInternalServerError, "cannot upload: the agent has no way to open repositories"))
-		return
+		return statusErr(http.StatusInternalServerError, "cannot upload: the agent has no way to open repositories")
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	return s.startUpload(ctx, op, tags)
+}
+
+// startUpload records op as uploading and runs its upload in the
+// background, until ctx ends or the upload is stopped.
+func (s *Server) startUpload(ctx context.Context, op *operation, tags []string) error {
+	ctx, cancel := context.WithCancel(ctx)
 	job := &uploadJob{cancel: cancel, done: make(chan struct{}), progress: &progressRecorder{}}
 	s.mu.Lock()
 	op.up = job
@@ -65,11 +66,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		cancel()
 		close(job.done)
 		s.setFailed(op, err)
-		fail(w, err)
-		return
+		return err
 	}
-	go s.runUpload(ctx, op, job, req.Tags)
-	writeJSON(w, http.StatusOK, struct{}{})
+	go s.runUpload(ctx, op, job, tags)
+	return nil
 }
 
 // runUpload uploads op's snapshot into its repository and records how it
@@ -124,27 +124,9 @@ func (j *uploadJob) stop(ctx context.Context) {
 
 func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	var req CommitRequest
-	if err := readJSON(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	if err := validOperation(req.SetOperation); err != nil {
-		fail(w, statusErr(http.StatusBadRequest, "set_operation: %v", err))
-		return
-	}
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	op, err := s.current(req.Operation)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	resp, err := s.commit(context.WithoutCancel(r.Context()), op, req.SetOperation)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	s.call(w, r, &req, func(op *operation) (any, error) {
+		return s.commit(context.WithoutCancel(r.Context()), op, req.SetOperation)
+	})
 }
 
 // commit writes the node's backup of op, recording setOperation. The
