@@ -1,9 +1,11 @@
 package idleconn_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -84,5 +86,44 @@ func TestMovingConnectionLives(t *testing.T) {
 	n, err := io.Copy(io.Discard, c)
 	if err != nil || n != 20 {
 		t.Errorf("read %d bytes, %v; want 20 and the end of the stream", n, err)
+	}
+}
+
+// A request through Transport to a server that reads it and never answers
+// (a link cut once the request is out) fails with a timeout, well before
+// the caller's own deadline.
+func TestTransportRequestFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c) // until the client hangs up
+			}()
+		}
+	}()
+	tr := idleconn.Transport(200 * time.Millisecond)
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	var ne net.Error
+	if ctx.Err() != nil || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("a request the server never answers: %v (the test's deadline: %v), want a timeout before the deadline", err, ctx.Err())
 	}
 }
