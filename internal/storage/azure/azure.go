@@ -4,10 +4,13 @@ package azure
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/blobstore"
+	"github.com/banyan-backup/banyan-backup/internal/storage/idleconn"
 )
 
 // Uploads go up in blocks of DefaultBlockSize, DefaultConcurrency at a
@@ -49,6 +53,10 @@ type Options struct {
 	// PartSize and Concurrency tune block uploads (0: the defaults).
 	PartSize    int
 	Concurrency int
+	// IdleTimeout fails a request whose connection has moved no byte
+	// either way for this long, so that a cut link fails it (and its
+	// retries) in bounded time; 0 means idleconn.DefaultTimeout.
+	IdleTimeout time.Duration
 }
 
 // OptionsFromEnv returns the options the standard variables give:
@@ -123,9 +131,11 @@ func Open(ctx context.Context, containerName, prefix string, o Options) (*blobst
 }
 
 func newClient(containerName string, o Options) (*container.Client, error) {
+	hc := httpClient(o.IdleTimeout)
 	copts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		// Retries are the retry wrapper's job: one policy for every store.
-		Retry: policy.RetryOptions{MaxRetries: -1},
+		Retry:     policy.RetryOptions{MaxRetries: -1},
+		Transport: hc,
 	}}
 	if o.ConnectionString != "" {
 		return container.NewClientFromConnectionString(o.ConnectionString, containerName, copts)
@@ -151,11 +161,21 @@ func newClient(containerName string, o Options) (*container.Client, error) {
 	case o.SASToken != "":
 		return container.NewClientWithNoCredential(url+"?"+strings.TrimPrefix(o.SASToken, "?"), copts)
 	}
-	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
+		ClientOptions: azcore.ClientOptions{Transport: hc}})
 	if err != nil {
 		return nil, fmt.Errorf("no Azure credentials (set AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING): %w", err)
 	}
 	return container.NewClient(url, cred, copts)
+}
+
+// httpClient is the SDK's default HTTP client but for its connections,
+// which fail once idle for timeout (idleconn).
+func httpClient(timeout time.Duration) *http.Client {
+	tr := idleconn.Transport(timeout)
+	tr.MaxIdleConnsPerHost = 10
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, Renegotiation: tls.RenegotiateFreelyAsClient}
+	return &http.Client{Transport: tr}
 }
 
 // classify maps Azure's error codes.

@@ -75,7 +75,7 @@ func OpenWith(ctx context.Context, repo string, o Options) (storage.Backend, err
 			be, err = gcs.Open(ctx, bucket, prefix, o.GCS)
 		default:
 			az := azure.OptionsFromEnv()
-			az.Endpoint, az.PartSize, az.Concurrency = o.Azure.Endpoint, o.Azure.PartSize, o.Azure.Concurrency
+			az.Endpoint, az.PartSize, az.Concurrency, az.IdleTimeout = o.Azure.Endpoint, o.Azure.PartSize, o.Azure.Concurrency, o.Azure.IdleTimeout
 			for _, f := range []struct {
 				dst *string
 				src string

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/api/option"
 	gcsapi "google.golang.org/api/storage/v1"
@@ -34,6 +35,10 @@ type Options struct {
 	// PartSize is the size of the chunks uploads are sent in (0: the
 	// default); a GCS upload sends one chunk at a time.
 	PartSize int
+	// IdleTimeout fails a request whose connection has moved no byte
+	// either way for this long, so that a cut link fails it (and its
+	// retries) in bounded time; 0 means idleconn.DefaultTimeout.
+	IdleTimeout time.Duration
 }
 
 // Backend is a storage.Backend over a Cloud Storage bucket.
@@ -54,19 +59,15 @@ func Open(ctx context.Context, bucket, prefix string, o Options) (*Backend, erro
 		location += "/" + prefix
 		prefix += "/"
 	}
-	var copts []option.ClientOption
+	hc, err := httpClient(o)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %s", location, oneLine(err.Error()))
+	}
+	copts := []option.ClientOption{option.WithHTTPClient(hc)}
 	if o.Endpoint != "" {
 		copts = append(copts, option.WithEndpoint(strings.TrimSuffix(o.Endpoint, "/")+"/storage/v1/"))
-		if o.CredentialsFile == "" {
-			copts = append(copts, option.WithoutAuthentication())
-		}
 	}
-	if o.CredentialsFile != "" {
-		copts = append(copts, option.WithAuthCredentialsFile(option.ServiceAccount, o.CredentialsFile))
-	}
-	// The service keeps the context for its token source: not the caller's,
-	// which may be only for opening.
-	svc, err := gcsapi.NewService(context.WithoutCancel(ctx), copts...)
+	svc, err := gcsapi.NewService(ctx, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %s", location, oneLine(err.Error()))
 	}
