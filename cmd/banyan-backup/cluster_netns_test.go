@@ -428,7 +428,7 @@ func startNetS3(t *testing.T, n *testnet.Net) *netS3 {
 		return err == nil
 	})
 	s := &netS3{host: h, srv: srv, bucket: srv.NewBucket(t)}
-	s.repo, s.flags = "s3://"+s.bucket+"/repo", []string{"--s3-endpoint", srv.Endpoint, "--s3-idle-timeout", "3s", "--storage-tries", "2"}
+	s.repo, s.flags = "s3://"+s.bucket+"/repo", []string{"--s3-endpoint", srv.Endpoint, "--storage-idle-timeout", "3s", "--storage-tries", "2"}
 	return s
 }
 

@@ -63,7 +63,7 @@ caps reading the source, --limit-upload writing the destination, and
 				return err
 			}
 			so := g.storeOptions(&lim)
-			so.Backends = fromOpts.options()
+			so.Backends = withIdleTimeout(fromOpts.options(), g.store.idleTimeout())
 			g.redactURLs = append(g.redactURLs, srcURL, fromOpts.opts.S3.Endpoint, fromOpts.opts.GCS.Endpoint, fromOpts.opts.Azure.Endpoint)
 			src, err := badURLIsUsage(openWithCredentials(ctx, srcURL, so, &fromCreds))
 			if errors.Is(err, repository.ErrNeedCredentials) {

@@ -24,7 +24,10 @@ func envName(prefix, flag string) string {
 func flagsFromEnv(cmd *cobra.Command) error {
 	var err error
 	set := func(f *pflag.Flag) {
-		if err != nil || f.Changed || f.Hidden || f.Name == "help" || f.Name == "version" {
+		// Hidden flags have variables of their own (serverflags.go),
+		// but a deprecated one's old variable still works.
+		hidden := f.Hidden && f.Deprecated == ""
+		if err != nil || f.Changed || hidden || f.Name == "help" || f.Name == "version" {
 			return
 		}
 		name := envName(envPrefix, f.Name)
