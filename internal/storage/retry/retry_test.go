@@ -119,18 +119,7 @@ func TestStagedPutIsRetried(t *testing.T) {
 			if _, err := staged.Write(data); err != nil {
 				t.Fatal(err)
 			}
-			err = b.PutStaged(t.Context(), "data/p", staged)
-			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, storage.ErrTransient) {
-				t.Fatalf("PutStaged after %d transient failures: %v", tc.fails, err)
-			}
-			if want := min(tc.fails+1, fast.Attempts); f.Calls(faults.OpPutStaged, "") != want {
-				t.Errorf("%d attempts, want %d", f.Calls(faults.OpPutStaged, ""), want)
-			}
-			if tc.ok {
-				if got, err := storage.ReadAll(t.Context(), b, "data/p"); err != nil || !bytes.Equal(got, data) {
-					t.Errorf("stored %q, %v; want %q", got, err, data)
-				}
-			}
+			putStagedFailing(t, f, b, staged, data, tc.fails, tc.ok)
 			entries, err := os.ReadDir(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -141,5 +130,26 @@ func TestStagedPutIsRetried(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// putStagedFailing stores staged (holding data) as data/p through b, the
+// retry wrapper of f, whose first fails staged puts fail: it checks that
+// the put succeeded exactly when ok, failing with a transient error
+// otherwise, that f saw one attempt per failure and one more (within the
+// policy's attempts), and that a successful put stored data whole.
+func putStagedFailing(t *testing.T, f *faults.Backend, b storage.Backend, staged *os.File, data []byte, fails int, ok bool) {
+	t.Helper()
+	err := b.PutStaged(t.Context(), "data/p", staged)
+	if ok != (err == nil) || !ok && !errors.Is(err, storage.ErrTransient) {
+		t.Fatalf("PutStaged after %d transient failures: %v", fails, err)
+	}
+	if want := min(fails+1, fast.Attempts); f.Calls(faults.OpPutStaged, "") != want {
+		t.Errorf("%d attempts, want %d", f.Calls(faults.OpPutStaged, ""), want)
+	}
+	if ok {
+		if got, err := storage.ReadAll(t.Context(), b, "data/p"); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("stored %d bytes (%v), want the %d staged", len(got), err, len(data))
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package retry_test
 
 import (
-	"bytes"
-	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -10,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/faults"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 	"github.com/banyan-backup/banyan-backup/internal/storage/retry"
@@ -44,18 +41,7 @@ func TestNamelessStagedPutIsRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 			storagetest.WantEmptyDir(t, tmp, "after StageFile")
-			err = b.PutStaged(t.Context(), "data/p", staged)
-			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, storage.ErrTransient) {
-				t.Fatalf("PutStaged after %d transient failures: %v", tc.fails, err)
-			}
-			if want := min(tc.fails+1, fast.Attempts); f.Calls(faults.OpPutStaged, "") != want {
-				t.Errorf("%d attempts, want %d", f.Calls(faults.OpPutStaged, ""), want)
-			}
-			if tc.ok {
-				if got, err := storage.ReadAll(t.Context(), b, "data/p"); err != nil || !bytes.Equal(got, data) {
-					t.Errorf("stored %d bytes (%v), want the %d staged", len(got), err, len(data))
-				}
-			}
+			putStagedFailing(t, f, b, staged, data, tc.fails, tc.ok)
 			storagetest.WantEmptyDir(t, tmp, "after PutStaged")
 			if open := openIn(t, tmp); len(open) != 0 {
 				t.Errorf("descriptors left open after PutStaged: %v", open)
