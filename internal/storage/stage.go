@@ -10,14 +10,21 @@ import (
 // StageTemp creates an empty file in the system's temporary directory: the
 // StageFile of backends that have no cheaper place for a staged object.
 //
-// On Unix the file's name is removed as soon as it is created: the file
-// lives on through its descriptor only, and its space is freed when the
-// last descriptor closes, so a process that is killed (SIGKILL, the OOM
-// killer) leaves nothing in the temporary directory. Its Name is then only
-// for messages. Elsewhere the file keeps its name until PutFile or
-// DiscardStaged removes it.
+// On Unix the file has no name: it lives on through its descriptor only,
+// and its space is freed when the last descriptor closes, so a process that
+// is killed (SIGKILL, the OOM killer) leaves nothing in the temporary
+// directory. On Linux it is created without one (O_TMPFILE), so not even a
+// process stopped or killed at the moment of creation leaves one; on other
+// Unix systems, or a Linux file system without O_TMPFILE, its name is
+// removed right after it is created. Its Name is then only for messages.
+// Elsewhere the file keeps its name until PutFile or DiscardStaged removes
+// it.
 func StageTemp() (*os.File, error) {
-	f, err := os.CreateTemp("", "banyan-backup-stage-*")
+	dir := os.TempDir()
+	if f := openNameless(dir, "banyan-backup-stage"); f != nil {
+		return f, nil
+	}
+	f, err := os.CreateTemp(dir, "banyan-backup-stage-*")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a temporary file: %w", err)
 	}

@@ -1,7 +1,10 @@
 package storage_test
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/banyan-backup/banyan-backup/internal/storage"
@@ -33,5 +36,23 @@ func TestDupStagedHasItsOwnPosition(t *testing.T) {
 	}
 	if _, err := io.ReadFull(h, got); err != nil || string(got) != "6789" {
 		t.Errorf("the second handle read %q (%v)", got, err)
+	}
+}
+
+// On Linux a file of StageTemp never had a name in TMPDIR (O_TMPFILE), so
+// not even a process stopped or killed between creating it and removing
+// its name leaves one there: the kernel's path of its descriptor is not
+// a staged file's name.
+func TestStageTempNeverHadAName(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	f := stageTemp(t, []byte("a staged pack"))
+	defer storage.DiscardStaged(f)
+	path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(path, "banyan-backup-stage") {
+		t.Errorf("the staged file was created with a name and then unnamed: its descriptor's path is %q", path)
 	}
 }
