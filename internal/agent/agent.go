@@ -88,6 +88,11 @@ type Server struct {
 	mu     sync.Mutex
 	op     *operation
 	closed bool
+	// aborted are the operations last aborted, newest last, at most
+	// maxAborted: a prepare of one of them arriving after its abort (the
+	// coordinator gave up on the call, then told everyone to abort) is
+	// refused. Guarded by callMu.
+	aborted []string
 }
 
 // New checks opts, reads the token, and cleans up after an agent killed

@@ -316,6 +316,30 @@ func TestPrepareSnapshotRelease(t *testing.T) {
 	}
 }
 
+// An abort that reaches the agent before the operation's prepare (the
+// coordinator cancelled that prepare when another agent failed, then told
+// everyone to abort) is not lost: the late prepare is refused and no
+// operation starts, while other operations still can.
+func TestAbortBeforePrepareRefusesIt(t *testing.T) {
+	node := startSim(t, nil)
+	a := startAgent(t, node, agent.RoleData, nil)
+	a.do(t, http.MethodPost, agent.PathAbort, agent.OperationRequest{Operation: opA}, nil)
+	code, body := a.call(t, http.MethodPost, agent.PathPrepare, "Bearer "+testToken, agent.PrepareRequest{Operation: opA, Repository: "main"})
+	if code != http.StatusConflict || !strings.Contains(body, "was aborted") {
+		t.Errorf("prepare of an aborted operation: %d %s, want 409", code, body)
+	}
+	var st agent.StatusResponse
+	a.do(t, http.MethodGet, agent.PathStatus, nil, &st)
+	if st.Operation != nil {
+		t.Errorf("operation after a refused prepare: %+v", st.Operation)
+	}
+	a.do(t, http.MethodPost, agent.PathPrepare, agent.PrepareRequest{Operation: opB, Repository: "main"}, nil)
+	a.do(t, http.MethodPost, agent.PathAbort, agent.OperationRequest{Operation: opB}, nil)
+	if code, _ := a.call(t, http.MethodPost, agent.PathPrepare, "Bearer "+testToken, agent.PrepareRequest{Operation: opB, Repository: "main"}); code != http.StatusConflict {
+		t.Errorf("prepare again of an operation prepared and aborted: %d, want 409", code)
+	}
+}
+
 // An operation whose lease runs out is ended by the agent itself: its
 // snapshot directories are deleted, with no call from the coordinator.
 func TestLeaseExpiryReleasesSnapshot(t *testing.T) {

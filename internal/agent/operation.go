@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ type operation struct {
 	// up is the upload, once asked for.
 	up *uploadJob
 }
+
+// maxAborted is how many aborted operations an agent remembers: far more
+// than coordinators could abort while one prepare call is on its way.
+const maxAborted = 64
 
 // validOperation checks an operation id: 32 lowercase hex digits.
 func validOperation(id string) error {
@@ -68,6 +73,8 @@ func (s *Server) prepare(ctx context.Context, req PrepareRequest) (*PrepareRespo
 	switch {
 	case closed:
 		return nil, statusErr(http.StatusServiceUnavailable, "the agent is stopping")
+	case slices.Contains(s.aborted, req.Operation):
+		return nil, statusErr(http.StatusConflict, "operation %s was aborted: a coordinator starts a new one", req.Operation)
 	case cur != nil && cur.status.ID == req.Operation:
 		return nil, statusErr(http.StatusConflict, "operation %s is already prepared", req.Operation)
 	case cur != nil:
@@ -241,8 +248,18 @@ func (s *Server) handleAbort(w http.ResponseWriter, r *http.Request) {
 }
 
 // abort ends operation id if it is the agent's; another, or none, is
-// left as it is. The caller holds s.callMu.
+// left as it is. Either way id is remembered as aborted, so that its
+// prepare cannot start it afterwards: the coordinator aborts every agent
+// after a failed prepare, while another agent's prepare may still be on
+// its way (its caller cancelled) and would otherwise start an operation
+// nobody ends before its lease. The caller holds s.callMu.
 func (s *Server) abort(ctx context.Context, id string) error {
+	if !slices.Contains(s.aborted, id) {
+		if len(s.aborted) == maxAborted {
+			s.aborted = slices.Delete(s.aborted, 0, 1)
+		}
+		s.aborted = append(s.aborted, id)
+	}
 	s.mu.Lock()
 	mine := s.op != nil && s.op.status.ID == id
 	s.mu.Unlock()
