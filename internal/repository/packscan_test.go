@@ -84,6 +84,51 @@ func TestPackScannerRefusesDamage(t *testing.T) {
 	}
 }
 
+// ScanBlobs checks only the blobs asked for: damage in one of them fails
+// with ErrIntegrity, damage elsewhere in the pack (another blob, the
+// header, the trailer, a missing end) does not, and the blob asked for
+// still comes out whole and verified.
+func TestPackScannerScanBlobsChecksOnlyTheBlobs(t *testing.T) {
+	for _, m := range scanModes {
+		t.Run(m.name, func(t *testing.T) {
+			ctx := t.Context()
+			tests := []struct {
+				name    string
+				damage  func(data []byte) []byte
+				refused bool
+			}{
+				{"flipped blob byte", func(d []byte) []byte { d[100] ^= 1; return d }, true},
+				{"empty", func(d []byte) []byte { return d[:0] }, true},
+				{"flipped byte of a blob not asked for", func(d []byte) []byte { d[len(d)-200] ^= 1; return d }, false},
+				{"flipped trailer byte", func(d []byte) []byte { d[len(d)-10] ^= 1; return d }, false},
+				{"cut after the blob asked for", func(d []byte) []byte { return d[:len(d)-1000] }, false},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					be := mem.New("t")
+					r := newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 64 << 10})
+					blob := randBlob(1, 3000)
+					ids, _ := saveAll(t, r, blob, randBlob(2, 3000))
+					locs := locations(t, r, ids)
+					name := packName(locs[0].Pack)
+					putObject(t, be, name, tt.damage(bytes.Clone(getObject(t, be, name))))
+					var got []byte
+					err := withReads(t, be, m.reads).NewPackScanner().ScanBlobs(ctx, locs[0].Pack, locs[:1], func(_ Location, data []byte) error {
+						got = bytes.Clone(data)
+						return nil
+					})
+					switch {
+					case tt.refused && !errors.Is(err, ErrIntegrity):
+						t.Errorf("ScanBlobs = %v, want ErrIntegrity", err)
+					case !tt.refused && (err != nil || !bytes.Equal(got, blob)):
+						t.Errorf("ScanBlobs = %v with %d bytes, want the %d bytes of the intact blob", err, len(got), len(blob))
+					}
+				})
+			}
+		})
+	}
+}
+
 func testPackScannerRefusesDamage(t *testing.T, reads PackReads) {
 	ctx := t.Context()
 	tests := []struct {

@@ -53,10 +53,11 @@ func ParseGranularity(s string) (Granularity, error) {
 type VerifyMode string
 
 const (
-	// VerifyWhileWriting, the default, reads each needed pack once: the
-	// writer hashes every blob as it stages it, and a damaged blob or pack
-	// removes what was staged before anything is moved into place. Before
-	// writing, every blob must be indexed and every pack present.
+	// VerifyWhileWriting, the default, reads each needed pack once, up to
+	// its last needed blob: the writer hashes every blob as it stages it,
+	// and a damaged blob removes what was staged before anything is moved
+	// into place. Before writing, every blob must be indexed and every pack
+	// present.
 	VerifyWhileWriting VerifyMode = "while-writing"
 	// VerifyPreRead first reads and hashes every needed pack, writing
 	// nothing, then reads them again to write: a damaged repository is

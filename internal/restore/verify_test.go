@@ -202,3 +202,43 @@ func TestParseVerifyMode(t *testing.T) {
 		t.Error("ParseVerifyMode accepted an unknown mode")
 	}
 }
+
+// A restore verifies what it writes blob by blob: damage elsewhere in the
+// data packs it reads (here each one's last byte, in its trailer, which no
+// blob covers) does not stop it, and the restored files are the backup's.
+// Finding such damage is verify --read-data's work, which does.
+func TestDamageOutsideNeededBlobsDoesNotStopRestore(t *testing.T) {
+	ctx := context.Background()
+	repo, root, b, repoDir := setupDir(t)
+	packs := map[repository.ID]bool{}
+	err := repo.Walk(ctx, b.Tree, func(_ string, n *repository.Node) error {
+		for _, id := range n.Blobs {
+			loc, _ := repo.Index().Lookup(id)
+			packs[loc.Pack] = true
+		}
+		return nil
+	})
+	if err != nil || len(packs) == 0 {
+		t.Fatalf("no data packs: %v", err)
+	}
+	for pack := range packs {
+		name := filepath.Join(repoDir, "data", pack.String()[:2], pack.String())
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)-1] ^= 0xff
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
+		t.Fatalf("restore with only the data packs' trailers damaged: %v", err)
+	}
+	sameFiles(t, root, target)
+	res, err := repo.Verify(ctx, repository.VerifyOptions{ReadData: true})
+	if err != nil || len(res.Problems) == 0 {
+		t.Errorf("verify --read-data of packs with damaged trailers: %v, %d problems", err, len(res.Problems))
+	}
+}

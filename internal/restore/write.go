@@ -43,10 +43,10 @@ type packJob struct {
 }
 
 // writeFiles creates the directories and files in staging, then reads each
-// pack the files need once, hashing every blob before it is written and the
-// whole pack after, and writes the blobs where they go. A damaged blob or
-// pack fails with ErrIntegrity naming backup b, a file and the blob. Files
-// an earlier attempt completed (done) are kept.
+// pack the files need once, up to the last blob they need from it, hashing
+// every blob before it is written, and writes the blobs where they go. A
+// damaged blob fails with ErrIntegrity naming backup b, a file and the
+// blob. Files an earlier attempt completed (done) are kept.
 func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, b repository.Backup, opts Options) error {
 	made := map[string]bool{}
 	for _, d := range p.dirs {
@@ -173,8 +173,8 @@ func (j *packJob) uses() []blobUse {
 
 // writePack streams one pack and writes each of its blobs where it goes. A
 // blob several files use is decoded once. Files are finished (size, mode,
-// time checked and set) only after the whole pack verified, so a damaged
-// pack never leaves a file that looks complete.
+// time checked and set) only after every blob needed from the pack
+// verified, so a damaged pack never leaves a file that looks complete.
 func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob, rep progress.Reporter) error {
 	wanted := make([]repository.Location, 0, len(j.targets))
 	for i, t := range j.targets {
@@ -183,7 +183,7 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 		}
 	}
 	next := 0
-	err := scanner.Scan(ctx, j.pack, wanted, func(loc repository.Location, data []byte) error {
+	err := scanner.ScanBlobs(ctx, j.pack, wanted, func(loc repository.Location, data []byte) error {
 		for ; next < len(j.targets) && j.targets[next].loc.Offset == loc.Offset; next++ {
 			t := j.targets[next]
 			write := writeAt
