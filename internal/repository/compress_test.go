@@ -70,6 +70,28 @@ func TestCompressPolicy(t *testing.T) {
 	}
 }
 
+// A compressed blob's zstd frame has no checksum (its id checks it once
+// decoded: the checksum would cost a hash pass for nothing); an envelope's
+// payload keeps its own, having no id to be checked against.
+func TestFrameChecksums(t *testing.T) {
+	c := newTestCodec(t)
+	// The frame header descriptor follows the 4-byte magic; bit 2 is the
+	// content checksum flag (RFC 8878, 3.1.1.1.1).
+	checksum := func(frame []byte) bool { return frame[4]&0x04 != 0 }
+	var sc Scratch
+	stored, zstd := sc.compress(c, textBlob(1, 1<<20))
+	if !zstd || checksum(stored) {
+		t.Errorf("a compressed blob's frame: compressed %v, checksum %v; want compressed without checksum", zstd, checksum(stored))
+	}
+	env, err := c.sealJSON(kindManifest, map[string]string{"a": "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checksum(env[envelopeSize:]) {
+		t.Error("an envelope's payload frame has no checksum")
+	}
+}
+
 func TestPays(t *testing.T) {
 	tests := []struct {
 		compressed, raw int

@@ -35,7 +35,9 @@ const maxEnvelopePayload = 256 << 20
 // codec holds the reusable zstd encoder and decoders of one repository, and
 // for an encrypted one its sealer (nil: not encrypted).
 type codec struct {
-	enc *zstd.Encoder
+	// enc compresses blobs, envEnc envelope payloads.
+	enc    *zstd.Encoder
+	envEnc *zstd.Encoder
 	// dec decodes blobs into a buffer of the blob's raw length, and never
 	// past its capacity, whatever the frame says of its size.
 	dec *zstd.Decoder
@@ -46,7 +48,14 @@ type codec struct {
 
 func newCodec() (*codec, error) {
 	procs := runtime.GOMAXPROCS(0)
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(procs), zstd.WithLowerEncoderMem(true))
+	// Blob frames carry no checksum: every blob is checked against its id
+	// once decoded. Envelope frames keep theirs.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(procs), zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderCRC(false))
+	if err != nil {
+		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
+	}
+	envEnc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
 	}
@@ -58,7 +67,7 @@ func newCodec() (*codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create zstd decoder: %w", err)
 	}
-	return &codec{enc: enc, dec: dec, envDec: envDec}, nil
+	return &codec{enc: enc, envEnc: envEnc, dec: dec, envDec: envDec}, nil
 }
 
 // overhead is what sealing adds to each stored blob: 0 when the repository
@@ -73,6 +82,7 @@ func (c *codec) overhead() uint32 {
 // close releases the encoder and decoders.
 func (c *codec) close() {
 	c.enc.Close()
+	c.envEnc.Close()
 	c.dec.Close()
 	c.envDec.Close()
 }
@@ -85,9 +95,9 @@ func (c *codec) sealJSON(kind byte, v any) ([]byte, error) {
 	}
 	out := c.envelopeHeader(kind, compressionZstd, len(payload)/2+64)
 	if c.seal == nil {
-		return c.enc.EncodeAll(payload, out), nil
+		return c.envEnc.EncodeAll(payload, out), nil
 	}
-	return c.seal.seal(out, c.enc.EncodeAll(payload, nil), out[:envelopeSize]), nil
+	return c.seal.seal(out, c.envEnc.EncodeAll(payload, nil), out[:envelopeSize]), nil
 }
 
 // envelopeHeader starts an envelope with room for n more bytes.
