@@ -14,8 +14,8 @@ import (
 
 // PackScanner reads packs front to back, hashing every byte (Scan) or every
 // blob asked for (ScanBlobs), and hands out the verified plaintext of the
-// blobs asked for. It reuses its buffers, so
-// memory does not grow with the pack size. One scanner serves one goroutine.
+// blobs asked for. It reuses its buffers, so memory does not grow with the
+// pack size. One scanner serves one goroutine.
 //
 // With Options.PackReads, packs are read in ranged Gets, several at once,
 // while the scanner works through the ranges that have come, and a range
@@ -53,7 +53,7 @@ func (s *PackScanner) open(ctx context.Context, id ID, size int64) (io.ReadClose
 // a mismatch anywhere in the pack, blob or not, fails with ErrIntegrity,
 // after fn may already have seen the blobs that verified.
 func (s *PackScanner) Scan(ctx context.Context, id ID, wanted []Location, fn func(Location, []byte) error) error {
-	return s.scan(ctx, id, wanted, true, fn)
+	return s.scan(ctx, id, wanted, checkPack, fn)
 }
 
 // ScanBlobs is Scan checking only the wanted blobs' hashes: it reads pack
@@ -62,11 +62,21 @@ func (s *PackScanner) Scan(ctx context.Context, id ID, wanted []Location, fn fun
 // fn is given is still checked against its blob's id, so what a restore
 // writes is verified, at one hash pass instead of two.
 func (s *PackScanner) ScanBlobs(ctx context.Context, id ID, wanted []Location, fn func(Location, []byte) error) error {
-	return s.scan(ctx, id, wanted, false, fn)
+	return s.scan(ctx, id, wanted, checkBlobs, fn)
 }
 
-// scan is Scan, with the pack's own hash checked when whole is set.
-func (s *PackScanner) scan(ctx context.Context, id ID, wanted []Location, whole bool, fn func(Location, []byte) error) error {
+// scanCheck is what a scan hashes: the blobs asked for, or the whole pack
+// besides.
+type scanCheck int
+
+const (
+	checkBlobs scanCheck = iota
+	checkPack
+)
+
+// scan is Scan or ScanBlobs, as check says.
+func (s *PackScanner) scan(ctx context.Context, id ID, wanted []Location, check scanCheck, fn func(Location, []byte) error) error {
+	whole := check == checkPack
 	size, ok := s.r.index.PackSize(id)
 	if !ok {
 		return fmt.Errorf("%w: pack %s is in no index", ErrIntegrity, id.Short())
