@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -115,6 +116,7 @@ func newBackupCmd(g *globals) *cobra.Command {
 		host        string
 		node        nodeFlags
 		lf          limitFlags
+		dryRun      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "backup",
@@ -134,16 +136,25 @@ files are held is refused.
 
 Only what the repository lacks is stored: part directories and files
 unchanged since the parent backup are not even read. Every backup is still
-complete on its own.`,
+complete on its own.
+
+--dry-run (-n) makes the backup's decisions and prints them: the parent, the
+files unchanged since it and those the backup would read. It reads
+directories and metadata only, takes no lock and writes nothing (not with
+--node: a live backup's files are known only from its snapshot).`,
 		Example: `  banyan-backup backup --repo /srv/bb --root /var/lib/banyandb --node 127.0.0.1:17912
   banyan-backup backup --repo /srv/bb --root /data --node http://10.0.0.5:17913 --group sw_metric
   banyan-backup backup --repo /srv/bb --root /var/lib/banyandb      # node stopped
+  banyan-backup backup --repo /srv/bb --root /var/lib/banyandb -n   # what it would read and reuse
   banyan-backup backup --repo /srv/bb --root /data --catalog measure --catalog schema-property --json`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			roots, cats, loc, err := rf.resolve()
 			if err != nil {
 				return err
+			}
+			if dryRun && node.addr != "" {
+				return usageError{errors.New("--dry-run previews the backup of a stopped node's root, and cannot be given with --node: a live backup's files are known only from the snapshot it asks the node for")}
 			}
 			lim, err := lf.apply()
 			if err != nil {
@@ -158,6 +169,10 @@ complete on its own.`,
 				Roots: roots, Catalogs: cats, Location: loc, Parent: parent, ForceRehash: forceRehash,
 				Tags: tags, Host: host, ToolVersion: build().Version, Progress: newRateCappedProgress(g, os.Stderr, float64(lim.read.BytesPerSecond())),
 				Workers: lim.workers, ReadLimit: lim.read,
+			}
+			if dryRun {
+				opts.Groups = node.groups
+				return previewBackup(cmd, g, repo.Repository, opts)
 			}
 			var res *backup.Result
 			if node.addr != "" {
@@ -209,6 +224,7 @@ complete on its own.`,
 	f := cmd.Flags()
 	f.StringVar(&parent, "parent", "", "backup whose unchanged files are reused (default: the newest backup of the same roots)")
 	f.BoolVar(&forceRehash, "force-rehash", false, "read and hash every file, even unchanged ones")
+	f.BoolVarP(&dryRun, "dry-run", "n", false, "show what the backup would read and reuse, without reading any file's content or writing to the repository (not with --node)")
 	f.StringSliceVar(&tags, "tag", nil, "tag the backup (repeatable)")
 	f.StringVar(&host, "host", "", "the node the backup is of, by which forget groups backups (default: the host of --node, or this machine's hostname for a node on localhost or a stopped node)")
 	node.add(cmd)

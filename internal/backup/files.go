@@ -33,49 +33,67 @@ func unchanged(f *banyandb.File, n *repository.Node, repo *repository.Repository
 	return true
 }
 
-// storeFiles returns one node per layout file, reading only files the
-// parent lacks or that changed, and storing their new blobs.
-func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
-	prev *previous, pre *preread, opts Options, hooks sourceHooks, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
-	nodes := make([]repository.Node, len(layout.Files))
-	var sum repository.Summary
+// fileWork is what a backup does with the layout's files: a node for each,
+// holding the blobs of those it reuses, and the files it must read.
+type fileWork struct {
+	nodes     []repository.Node
+	sum       repository.Summary
+	todo      []int // indexes in layout.Files
+	todoBytes int64
+}
+
+// planFiles decides, for each layout file, whether the parent (or the
+// preread of a live backup) gives its blobs or it must be read.
+func planFiles(ctx context.Context, repo *repository.Repository, layout *banyandb.Layout, prev *previous, pre *preread,
+	opts Options, hooks sourceHooks) (*fileWork, error) {
+	w := &fileWork{nodes: make([]repository.Node, len(layout.Files))}
 	for _, d := range layout.Dirs {
 		if d.Reused {
 			n := prev.parts[nodePath(d.Catalog, d.Path)]
-			sum.Files += n.Files
-			sum.Bytes += n.Size
-			sum.FilesUnchanged += n.Files
+			w.sum.Files += n.Files
+			w.sum.Bytes += n.Size
+			w.sum.FilesUnchanged += n.Files
 		}
 	}
-	var todo []int
-	var todoBytes int64
 	for i := range layout.Files {
 		f := &layout.Files[i]
-		sum.Files++
-		sum.Bytes += f.Size
-		nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: repository.RecordedMode(f.Mode), Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode, UID: f.Owner.UID, GID: f.Owner.GID}
+		w.sum.Files++
+		w.sum.Bytes += f.Size
+		w.nodes[i] = repository.Node{Name: filepath.Base(f.Path), Type: repository.NodeFile, Mode: repository.RecordedMode(f.Mode), Size: f.Size, ModTime: f.ModTime.UTC(), Inode: f.Inode, UID: f.Owner.UID, GID: f.Owner.GID}
 		p, err := prev.file(ctx, repo, nodePath(f.Catalog, f.Path))
 		if err != nil {
-			return nil, sum, err
+			return nil, err
 		}
 		origin := originOf(hooks.liveRoots, opts.Roots, f)
-		nodes[i].Origin = origin
+		w.nodes[i].Origin = origin
 		if !opts.ForceRehash && (unchanged(f, p, repo) || sameCopy(f, origin, p, repo)) {
-			nodes[i].Blobs = p.Blobs
-			sum.FilesUnchanged++
+			w.nodes[i].Blobs = p.Blobs
+			w.sum.FilesUnchanged++
 			continue
 		}
 		if blobs, ok := pre.lookup(f); ok {
 			// Read while the node took its snapshot: the same inode.
-			nodes[i].Blobs = blobs
-			sum.FilesRead++
-			sum.BytesRead += f.Size
+			w.nodes[i].Blobs = blobs
+			w.sum.FilesRead++
+			w.sum.BytesRead += f.Size
 			continue
 		}
-		todo = append(todo, i)
-		todoBytes += f.Size
+		w.todo = append(w.todo, i)
+		w.todoBytes += f.Size
 	}
-	sum.Dirs = int64(len(layout.Dirs))
+	w.sum.Dirs = int64(len(layout.Dirs))
+	return w, nil
+}
+
+// storeFiles returns one node per layout file, reading only files the
+// parent lacks or that changed, and storing their new blobs.
+func storeFiles(ctx context.Context, repo *repository.Repository, saver *repository.Saver, layout *banyandb.Layout,
+	prev *previous, pre *preread, opts Options, hooks sourceHooks, rep progress.Reporter) ([]repository.Node, repository.Summary, error) {
+	w, err := planFiles(ctx, repo, layout, prev, pre, opts, hooks)
+	if err != nil {
+		return nil, repository.Summary{}, err
+	}
+	nodes, sum, todo, todoBytes := w.nodes, w.sum, w.todo, w.todoBytes
 	rep.Start("backup", int64(len(todo)), todoBytes)
 	defer rep.Done()
 
@@ -83,7 +101,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	partDone := partCounter(layout, todo, hooks.partRead)
 	chunk := repo.Config().ChunkSize
 	src := source{limit: opts.ReadLimit, rep: rep}
-	err := parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
+	err = parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
 		buf := make([]byte, chunk)
 		scratch := &repository.Scratch{}
 		return func(ctx context.Context, i int) error {
