@@ -2,13 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"io/fs"
 	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 )
@@ -19,28 +16,6 @@ func previewOf(t *testing.T, repo, root string) backupPreviewOut {
 	var out backupPreviewOut
 	if err := json.Unmarshal([]byte(mustRun(t, "backup", "--repo", repo, "--root", root, "--dry-run", "--json")), &out); err != nil {
 		t.Fatalf("backup --dry-run --json printed no JSON: %v", err)
-	}
-	return out
-}
-
-// repoState lists every file and directory below dir with its time, mode
-// and size.
-func repoState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		out[p] = fmt.Sprintf("%s %v %d", info.ModTime().Format(time.RFC3339Nano), info.Mode(), info.Size())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -68,9 +43,9 @@ func TestBackupDryRunForetellsTheBackup(t *testing.T) {
 	var last backupOut
 	for _, s := range steps {
 		s.before()
-		state := repoState(t, repo)
+		state := snapshotDir(t, repo)
 		p := previewOf(t, repo, root)
-		if after := repoState(t, repo); !maps.Equal(state, after) {
+		if after := snapshotDir(t, repo); !maps.Equal(state, after) {
 			t.Errorf("%s: the dry run changed the repository", s.name)
 		}
 		b := backupJSONOf(t, repo, root)
