@@ -169,7 +169,7 @@ file, 130 interrupted.`,
 	pf.DurationVar(&g.lockWait, "lock-wait", 0, "while another process holds a conflicting repository lock (prune and forget are exclusive), retry for up to this long (e.g. 30m)")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to cache manifests and index files of object-store repositories (default: the user cache directory, e.g. ~/.cache/banyan-backup)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "read manifests and index files from the repository every time")
-	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newAgentCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g), newVersionCmd(g), newCopyCmd(g), newClusterCmd(g))
+	root.AddCommand(newInitCmd(g), newBackupCmd(g), newListCmd(g), newShowCmd(g), newLsCmd(g), newRestoreCmd(g), newVerifyCmd(g), newUnlockCmd(g), newCheckCmd(g), newServeCmd(g), newAgentCmd(g), newForgetCmd(g), newPruneCmd(g), newKeyCmd(g), newVersionCmd(g), newCopyCmd(g), newClusterCmd(g))
 	return root, g
 }
 
