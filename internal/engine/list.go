@@ -32,7 +32,7 @@ type Entry struct {
 func ListTree(ctx context.Context, repo *repository.Repository, b repository.Backup, under string, fn func(Entry) error) error {
 	under = strings.Trim(under, "/")
 	if under != "" && path.Clean(under) != under || strings.HasPrefix(under, "..") || under == "." {
-		return fmt.Errorf("cannot list %q: %w: give a path in the backup's tree, like measure/GROUP/SEGMENT, without . or ..", under, ErrNoSuchPath)
+		return fmt.Errorf("cannot list %q: %w: give a path in the backup's tree without . or .. components, like measure/GROUP/SEGMENT", under, ErrNoSuchPath)
 	}
 	found := under == ""
 	err := repo.Walk(ctx, b.Tree, func(p string, n *repository.Node) error {
