@@ -101,10 +101,14 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	partDone := partCounter(layout, todo, hooks.partRead)
 	chunk := repo.Config().ChunkSize
 	src := source{limit: opts.ReadLimit, rep: rep}
-	err = parallel.ForEach(ctx, workers(opts), todo, func() func(context.Context, int) error {
+	took, stopPrefetch := startPrefetch(ctx, opts, layout, todo)
+	defer stopPrefetch()
+	err = parallel.ForEach(ctx, workers(opts), positions(len(todo)), func() func(context.Context, int) error {
 		buf := make([]byte, chunk)
 		scratch := &repository.Scratch{}
-		return func(ctx context.Context, i int) error {
+		return func(ctx context.Context, k int) error {
+			took(k)
+			i := todo[k]
 			blobs, n, err := storeFile(ctx, saver, opts.Roots, &layout.Files[i], buf, scratch, src)
 			bytesRead.Add(n)
 			if err != nil {
