@@ -233,6 +233,7 @@ func writeWhole(path string, data []byte, _ int64) error {
 		fh.Close()
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	startWriteback(fh, 0, len(data))
 	if err := fh.Close(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
@@ -248,6 +249,7 @@ func writeAt(path string, data []byte, off int64) error {
 		fh.Close()
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	startWriteback(fh, off, len(data))
 	if err := fh.Close(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
