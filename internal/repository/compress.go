@@ -1,14 +1,15 @@
 package repository
 
 // Compression policy (docs/repository-format.md, "Compression"): compress a
-// blob only when zstd saves at least 1/8. A blob over probeSize is first
+// blob only when zstd saves at least 1/16. A blob over probeSize is first
 // probed: probeWindows windows of probeSize/probeWindows bytes, spread
 // evenly from its first byte to its last, are compressed one by one, and
-// the blob is compressed whole only when they save at least 1/8 in all.
+// the blob is compressed whole (at zstd's default level, not its fastest)
+// only when they save at least 1/16 in all.
 const (
 	probeSize    = 64 << 10
 	probeWindows = 4
-	minSavingDiv = 8
+	minSavingDiv = 16
 )
 
 // Scratch holds one worker's reusable buffers.
@@ -22,10 +23,14 @@ func (s *Scratch) compress(c *codec, raw []byte) ([]byte, bool) {
 	if len(raw) < 64 {
 		return raw, false
 	}
-	if len(raw) > probeSize && !s.probe(c, raw) {
-		return raw, false
+	enc := c.enc
+	if len(raw) > probeSize {
+		if !s.probe(c, raw) {
+			return raw, false
+		}
+		enc = c.bigEnc
 	}
-	s.buf = c.enc.EncodeAll(raw, s.buf[:0])
+	s.buf = enc.EncodeAll(raw, s.buf[:0])
 	if !pays(len(s.buf), len(raw)) {
 		return raw, false
 	}
@@ -33,7 +38,7 @@ func (s *Scratch) compress(c *codec, raw []byte) ([]byte, bool) {
 }
 
 // probe reports whether the windows of raw, compressed one by one, save at
-// least 1/8 in all. Spread over the blob, they find a compressible body
+// least 1/16 in all. Spread over the blob, they find a compressible body
 // behind an incompressible head (a Bluge segment's stored documents come
 // first) as well as the reverse, for the cost of compressing 64 KiB.
 func (s *Scratch) probe(c *codec, raw []byte) bool {

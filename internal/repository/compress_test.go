@@ -14,7 +14,7 @@ func policyCases() []struct {
 	wantZstd bool
 } {
 	// Compressible first 64 KiB, random after: the probe says yes but the
-	// whole blob saves far less than 1/8.
+	// whole blob saves far less than 1/16.
 	mixedHead := append(textBlob(3, probeSize), randBlob(4, 1<<20)...)
 	// Random first 64 KiB, compressible after: the windows spread over the
 	// blob find what pays.
@@ -25,11 +25,17 @@ func policyCases() []struct {
 	// Random but for a compressible quarter in the middle, which the
 	// windows miss: stored raw, though compressing would save a little.
 	middle := append(append(randBlob(9, 1536<<10), textBlob(10, 1<<20)...), randBlob(11, 1536<<10)...)
+	// Saves about a tenth throughout: 9 KiB random, then 1 KiB of zeros.
+	tenth := make([]byte, 0, 1<<20)
+	for i := uint64(0); len(tenth) < 1<<20; i++ {
+		tenth = append(append(tenth, randBlob(20+i, 9<<10)...), make([]byte, 1<<10)...)
+	}
 	return []struct {
 		name     string
 		raw      []byte
 		wantZstd bool
 	}{
+		{"saves a tenth (more than 1/16, less than 1/8)", tenth, true},
 		{"random 4 MiB", randBlob(1, 4<<20), false},
 		{"repetitive text 4 MiB", textBlob(1, 4<<20), true},
 		{"repetitive text 1 KiB", textBlob(2, 1<<10), true},
@@ -59,8 +65,8 @@ func TestCompressPolicy(t *testing.T) {
 				}
 				return
 			}
-			if len(stored) > len(tt.raw)-len(tt.raw)/8 {
-				t.Errorf("compressed to %d of %d bytes: saves less than 1/8", len(stored), len(tt.raw))
+			if len(stored) > len(tt.raw)-len(tt.raw)/16 {
+				t.Errorf("compressed to %d of %d bytes: saves less than 1/16", len(stored), len(tt.raw))
 			}
 			back, err := c.dec.DecodeAll(stored, make([]byte, 0, len(tt.raw)))
 			if err != nil || !bytes.Equal(back, tt.raw) {
@@ -97,13 +103,13 @@ func TestPays(t *testing.T) {
 		compressed, raw int
 		want            bool
 	}{
-		{875, 1000, true}, // exactly 1/8 saved
-		{876, 1000, false},
+		{938, 1000, true}, // 1/16 saved, rounded down
+		{939, 1000, false},
 		{0, 1000, true},
 		{1000, 1000, false},
 		{1100, 1000, false},
-		{7, 8, true},
-		{8, 8, false},
+		{15, 16, true},
+		{16, 16, false},
 	}
 	for _, tt := range tests {
 		if got := pays(tt.compressed, tt.raw); got != tt.want {
