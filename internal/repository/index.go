@@ -29,24 +29,49 @@ type Location struct {
 	PackedBlob
 }
 
+// indexEntry is a Location as the Index keeps it: without its blob's id
+// (the map's key) and without pointers, so that the map takes half the
+// memory and the garbage collector never scans it.
+type indexEntry struct {
+	pack                      ID
+	offset, length, rawLength uint32
+	typ                       BlobType
+	zstd                      bool
+}
+
+func entryOf(b PackedBlob, pack ID) indexEntry {
+	return indexEntry{pack: pack, offset: b.Offset, length: b.Length, rawLength: b.RawLength, typ: b.Type, zstd: b.compressed()}
+}
+
+func (e indexEntry) location(id ID) Location {
+	l := Location{Pack: e.pack, PackedBlob: PackedBlob{ID: id, Type: e.typ, Offset: e.offset, Length: e.length, RawLength: e.rawLength}}
+	if e.zstd {
+		l.Compression = "zstd"
+	}
+	return l
+}
+
 // Index maps blob ids to their packs. It is safe for concurrent use.
 type Index struct {
 	mu    sync.RWMutex
-	blobs map[ID]Location
+	blobs map[ID]indexEntry
 	packs map[ID]int64 // pack id → size
 	files []ID         // index files loaded
 }
 
 func newIndex() *Index {
-	return &Index{blobs: make(map[ID]Location), packs: make(map[ID]int64)}
+	return &Index{blobs: make(map[ID]indexEntry), packs: make(map[ID]int64)}
 }
 
 // Lookup returns where blob id is stored.
 func (x *Index) Lookup(id ID) (Location, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	l, ok := x.blobs[id]
-	return l, ok
+	e, ok := x.blobs[id]
+	if !ok {
+		return Location{}, false
+	}
+	return e.location(id), true
 }
 
 // Has reports whether blob id is stored.
@@ -87,7 +112,7 @@ func (x *Index) addPack(p IndexPack) {
 	x.packs[p.ID] = p.Size
 	for _, b := range p.Blobs {
 		if _, ok := x.blobs[b.ID]; !ok {
-			x.blobs[b.ID] = Location{Pack: p.ID, PackedBlob: b}
+			x.blobs[b.ID] = entryOf(b, p.ID)
 		}
 	}
 }

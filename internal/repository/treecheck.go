@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 )
 
 // Limits on a backup's trees (repository-format.md, "Valid trees"). A
@@ -182,6 +186,9 @@ type treeCheck struct {
 	trees  map[ID]*Tree
 	uses   map[ID]int
 	cached int64
+	// loaded holds trees decoded ahead of the check (preload), each
+	// until the check takes it.
+	loaded map[ID]*Tree
 }
 
 // treeCacheBytes bounds the trees a treeCheck keeps for the walk, by the
@@ -194,7 +201,7 @@ type treeStats struct {
 }
 
 func newTreeCheck(r *Repository) *treeCheck {
-	return &treeCheck{r: r, seen: map[ID]treeStats{}, trees: map[ID]*Tree{}, uses: map[ID]int{}}
+	return &treeCheck{r: r, seen: map[ID]treeStats{}, trees: map[ID]*Tree{}, uses: map[ID]int{}, loaded: map[ID]*Tree{}}
 }
 
 func (c *treeCheck) sizeOf(id ID) (int64, bool) {
@@ -204,8 +211,57 @@ func (c *treeCheck) sizeOf(id ID) (int64, bool) {
 
 // backup checks every tree below the root tree id.
 func (c *treeCheck) backup(ctx context.Context, root ID) error {
+	c.preload(ctx, root)
 	_, err := c.tree(ctx, root, "", 0)
+	clear(c.loaded) // trees the check never reached (it failed first)
 	return err
+}
+
+// preload decodes the trees below root on every CPU, a level of the
+// directory tree at a time, until their blobs add up to treeCacheBytes:
+// decoding is most of the check's cost, and the check itself goes one
+// tree at a time. A tree that cannot be loaded is left to the check,
+// which reports it where it is used.
+func (c *treeCheck) preload(ctx context.Context, root ID) {
+	var (
+		mu     sync.Mutex
+		budget int64 = treeCacheBytes
+		queued       = map[ID]bool{root: true}
+	)
+	level := []ID{root}
+	for len(level) > 0 && budget > 0 {
+		var next []ID
+		err := parallel.ForEach(ctx, runtime.GOMAXPROCS(0), level, func() func(context.Context, ID) error {
+			return func(ctx context.Context, id ID) error {
+				size, _ := c.sizeOf(id)
+				mu.Lock()
+				if budget < size {
+					mu.Unlock()
+					return nil
+				}
+				budget -= size
+				mu.Unlock()
+				t, err := c.r.LoadTree(ctx, id)
+				if err != nil {
+					return nil
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				c.loaded[id] = t
+				for i := range t.Entries {
+					if sub := t.Entries[i].Subtree; t.Entries[i].Type == NodeDir && sub != nil && !queued[*sub] {
+						queued[*sub] = true
+						next = append(next, *sub)
+					}
+				}
+				return nil
+			}
+		})
+		if err != nil {
+			return // ctx ended: the check stops too
+		}
+		level = next
+	}
 }
 
 // tree checks the tree id, whose entries lie at depth+1 below the root,
@@ -219,9 +275,14 @@ func (c *treeCheck) tree(ctx context.Context, id ID, dir string, depth int) (tre
 	if err := ctx.Err(); err != nil {
 		return treeStats{}, err
 	}
-	t, err := c.r.LoadTree(ctx, id)
-	if err != nil {
-		return treeStats{}, nil
+	t, ok := c.loaded[id]
+	if ok {
+		delete(c.loaded, id)
+	} else {
+		var err error
+		if t, err = c.r.LoadTree(ctx, id); err != nil {
+			return treeStats{}, nil
+		}
 	}
 	if err := checkEntries(t, depth == 0, c.sizeOf); err != nil {
 		return treeStats{}, &TreeError{Dir: dir, Problem: err.Error()}

@@ -172,9 +172,9 @@ func (r *Repository) readPacks(ctx context.Context, packs map[ID]struct{}, badPa
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	blobsOf := map[ID][]Location{}
 	r.index.mu.RLock()
-	for _, loc := range r.index.blobs {
-		if _, ok := packs[loc.Pack]; ok {
-			blobsOf[loc.Pack] = append(blobsOf[loc.Pack], loc)
+	for id, e := range r.index.blobs {
+		if _, ok := packs[e.pack]; ok {
+			blobsOf[e.pack] = append(blobsOf[e.pack], e.location(id))
 		}
 	}
 	r.index.mu.RUnlock()
