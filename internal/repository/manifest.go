@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
@@ -185,6 +186,9 @@ func (r *Repository) loadBackup(ctx context.Context, id ID) (Backup, error) {
 	return Backup{ID: id, Manifest: &m, Size: int64(len(data))}, nil
 }
 
+// manifestReaders is how many manifests Backups reads at once.
+const manifestReaders = 16
+
 // manifestIDs lists the ids of all manifests.
 func (r *Repository) manifestIDs(ctx context.Context) ([]ID, error) {
 	var ids []ID
@@ -207,13 +211,26 @@ func (r *Repository) Backups(ctx context.Context) ([]Backup, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Backup, 0, len(ids))
-	for _, id := range ids {
-		b, err := r.loadBackup(ctx, id)
+	out := make([]Backup, len(ids))
+	errs := make([]error, len(ids))
+	positions := make([]int, len(ids))
+	for i := range positions {
+		positions[i] = i
+	}
+	// Several at once: each read waits on the disk or the network.
+	err = parallel.ForEach(ctx, manifestReaders, positions, func() func(context.Context, int) error {
+		return func(ctx context.Context, i int) error {
+			out[i], errs[i] = r.loadBackup(ctx, ids[i])
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, b)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
