@@ -114,7 +114,7 @@ func TestRestoreIntoEmptyExistingDirectory(t *testing.T) {
 }
 
 // sameFiles checks that every file of the source data trees is restored
-// with the same bytes (the CLI tests compare modes and times too).
+// with the same bytes, mode and modification time.
 func sameFiles(t *testing.T, src, dst string) {
 	t.Helper()
 	sameFilesIn(t, src, banyandb.Roots{Root: dst})
@@ -132,9 +132,17 @@ func sameFilesIn(t *testing.T, src string, dst banyandb.Roots) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join(dst.DataDir(f.Catalog), f.Path))
+		got := filepath.Join(dst.DataDir(f.Catalog), f.Path)
+		b, err := os.ReadFile(got)
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("%s/%s: restored content differs (%v)", f.Catalog, f.Path, err)
+		}
+		st, err := os.Lstat(got)
+		switch {
+		case err != nil:
+			t.Error(err)
+		case st.Mode() != f.Mode || !st.ModTime().Equal(f.ModTime):
+			t.Errorf("%s/%s: restored with mode %v and time %v, want %v and %v", f.Catalog, f.Path, st.Mode(), st.ModTime(), f.Mode, f.ModTime)
 		}
 	}
 }

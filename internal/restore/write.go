@@ -190,7 +190,7 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 			if t.file.whole {
 				write = writeWhole
 			}
-			if err := write(t.file.path, data, t.offset); err != nil {
+			if err := write(t.file, data, t.offset); err != nil {
 				return err
 			}
 		}
@@ -201,8 +201,10 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 	}
 	for _, t := range j.targets {
 		if t.file.pending.Add(-1) == 0 {
-			if err := finishFile(t.file); err != nil {
-				return err
+			if !t.file.whole { // writeWhole finished it
+				if err := finishFile(t.file); err != nil {
+					return err
+				}
 			}
 			rep.Advance(1, t.file.node.Size)
 		}
@@ -222,36 +224,44 @@ func createEmpty(path string) error {
 	return nil
 }
 
-// writeWhole creates (or empties) path and writes data as its content: a
-// file of one blob, in one open.
-func writeWhole(path string, data []byte, _ int64) error {
-	fh, err := osfile.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
+// writeWhole creates (or empties) the file f, of one blob, writes data as
+// its content and finishes it, all through one descriptor. data was
+// verified before: the file is complete once written.
+func writeWhole(f *fileState, data []byte, _ int64) error {
+	if int64(len(data)) != f.node.Size {
+		return fmt.Errorf("%w: %s: blobs give %d bytes, the backup recorded %d", repository.ErrIntegrity, f.path, len(data), f.node.Size)
+	}
+	fh, err := osfile.OpenFile(f.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
 	if err != nil {
-		return fmt.Errorf("cannot create %s: %w", path, err)
+		return fmt.Errorf("cannot create %s: %w", f.path, err)
 	}
 	if _, err := fh.Write(data); err != nil {
 		fh.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return fmt.Errorf("cannot write %s: %w", f.path, err)
 	}
 	startWriteback(fh, 0, len(data))
+	if err := finishOpen(fh, f); err != nil {
+		fh.Close()
+		return err
+	}
 	if err := fh.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return fmt.Errorf("cannot write %s: %w", f.path, err)
 	}
 	return nil
 }
 
-func writeAt(path string, data []byte, off int64) error {
-	fh, err := osfile.OpenFile(path, os.O_WRONLY|noFollow, 0)
+func writeAt(f *fileState, data []byte, off int64) error {
+	fh, err := osfile.OpenFile(f.path, os.O_WRONLY|noFollow, 0)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return fmt.Errorf("cannot write %s: %w", f.path, err)
 	}
 	if _, err := fh.WriteAt(data, off); err != nil {
 		fh.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return fmt.Errorf("cannot write %s: %w", f.path, err)
 	}
 	startWriteback(fh, off, len(data))
 	if err := fh.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return fmt.Errorf("cannot write %s: %w", f.path, err)
 	}
 	return nil
 }
@@ -284,6 +294,23 @@ func finishFile(f *fileState) error {
 		return fmt.Errorf("cannot set mode of %s: %w", f.path, err)
 	}
 	if err := os.Chtimes(f.path, f.node.ModTime, f.node.ModTime); err != nil {
+		return fmt.Errorf("cannot set time of %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// finishOpen sets the owner, mode and mtime of the complete file f, open
+// as fh: finishFile through the descriptor, with no path looked up again.
+func finishOpen(fh *os.File, f *fileState) error {
+	if o := f.owner; o != nil {
+		if err := fh.Chown(int(o.UID), int(o.GID)); err != nil {
+			return fmt.Errorf("cannot set owner of %s to %d:%d: %w (restore as root, or give --no-owner)", f.path, o.UID, o.GID, err)
+		}
+	}
+	if err := fh.Chmod(f.node.Mode.Perm()); err != nil {
+		return fmt.Errorf("cannot set mode of %s: %w", f.path, err)
+	}
+	if err := osfile.SetModTime(fh, f.node.ModTime); err != nil {
 		return fmt.Errorf("cannot set time of %s: %w", f.path, err)
 	}
 	return nil
