@@ -127,31 +127,63 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot list index files in %s: %w", r.be.Location(), err)
 	}
+	var ids []ID
 	for _, name := range names {
-		id, err := ParseID(strings.TrimPrefix(name, "index/"))
-		if err != nil {
-			continue // not ours: ignored, like any foreign object
+		if id, err := ParseID(strings.TrimPrefix(name, "index/")); err == nil {
+			ids = append(ids, id) // others are not ours: ignored, like any foreign object
 		}
-		data, err := r.readObject(ctx, "index", id)
-		if errors.Is(err, ErrIntegrity) {
-			return err
+	}
+	// A batch at a time is read and decoded at once (each read waits on
+	// the disk or the network), then added in order: where two files
+	// name a blob, the first one listed places it.
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), indexReaders)]
+		ids = ids[len(batch):]
+		files := make([]indexFile, len(batch))
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, id := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				files[i], errs[i] = r.readIndexFile(ctx, id)
+			}()
 		}
-		if err != nil {
-			return fmt.Errorf("cannot read index file %s: %w", name, err)
+		wg.Wait()
+		for i, id := range batch {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			for _, p := range files[i].Packs {
+				r.index.addPack(p)
+			}
+			r.index.files = append(r.index.files, id)
 		}
-		f, err := r.codec.openIndex(data)
-		if err == nil {
-			err = r.checkBlobSizes(f.Packs)
-		}
-		if err != nil {
-			return fmt.Errorf("cannot read index file %s: %w", id.Short(), err)
-		}
-		for _, p := range f.Packs {
-			r.index.addPack(p)
-		}
-		r.index.files = append(r.index.files, id)
 	}
 	return nil
+}
+
+// indexReaders is how many index files loadIndex reads at once.
+const indexReaders = 8
+
+// readIndexFile reads and decodes the index file id and checks its blobs'
+// sizes.
+func (r *Repository) readIndexFile(ctx context.Context, id ID) (indexFile, error) {
+	data, err := r.readObject(ctx, "index", id)
+	if errors.Is(err, ErrIntegrity) {
+		return indexFile{}, err
+	}
+	if err != nil {
+		return indexFile{}, fmt.Errorf("cannot read index file index/%s: %w", id, err)
+	}
+	f, err := r.codec.openIndex(data)
+	if err == nil {
+		err = r.checkBlobSizes(f.Packs)
+	}
+	if err != nil {
+		return indexFile{}, fmt.Errorf("cannot read index file %s: %w", id.Short(), err)
+	}
+	return f, nil
 }
 
 // saveIndex writes an index file naming packs, which must already be stored.
