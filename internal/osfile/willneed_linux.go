@@ -1,5 +1,3 @@
-//go:build linux
-
 package osfile
 
 import "golang.org/x/sys/unix"

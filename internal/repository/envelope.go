@@ -53,24 +53,23 @@ func newCodec() (*codec, error) {
 	procs := runtime.GOMAXPROCS(0)
 	// Blob frames carry no checksum: every blob is checked against its id
 	// once decoded. Envelope frames keep theirs.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(procs), zstd.WithLowerEncoderMem(true),
+	enc, err := newEncoder(zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(procs), zstd.WithLowerEncoderMem(true),
 		zstd.WithEncoderCRC(false))
 	if err != nil {
-		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
+		return nil, err
 	}
 	// zstd's default level stores a log root's large compressible blobs
 	// (Bluge index segments) 0.6% smaller than its fastest one, for 20%
 	// more of a full backup's time; on small blobs it costs more than it
 	// saves (repository-format.md, Compression). Without
 	// WithLowerEncoderMem its backups peaked at 100 MiB instead of 115.
-	bigEnc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(procs),
-		zstd.WithEncoderCRC(false))
+	bigEnc, err := newEncoder(zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(procs), zstd.WithEncoderCRC(false))
 	if err != nil {
-		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
+		return nil, err
 	}
-	envEnc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	envEnc, err := newEncoder(zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 	if err != nil {
-		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
+		return nil, err
 	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(procs), zstd.WithDecoderMaxMemory(maxSize), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
@@ -81,6 +80,14 @@ func newCodec() (*codec, error) {
 		return nil, fmt.Errorf("cannot create zstd decoder: %w", err)
 	}
 	return &codec{enc: enc, bigEnc: bigEnc, envEnc: envEnc, dec: dec, envDec: envDec}, nil
+}
+
+func newEncoder(opts ...zstd.EOption) (*zstd.Encoder, error) {
+	enc, err := zstd.NewWriter(nil, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
+	}
+	return enc, nil
 }
 
 // overhead is what sealing adds to each stored blob: 0 when the repository
