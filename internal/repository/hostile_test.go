@@ -359,3 +359,74 @@ func TestCheckManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkSameWhateverThePreloadHolds: the walk visits the same paths in
+// the same order whether the check decoded every tree ahead, some of them
+// (its budget ran out part-way down) or none, and a tree missing below a
+// preloaded one is reported where it is used.
+func TestWalkSameWhateverThePreloadHolds(t *testing.T) {
+	w := newTreeWriter(t)
+	var shards []Node
+	for s := range 3 {
+		var parts []Node
+		for p := range 4 {
+			part := w.tree(w.file("data.bin", []byte(fmt.Sprint(s, p))), w.file("metadata.json", []byte("{}")))
+			parts = append(parts, dirNode(fmt.Sprintf("%016d", p+1), part))
+		}
+		shards = append(shards, dirNode(fmt.Sprintf("shard-%d", s), w.tree(parts...)))
+	}
+	b := w.backup(dirNode("g", w.tree(dirNode("seg-20261119", w.tree(shards...)))))
+	walk := func(budget int64) []string {
+		t.Helper()
+		c := newTreeCheck(w.r)
+		c.preloadBytes = budget
+		if err := c.backup(t.Context(), b.Tree); err != nil {
+			t.Fatalf("budget %d: check: %v", budget, err)
+		}
+		var seen []string
+		var visited int64
+		err := w.r.walk(t.Context(), c, b.Tree, "", 0, &visited, func(p string, _ *Node) error {
+			seen = append(seen, p)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("budget %d: walk: %v", budget, err)
+		}
+		return seen
+	}
+	want := walk(0)
+	if len(want) != 1+1+1+3+3*4+3*4*2 {
+		t.Fatalf("walked %d paths: %q", len(want), want)
+	}
+	for _, budget := range []int64{1, 600, 2000, 5000, treeCacheBytes} {
+		if got := walk(budget); !slices.Equal(got, want) {
+			t.Errorf("budget %d: walked %q, want %q", budget, got, want)
+		}
+	}
+	// The preload keeps to its budget; the middle ones stop it part-way
+	// (the backup has 19 trees).
+	for _, budget := range []int64{600, 2000, 5000, treeCacheBytes} {
+		c := newTreeCheck(w.r)
+		c.preloadBytes = budget
+		c.preload(t.Context(), b.Tree)
+		var size int64
+		for id := range c.loaded {
+			n, _ := c.sizeOf(id)
+			size += n
+		}
+		if size > budget || len(c.loaded) == 0 || (budget < treeCacheBytes) != (len(c.loaded) < 19) {
+			t.Errorf("budget %d: preloaded %d trees of %d bytes", budget, len(c.loaded), size)
+		}
+	}
+
+	missing := w.backup(dirNode("g", w.tree(dirNode("seg-20261119", ID{1}))))
+	c := newTreeCheck(w.r)
+	if err := c.backup(t.Context(), missing.Tree); err != nil {
+		t.Fatalf("check of a backup missing a tree: %v", err)
+	}
+	var visited int64
+	err := w.r.walk(t.Context(), c, missing.Tree, "", 0, &visited, func(string, *Node) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), ID{1}.Short()) {
+		t.Fatalf("walk of a backup missing a tree = %v, want an error naming it", err)
+	}
+}

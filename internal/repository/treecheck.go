@@ -187,8 +187,10 @@ type treeCheck struct {
 	uses   map[ID]int
 	cached int64
 	// loaded holds trees decoded ahead of the check (preload), each
-	// until the check takes it.
-	loaded map[ID]*Tree
+	// until the check takes it; preloadBytes bounds them by the size of
+	// their blobs.
+	loaded       map[ID]*Tree
+	preloadBytes int64
 }
 
 // treeCacheBytes bounds the trees a treeCheck keeps for the walk, by the
@@ -201,7 +203,7 @@ type treeStats struct {
 }
 
 func newTreeCheck(r *Repository) *treeCheck {
-	return &treeCheck{r: r, seen: map[ID]treeStats{}, trees: map[ID]*Tree{}, uses: map[ID]int{}, loaded: map[ID]*Tree{}}
+	return &treeCheck{r: r, seen: map[ID]treeStats{}, trees: map[ID]*Tree{}, uses: map[ID]int{}, loaded: map[ID]*Tree{}, preloadBytes: treeCacheBytes}
 }
 
 func (c *treeCheck) sizeOf(id ID) (int64, bool) {
@@ -218,15 +220,15 @@ func (c *treeCheck) backup(ctx context.Context, root ID) error {
 }
 
 // preload decodes the trees below root on every CPU, a level of the
-// directory tree at a time, until their blobs add up to treeCacheBytes:
+// directory tree at a time, until their blobs add up to preloadBytes:
 // decoding is most of the check's cost, and the check itself goes one
 // tree at a time. A tree that cannot be loaded is left to the check,
 // which reports it where it is used.
 func (c *treeCheck) preload(ctx context.Context, root ID) {
 	var (
 		mu     sync.Mutex
-		budget int64 = treeCacheBytes
-		queued       = map[ID]bool{root: true}
+		budget = c.preloadBytes
+		queued = map[ID]bool{root: true}
 	)
 	level := []ID{root}
 	for len(level) > 0 && budget > 0 {
