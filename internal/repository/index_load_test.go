@@ -19,7 +19,7 @@ func TestOpenReadsIndexFilesInBatches(t *testing.T) {
 			second := reopen(t, be) // it will not see first's packs
 			dup := randBlob(7, 8000)
 			saveBackup(t, first, dup)
-			saveBackup(t, second, dup)
+			saveBackup(t, second, randBlob(8, 8000), dup) // in another pack
 			var all [][]byte
 			for i := range 3 * indexReaders {
 				b := randBlob(uint64(100+i), 8000)
@@ -44,8 +44,9 @@ func TestOpenReadsIndexFilesInBatches(t *testing.T) {
 				}
 			}
 			// The pack that holds dup in the first index file listed that
-			// names it.
+			// names it; the other file names another pack.
 			var want ID
+			packs := map[ID]bool{}
 			for _, name := range names {
 				id, err := ParseID(strings.TrimPrefix(name, "index/"))
 				if err != nil {
@@ -60,8 +61,14 @@ func TestOpenReadsIndexFilesInBatches(t *testing.T) {
 						if b.ID == Hash(dup) && want == (ID{}) {
 							want = p.ID
 						}
+						if b.ID == Hash(dup) {
+							packs[p.ID] = true
+						}
 					}
 				}
+			}
+			if len(packs) != 2 {
+				t.Fatalf("the blob stored twice is in %d packs, want 2", len(packs))
 			}
 			loc, ok := r.Index().Lookup(Hash(dup))
 			if !ok || loc.Pack != want || want == (ID{}) {
