@@ -382,8 +382,10 @@ report_targets() {
 		verdict "$st ≤ 1.0× cp -a" "$(leq "$(of banyan-backup "$st")" "$(of "cp -a" "$st")")" "$(ratio "$(of banyan-backup "$st")" "$(of "cp -a" "$st")")× cp -a's ${st#restore-} copy (every blob verified)"
 	done
 	for st in unchanged daily; do
-		fast=$(smaller "$(of restic "$st")" "$(of kopia-zstd "$st")")
-		verdict "$st backup ≥ 3× faster than the faster of restic and kopia-zstd" "$(leq "$(calc "3 * $(of banyan-backup "$st")")" "$fast")" "the faster takes $(ratio "$fast" "$(of banyan-backup "$st")")×"
+		# kopia with and without compression: the issue names kopia, and
+		# the one that does not compress is often the faster.
+		fast=$(smaller "$(of restic "$st")" "$(smaller "$(of kopia "$st")" "$(of kopia-zstd "$st")")")
+		verdict "$st backup ≥ 3× faster than the fastest of restic, kopia and kopia-zstd" "$(leq "$(calc "3 * $(of banyan-backup "$st")")" "$fast")" "the fastest takes $(ratio "$fast" "$(of banyan-backup "$st")")×"
 	done
 	for st in full unchanged restore-cold restore-warm daily; do
 		v=$(of banyan-backup "$st" 6 max)
