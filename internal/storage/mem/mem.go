@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -142,6 +143,9 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(storage.Objec
 		}
 	}
 	b.mu.Unlock()
+	// In name order, as the object stores list: a caller that lists twice
+	// sees one order.
+	slices.SortFunc(infos, func(a, b storage.ObjectInfo) int { return strings.Compare(a.Name, b.Name) })
 	for _, info := range infos {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("cannot list %q in %s: %w", prefix, b.location, err)
