@@ -3,7 +3,7 @@ module github.com/banyan-backup/banyan-backup
 go 1.26.8
 
 require (
-	github.com/klauspost/compress v1.18.0
+	github.com/klauspost/compress v1.20.5
 	github.com/spf13/cobra v1.9.1
 	github.com/zeebo/blake3 v0.2.4
 	go.yaml.in/yaml/v3 v3.0.6

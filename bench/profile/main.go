@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"sync"
 	"time"
 
 	"github.com/banyan-backup/banyan-backup/internal/backup"
@@ -67,11 +68,11 @@ func run(repoDir, root, restoreID, target, out, password string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}}); err != nil {
+		if _, err := restore.Run(ctx, repo, b, restore.Options{Roots: banyandb.Roots{Root: target}, Progress: &phases{start: start}}); err != nil {
 			return err
 		}
 	} else {
-		res, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC})
+		res, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Location: time.UTC, Progress: &phases{start: start}})
 		if err != nil {
 			return err
 		}
@@ -87,4 +88,32 @@ func run(repoDir, root, restoreID, target, out, password string) error {
 	}
 	defer heap.Close()
 	return pprof.Lookup("allocs").WriteTo(heap, 0)
+}
+
+// phases prints when each phase starts and how long it took, with the
+// items and bytes it advanced by.
+type phases struct {
+	mu           sync.Mutex
+	start, began time.Time
+	name         string
+	items, bytes int64
+}
+
+func (p *phases) Start(phase string, _, _ int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.name, p.began, p.items, p.bytes = phase, time.Now(), 0, 0
+}
+
+func (p *phases) Advance(items, bytes int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.items += items
+	p.bytes += bytes
+}
+
+func (p *phases) Done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Printf("  %-10s at %.3fs took %.3fs (%d items, %d bytes)\n", p.name, p.began.Sub(p.start).Seconds(), time.Since(p.began).Seconds(), p.items, p.bytes)
 }
