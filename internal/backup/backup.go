@@ -313,7 +313,7 @@ func (s *session) upload(ctx context.Context, opts Options, hooks sourceHooks, s
 	if err != nil {
 		return nil, err
 	}
-	root, err := buildTrees(ctx, saver, opts.Roots, layout, files, prev, hooks.emptyCatalogs)
+	root, err := buildTrees(ctx, saver, opts.Roots, layout, files, prev, hooks.emptyCatalogs, workers(opts))
 	if err != nil {
 		return nil, err
 	}

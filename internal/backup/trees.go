@@ -11,18 +11,20 @@ import (
 	"strings"
 
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
 )
 
-// buildTrees stores one tree per directory, deepest first, and returns the
-// root tree: one entry per catalog, whose subtree is its data directory.
+// buildTrees stores one tree per directory, deepest first, on workers
+// goroutines, and returns the root tree: one entry per catalog, whose
+// subtree is its data directory.
 //
 // A part directory the scan reused keeps the parent backup's subtree. An
 // empty catalog (a live backup's catalog without groups, which has no
 // snapshot directory) is an empty directory, with the mode and time of the
 // catalog's data directory if there is one.
 func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roots, layout *banyandb.Layout, files []repository.Node,
-	prev *previous, empty []banyandb.Catalog) (repository.ID, error) {
+	prev *previous, empty []banyandb.Catalog, workers int) (repository.ID, error) {
 	if err := checkLimits(layout, prev); err != nil {
 		return repository.ID{}, err
 	}
@@ -75,46 +77,82 @@ func buildTrees(ctx context.Context, saver *repository.Saver, roots banyandb.Roo
 		parent := path.Dir(p)
 		entries[parent] = append(entries[parent], files[i])
 	}
-	// Deepest directories first, so each subtree id is known before its parent's tree.
-	order := make([]string, 0, len(entries))
-	for p := range entries {
-		order = append(order, p)
+	root, err := saveDirTrees(ctx, saver, workers, entries, dirs)
+	if err != nil {
+		return repository.ID{}, err
 	}
-	sort.Slice(order, func(i, j int) bool {
-		di, dj := strings.Count(order[i], "/"), strings.Count(order[j], "/")
-		if di != dj {
-			return di > dj
-		}
-		return order[i] < order[j]
-	})
-	scratch := &repository.Scratch{}
+	id, _, err := saver.SaveTree(ctx, &root, &repository.Scratch{})
+	return id, err
+}
+
+// saveDirTrees stores the tree of every directory in entries, a level at a
+// time from the deepest, so that each subtree's id is known before its
+// parent's tree: the directories of one level are encoded and stored on n
+// goroutines, then each joins its parent's entries. It returns the root
+// tree's entries (the catalogs), sorted. Trees are the same whatever n is:
+// entries are sorted by name before encoding.
+func saveDirTrees(ctx context.Context, saver *repository.Saver, n int, entries map[string][]repository.Node,
+	dirs map[string]repository.Node) (repository.Tree, error) {
+	levels := map[int][]string{}
+	deepest := 0
+	for p := range entries {
+		d := strings.Count(p, "/")
+		levels[d] = append(levels[d], p)
+		deepest = max(deepest, d)
+	}
 	var root repository.Tree
-	for _, p := range order {
-		es := entries[p]
-		sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
-		id, _, err := saver.SaveTree(ctx, &repository.Tree{Entries: nonNil(es)}, scratch)
-		if err != nil {
-			return repository.ID{}, fmt.Errorf("cannot back up directory %s: %w", p, err)
+	for d := deepest; d >= 0; d-- {
+		level := levels[d]
+		sort.Strings(level) // the order errors are met in, as before
+		done := make([]repository.Node, len(level))
+		at := make(map[string]int, len(level))
+		for i, p := range level {
+			at[p] = i
 		}
-		n := dirs[p]
-		n.Subtree = &id
-		for _, e := range es {
-			n.Size += e.Size
-			if e.Type == repository.NodeDir {
-				n.Files += e.Files
-			} else {
-				n.Files++
+		err := parallel.ForEach(ctx, n, level, func() func(context.Context, string) error {
+			scratch := &repository.Scratch{}
+			return func(ctx context.Context, p string) error {
+				node, err := saveDirTree(ctx, saver, scratch, dirs[p], entries[p])
+				if err != nil {
+					return fmt.Errorf("cannot back up directory %s: %w", p, err)
+				}
+				done[at[p]] = node
+				return nil
 			}
+		})
+		if err != nil {
+			return repository.Tree{}, err
 		}
-		if parent := path.Dir(p); parent != "." {
-			entries[parent] = append(entries[parent], n)
-		} else {
-			root.Entries = append(root.Entries, n)
+		for i, p := range level {
+			if parent := path.Dir(p); parent != "." {
+				entries[parent] = append(entries[parent], done[i])
+			} else {
+				root.Entries = append(root.Entries, done[i])
+			}
 		}
 	}
 	sort.Slice(root.Entries, func(i, j int) bool { return root.Entries[i].Name < root.Entries[j].Name })
-	id, _, err := saver.SaveTree(ctx, &root, scratch)
-	return id, err
+	return root, nil
+}
+
+// saveDirTree stores the tree of the directory n's entries es and returns
+// n with its subtree and the sizes and files below it.
+func saveDirTree(ctx context.Context, saver *repository.Saver, scratch *repository.Scratch, n repository.Node, es []repository.Node) (repository.Node, error) {
+	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+	id, _, err := saver.SaveTree(ctx, &repository.Tree{Entries: nonNil(es)}, scratch)
+	if err != nil {
+		return repository.Node{}, err
+	}
+	n.Subtree = &id
+	for _, e := range es {
+		n.Size += e.Size
+		if e.Type == repository.NodeDir {
+			n.Files += e.Files
+		} else {
+			n.Files++
+		}
+	}
+	return n, nil
 }
 
 // partMarkers returns, by the part directory's path in the root tree, the
