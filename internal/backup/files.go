@@ -103,7 +103,7 @@ func storeFiles(ctx context.Context, repo *repository.Repository, saver *reposit
 	src := source{limit: opts.ReadLimit, rep: rep}
 	took, stopPrefetch := startPrefetch(ctx, opts, layout, todo)
 	defer stopPrefetch()
-	err = parallel.ForEach(ctx, workers(opts), positions(len(todo)), func() func(context.Context, int) error {
+	err = parallel.ForEach(ctx, workers(opts), parallel.Positions(len(todo)), func() func(context.Context, int) error {
 		buf := make([]byte, chunk)
 		scratch := &repository.Scratch{}
 		return func(ctx context.Context, k int) error {

@@ -63,15 +63,6 @@ func planPrefetch(opts Options, layout *banyandb.Layout, todo []int, advise func
 	return newPrefetcher(paths, sizes, advise)
 }
 
-// positions returns 0, 1, …, n-1.
-func positions(n int) []int {
-	out := make([]int, n)
-	for k := range out {
-		out[k] = k
-	}
-	return out
-}
-
 // prefetcher runs ahead of the workers over the files they will read, in
 // the order they take them.
 type prefetcher struct {

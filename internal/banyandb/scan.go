@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/banyan-backup/banyan-backup/internal/parallel"
 )
 
 // ErrNotRoot is wrapped by Scan's error when no catalog data directory
@@ -605,13 +607,18 @@ func (s *scanner) finish(opts ScanOptions) error {
 	if err := s.readSegments(opts); err != nil {
 		return err
 	}
-	for _, pd := range s.parts {
+	paths := make([]string, len(s.parts))
+	for i, pd := range s.parts {
+		paths[i] = filepath.Join(pd.abs, partMetadataName(pd.part))
+	}
+	metas, err := readMetadataFiles(s.ctx, paths)
+	if err != nil {
+		return err
+	}
+	for i, pd := range s.parts {
 		part := pd.part
-		file := PartMetadataFile
-		if part.Rule != "" {
-			file = SidxManifestFile
-		}
-		b, err := ReadMetadataFile(filepath.Join(pd.abs, file))
+		file := partMetadataName(part)
+		b, err := metas[i].data, metas[i].err
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: part %s has no %s: the server deletes it on startup", part.Catalog, part.Path, file))
@@ -657,18 +664,63 @@ func (s *scanner) finish(opts ScanOptions) error {
 	return nil
 }
 
+// partMetadataName is the file that holds a part's metadata: metadata.json,
+// or a secondary index part's manifest.json.
+func partMetadataName(p Part) string {
+	if p.Rule != "" {
+		return SidxManifestFile
+	}
+	return PartMetadataFile
+}
+
+// metadataReaders is how many metadata files are read at once: on a cold
+// cache each read waits on the disk, which serves many at once.
+const metadataReaders = 32
+
+// metadataRead is one file's content, or why it could not be read.
+type metadataRead struct {
+	data []byte
+	err  error
+}
+
+// readMetadataFiles reads the metadata files at paths (ReadMetadataFile)
+// on metadataReaders goroutines, in the order given; an empty path is
+// skipped. The error is ctx's, if it ends first.
+func readMetadataFiles(ctx context.Context, paths []string) ([]metadataRead, error) {
+	out := make([]metadataRead, len(paths))
+	err := parallel.ForEach(ctx, metadataReaders, parallel.Positions(len(paths)), func() func(context.Context, int) error {
+		return func(_ context.Context, i int) error {
+			if paths[i] != "" {
+				out[i].data, out[i].err = ReadMetadataFile(paths[i])
+			}
+			return nil
+		}
+	})
+	return out, err
+}
+
 // readSegments reads every segment's metadata, chooses the zone (see
 // ScanOptions.Location) and reads the segments' names in it.
 func (s *scanner) readSegments(opts ScanOptions) error {
 	l := s.layout
 	var ends []SegmentEnd
-	for _, sd := range s.segments {
+	paths := make([]string, len(s.segments))
+	for i, sd := range s.segments {
+		if _, _, err := ParseSegmentName(sd.name, time.UTC); err == nil {
+			paths[i] = filepath.Join(sd.abs, segmentMetaFile)
+		}
+	}
+	metas, err := readMetadataFiles(s.ctx, paths)
+	if err != nil {
+		return err
+	}
+	for i, sd := range s.segments {
 		if _, _, err := ParseSegmentName(sd.name, time.UTC); err != nil {
 			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: %s/%s is not a segment: %v", sd.catalog, sd.group, sd.name, err))
 			continue
 		}
 		seg := Segment{Catalog: sd.catalog, Group: sd.group, Name: sd.name}
-		b, err := ReadMetadataFile(filepath.Join(sd.abs, segmentMetaFile))
+		b, err := metas[i].data, metas[i].err
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			l.Warnings = append(l.Warnings, fmt.Sprintf("%s: segment %s has no metadata file: the server deletes it on startup", sd.catalog, seg.Path()))

@@ -46,3 +46,13 @@ feed:
 	}
 	return ctx.Err()
 }
+
+// Positions returns 0, 1, …, n-1: the items of a ForEach over the
+// positions of a slice, whose workers write their results in place.
+func Positions(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}

@@ -213,12 +213,8 @@ func (r *Repository) Backups(ctx context.Context) ([]Backup, error) {
 	}
 	out := make([]Backup, len(ids))
 	errs := make([]error, len(ids))
-	positions := make([]int, len(ids))
-	for i := range positions {
-		positions[i] = i
-	}
 	// Several at once: each read waits on the disk or the network.
-	err = parallel.ForEach(ctx, manifestReaders, positions, func() func(context.Context, int) error {
+	err = parallel.ForEach(ctx, manifestReaders, parallel.Positions(len(ids)), func() func(context.Context, int) error {
 		return func(ctx context.Context, i int) error {
 			out[i], errs[i] = r.loadBackup(ctx, ids[i])
 			return nil
