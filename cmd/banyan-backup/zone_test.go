@@ -72,7 +72,7 @@ func TestBackupLearnsTheServersZoneFromTheFixture(t *testing.T) {
 		t.Errorf("seg-20261122 recorded as starting %v, want 2026-11-22T00:00:00Z", got)
 	}
 	r := runTZ(t, "Asia/Shanghai", "backup", "--repo", repo, "--root", root)
-	if r.code != 0 || !strings.Contains(r.stdout, "segment names read in UTC (learned from the ends 15 segments' metadata record)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "segment names read in UTC (learned from the ends recorded in 15 segments' metadata)") {
 		t.Errorf("backup: exit %d, stdout %q; want it to say the zone was learned", r.code, r.stdout)
 	}
 

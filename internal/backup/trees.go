@@ -103,7 +103,7 @@ func saveDirTrees(ctx context.Context, saver *repository.Saver, n int, entries m
 	var root repository.Tree
 	for d := deepest; d >= 0; d-- {
 		level := levels[d]
-		sort.Strings(level) // the order errors are met in, as before
+		sort.Strings(level) // in name order, as one worker stores them
 		done := make([]repository.Node, len(level))
 		at := make(map[string]int, len(level))
 		for i, p := range level {

@@ -53,19 +53,27 @@ func (z Zone) Describe() string {
 		if z.Evidence == 0 {
 			return name + " (given; no segment's metadata records its end to check it against)"
 		}
-		return fmt.Sprintf("%s (given; the ends %d segments' metadata record agree)", name, z.Evidence)
+		return fmt.Sprintf("%s (given; the ends recorded in %s agree with it)", name, segmentsMetadata(z.Evidence))
 	case ZoneLearned:
 		if z.Location == time.Local {
-			return fmt.Sprintf("%s (the local zone; the ends %d segments' metadata record agree)", name, z.Evidence)
+			return fmt.Sprintf("%s (the local zone; the ends recorded in %s agree with it)", name, segmentsMetadata(z.Evidence))
 		}
-		return fmt.Sprintf("%s (learned from the ends %d segments' metadata record)", name, z.Evidence)
+		return fmt.Sprintf("%s (learned from the ends recorded in %s)", name, segmentsMetadata(z.Evidence))
 	case ZoneRecorded:
 		return name + " (recorded in the backup)"
 	}
 	if z.Evidence > 0 {
-		return fmt.Sprintf("%s (the local zone; the ends %d segments' metadata record do not settle the zone, and agree with it)", name, z.Evidence)
+		return fmt.Sprintf("%s (the local zone; the ends recorded in %s agree with it, but do not settle the zone)", name, segmentsMetadata(z.Evidence))
 	}
 	return name + " (the local zone; no segment's metadata records its end)"
+}
+
+// segmentsMetadata says whose metadata the n ends were recorded in.
+func segmentsMetadata(n int) string {
+	if n == 1 {
+		return "one segment's metadata"
+	}
+	return fmt.Sprintf("%d segments' metadata", n)
 }
 
 // SegmentEnd is what a zone is checked against or learned from: a
