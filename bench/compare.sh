@@ -76,6 +76,12 @@ WEEK=$WORK/week.tsv
 
 cleanup() {
 	local rc=$?
+	if [[ $rc != 0 && $KEEP != 1 && -d $LOGS ]]; then
+		local kept
+		kept=$(mktemp -d /var/tmp/bbcompare-failed.XXXX)
+		cp -a -- "$LOGS" "$RESULTS" "$WEEK" "$kept"/ 2>/dev/null || true
+		log "the run failed; its logs and results are kept in $kept"
+	fi
 	cleanup_work "$BIN" "$LOGS" "$WORK"/root-* "$WORK"/repo-* "$WORK"/restored-* "$WORK"/cache-* "$WORK"/ref-* "$RESULTS" "$WEEK"
 	exit "$rc"
 }
@@ -431,6 +437,15 @@ build_bin chart ./bench/compare/chart
 setup_rss
 command -v jq >/dev/null || die "jq is needed (kopia's snapshot ids)"
 
+# A root, four repositories, a restored tree, a copy and a tar of it are
+# on the disk at once: about nine times the root's size. A run that fills
+# the disk fails half-way (a tool's restore meets "no space left").
+need=$((9 * $(numfmt --from=iec-i "${SIZE%B}")))
+avail=$(df --output=avail -B1 "$WORK" | tail -n 1)
+if ((avail < need)); then
+	die "$WORK has $(numfmt --to=iec-i "$avail")B free; a run of $SIZE roots needs about $(numfmt --to=iec-i "$need")B: free some, or set BENCH_DIR or a smaller BENCH_SIZE"
+fi
+
 for kind in "${KINDS[@]}"; do
 	case $kind in
 	default) gen_flags="" ;;
@@ -443,6 +458,9 @@ for kind in "${KINDS[@]}"; do
 	tree_files "$ROOT" >"$WORK/files-$kind"
 	for ((round = 1; round <= ROUNDS; round++)); do one_round "$kind" "$ROOT" "$round"; done
 	week "$kind" "$ROOT" "$gen_flags"
+	if [[ $KEEP != 1 ]]; then
+		rm -rf -- "$ROOT" "$WORK"/repo-"$kind"-* # and the tools' caches beside them: measured, and the next root needs the space
+	fi
 done
 
 if [[ -n $DOCS ]]; then
