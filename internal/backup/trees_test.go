@@ -12,7 +12,6 @@ import (
 	"github.com/banyan-backup/banyan-backup/internal/banyandb"
 	"github.com/banyan-backup/banyan-backup/internal/fixture"
 	"github.com/banyan-backup/banyan-backup/internal/repository"
-	"github.com/banyan-backup/banyan-backup/internal/storage/local"
 )
 
 // TestTreesAreTheSameWhateverTheWorkers: the directories' trees are stored
@@ -24,11 +23,7 @@ func TestTreesAreTheSameWhateverTheWorkers(t *testing.T) {
 	root := filepath.Join(fixture.ForTest(t, fixture.V011), "data")
 	var first repository.ID
 	for _, workers := range []int{1, 4} {
-		repo, err := repository.Init(ctx, local.New(filepath.Join(t.TempDir(), "repo")), repository.InitOptions{}, repository.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer repo.Close()
+		repo := newRepo(t)
 		res, err := backup.Run(ctx, repo, backup.Options{Roots: banyandb.Roots{Root: root}, Workers: workers})
 		if err != nil {
 			t.Fatal(err)
