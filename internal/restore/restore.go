@@ -117,7 +117,7 @@ func Run(ctx context.Context, repo *repository.Repository, b repository.Backup, 
 	if err := targets.open(b.ID, opts.Existing, repo.Now()); err != nil {
 		return nil, err
 	}
-	err = writeFiles(ctx, repo, p, b, opts)
+	err = writeFiles(ctx, repo, p, b, targets.stagingDirs(), opts)
 	if err != nil {
 		if errors.Is(err, repository.ErrIntegrity) {
 			// Nothing from this backup can be trusted: drop what was

@@ -193,3 +193,12 @@ func (p *plan) markDone(byCat map[banyandb.Catalog]*targetRoot, chunkSize int) (
 	}
 	return n, nil
 }
+
+// stagingDirs lists the roots' staging directories.
+func (ts targetRoots) stagingDirs() []string {
+	dirs := make([]string, len(ts))
+	for i, t := range ts {
+		dirs[i] = t.staging
+	}
+	return dirs
+}

@@ -42,12 +42,13 @@ type packJob struct {
 	targets []blobTarget
 }
 
-// writeFiles creates the directories and files in staging, then reads each
-// pack the files need once, up to the last blob they need from it, hashing
-// every blob before it is written, and writes the blobs where they go. A
-// damaged blob fails with ErrIntegrity naming backup b, a file and the
-// blob. Files an earlier attempt completed (done) are kept.
-func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, b repository.Backup, opts Options) error {
+// writeFiles creates the directories and files in staging (in
+// stagingDirs), then reads each pack the files need once, up to the last
+// blob they need from it, hashing every blob before it is written, and
+// writes the blobs where they go (blobWriter), flushing the small files to
+// disk as it goes. A damaged blob fails with ErrIntegrity naming backup b,
+// a file and the blob. Files an earlier attempt completed (done) are kept.
+func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, b repository.Backup, stagingDirs []string, opts Options) error {
 	made := map[string]bool{}
 	for _, d := range p.dirs {
 		if d.unit != nil && d.unit.inPlace {
@@ -65,7 +66,10 @@ func writeFiles(ctx context.Context, repo *repository.Repository, p *plan, b rep
 	if err != nil {
 		return err
 	}
-	if err := runJobs(ctx, repo, jobs, b, opts, rep); err != nil {
+	w := &blobWriter{flush: startFlusher(stagingDirs)}
+	err = runJobs(ctx, repo, jobs, b, opts, w, rep)
+	w.flush.stop()
+	if err != nil {
 		return err
 	}
 	// Directory modes and times last, deepest first: a read-only directory
@@ -150,11 +154,11 @@ func prepareFiles(repo *repository.Repository, p *plan, owners Owners, rep progr
 }
 
 // runJobs reads the packs with a few workers, each reusing its buffers.
-func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, b repository.Backup, opts Options, rep progress.Reporter) error {
+func runJobs(ctx context.Context, repo *repository.Repository, jobs []*packJob, b repository.Backup, opts Options, w *blobWriter, rep progress.Reporter) error {
 	return parallel.ForEach(ctx, workers(opts), jobs, func() func(context.Context, *packJob) error {
 		scanner := repo.NewPackScanner()
 		return func(ctx context.Context, j *packJob) error {
-			if err := writePack(ctx, scanner, j, rep); err != nil {
+			if err := writePack(ctx, scanner, j, w, rep); err != nil {
 				return damaged(fmt.Errorf("cannot restore from pack %s: %w", j.pack.Short(), err), j.pack, j.uses(), b)
 			}
 			return nil
@@ -175,7 +179,7 @@ func (j *packJob) uses() []blobUse {
 // blob several files use is decoded once. Files are finished (size, mode,
 // time checked and set) only after every blob needed from the pack
 // verified, so a damaged pack never leaves a file that looks complete.
-func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob, rep progress.Reporter) error {
+func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob, w *blobWriter, rep progress.Reporter) error {
 	wanted := make([]repository.Location, 0, len(j.targets))
 	for i, t := range j.targets {
 		if i == 0 || t.loc.Offset != j.targets[i-1].loc.Offset {
@@ -185,12 +189,7 @@ func writePack(ctx context.Context, scanner *repository.PackScanner, j *packJob,
 	next := 0
 	err := scanner.ScanBlobs(ctx, j.pack, wanted, func(loc repository.Location, data []byte) error {
 		for ; next < len(j.targets) && j.targets[next].loc.Offset == loc.Offset; next++ {
-			t := j.targets[next]
-			write := writeAt
-			if t.file.whole {
-				write = writeWhole
-			}
-			if err := write(t.file, data, t.offset); err != nil {
+			if err := w.write(j.targets[next], data); err != nil {
 				return err
 			}
 		}
@@ -220,48 +219,6 @@ func createEmpty(path string) error {
 	}
 	if err := fh.Close(); err != nil {
 		return fmt.Errorf("cannot create %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeWhole creates (or empties) the file f, of one blob, writes data as
-// its content and finishes it, all through one descriptor. data was
-// verified before: the file is complete once written.
-func writeWhole(f *fileState, data []byte, _ int64) error {
-	if int64(len(data)) != f.node.Size {
-		return fmt.Errorf("%w: %s: blobs give %d bytes, the backup recorded %d", repository.ErrIntegrity, f.path, len(data), f.node.Size)
-	}
-	fh, err := osfile.OpenFile(f.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|noFollow, 0o600)
-	if err != nil {
-		return fmt.Errorf("cannot create %s: %w", f.path, err)
-	}
-	if _, err := fh.Write(data); err != nil {
-		fh.Close()
-		return fmt.Errorf("cannot write %s: %w", f.path, err)
-	}
-	startWriteback(fh, 0, len(data))
-	if err := finishOpen(fh, f); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", f.path, err)
-	}
-	return nil
-}
-
-func writeAt(f *fileState, data []byte, off int64) error {
-	fh, err := osfile.OpenFile(f.path, os.O_WRONLY|noFollow, 0)
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", f.path, err)
-	}
-	if _, err := fh.WriteAt(data, off); err != nil {
-		fh.Close()
-		return fmt.Errorf("cannot write %s: %w", f.path, err)
-	}
-	startWriteback(fh, off, len(data))
-	if err := fh.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", f.path, err)
 	}
 	return nil
 }
