@@ -3,6 +3,7 @@ module github.com/banyan-backup/banyan-backup
 go 1.26.8
 
 require (
+	github.com/goccy/go-json v0.12.0
 	github.com/klauspost/compress v1.20.5
 	github.com/spf13/cobra v1.9.1
 	github.com/zeebo/blake3 v0.2.4

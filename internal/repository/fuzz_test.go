@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -226,9 +227,19 @@ func FuzzTree(f *testing.F) {
 		// As LoadTree decodes a tree blob.
 		var tr Tree
 		var err error
-		checkAllocs(t, allocs.Bytes(func() { err = json.Unmarshal(data, &tr) }), 512*len(data))
+		checkAllocs(t, allocs.Bytes(func() { err = decodeTree(data, &tr) }), 512*len(data))
+		// encoding/json is the reference: a tree either decodes alike
+		// with both, or with neither.
+		var ref Tree
+		refErr := json.Unmarshal(data, &ref)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("decodeTree: %v; encoding/json: %v", err, refErr)
+		}
 		if err != nil {
 			return
+		}
+		if !reflect.DeepEqual(tr, ref) {
+			t.Fatalf("decodeTree and encoding/json decode different trees:\n%+v\n%+v", tr, ref)
 		}
 		// What the rules accept is safe to join to a path, one element
 		// at a time (repository-format.md, Valid trees).
