@@ -179,7 +179,8 @@ func Check(ctx context.Context, roots Roots, opts ScanOptions) (*CheckReport, er
 // fallback to an older .snp that lists every part, a stray directory).
 // opts.ReusePart is ignored.
 func CheckRelease(ctx context.Context, roots Roots, opts ScanOptions, rel Release) (*CheckReport, error) {
-	opts.ReusePart = nil // every part's metadata.json must be read
+	opts.ReusePart = nil     // every part's metadata.json must be read
+	opts.PartDirsOnly = true // and nothing else of a part
 	l, err := Scan(ctx, roots, opts)
 	if err != nil {
 		return nil, err

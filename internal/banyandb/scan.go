@@ -183,6 +183,10 @@ type ScanOptions struct {
 	// leave out: the claim file a live backup keeps in the snapshot
 	// directory it scans in place of the data directory.
 	SkipFiles []string
+	// PartDirsOnly lists part directories and reads their metadata.json
+	// (a trace sidx part's manifest.json), but neither enters them nor
+	// lists their files: for a check, which needs none of them.
+	PartDirsOnly bool
 }
 
 // FileID is what tells one file from another: inode, size and time.
@@ -227,7 +231,7 @@ func Scan(ctx context.Context, roots Roots, opts ScanOptions) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot scan BanyanDB data: %w", err)
 	}
-	s := &scanner{ctx: ctx, layout: &Layout{}, reuse: opts.ReusePart, groups: opts.Groups, skip: opts.SkipFiles}
+	s := &scanner{ctx: ctx, layout: &Layout{}, reuse: opts.ReusePart, dirsOnly: opts.PartDirsOnly, groups: opts.Groups, skip: opts.SkipFiles}
 	var looked []string
 	for _, c := range cats {
 		croot := roots.CatalogRoot(c)
@@ -316,6 +320,7 @@ type scanner struct {
 	segments []segDir
 	parts    []partDir
 	reuse    func(c Catalog, rel string, id PartDirID) bool
+	dirsOnly bool // ScanOptions.PartDirsOnly
 	groups   []string
 	skip     []string // files of the data directory left out
 }
@@ -382,7 +387,7 @@ func (s *scanner) scanCatalog(c Catalog, dataDir string) error {
 	sem := make(chan struct{}, scanWorkers)
 	var wg sync.WaitGroup
 	for i, start := range starts {
-		sub := &scanner{ctx: s.ctx, layout: &Layout{}, reuse: s.reuse}
+		sub := &scanner{ctx: s.ctx, layout: &Layout{}, reuse: s.reuse, dirsOnly: s.dirsOnly}
 		subs[i] = sub
 		wg.Add(1)
 		sem <- struct{}{}
@@ -445,7 +450,11 @@ func (s *scanner) walk(c Catalog, dataDir, resolved, start string, descend bool)
 			return fmt.Errorf("cannot scan %s: %w", shown, err)
 		}
 		if d.IsDir() {
-			if s.addDir(c, rel, p, info) && s.reuse != nil {
+			isPart := s.addDir(c, rel, p, info)
+			if isPart && s.dirsOnly {
+				return filepath.SkipDir
+			}
+			if isPart && s.reuse != nil {
 				last := &s.layout.Dirs[len(s.layout.Dirs)-1]
 				pd := &s.parts[len(s.parts)-1]
 				if s.reuse(c, rel, PartDirID{Inode: last.Inode, ModTime: last.ModTime, abs: p, sidx: pd.part.Rule != ""}) {

@@ -549,3 +549,63 @@ func TestScanOverridesOnly(t *testing.T) {
 		t.Errorf("Catalogs = %v, want [stream]", l.Catalogs)
 	}
 }
+
+// PartDirsOnly lists the same directories, parts and metadata, and every
+// file but those inside part directories.
+func TestScanPartDirsOnly(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			_, all := scanFixture(t, fx.name, banyandb.ScanOptions{})
+			_, dirs := scanFixture(t, fx.name, banyandb.ScanOptions{PartDirsOnly: true})
+			inPart := map[string]bool{}
+			for _, p := range all.Parts {
+				inPart[string(p.Catalog)+":"+p.Path] = true
+			}
+			below := func(c banyandb.Catalog, rel string) bool {
+				for d := rel; strings.Contains(d, "/"); {
+					d = d[:strings.LastIndex(d, "/")]
+					if inPart[string(c)+":"+d] {
+						return true
+					}
+				}
+				return false
+			}
+			var wantFiles, gotFiles, wantDirs, gotDirs []string
+			for _, f := range all.Files {
+				if !below(f.Catalog, f.Path) {
+					wantFiles = append(wantFiles, string(f.Catalog)+":"+f.Path)
+				}
+			}
+			for _, f := range dirs.Files {
+				gotFiles = append(gotFiles, string(f.Catalog)+":"+f.Path)
+			}
+			for _, d := range all.Dirs {
+				if !below(d.Catalog, d.Path) {
+					wantDirs = append(wantDirs, string(d.Catalog)+":"+d.Path)
+				}
+			}
+			for _, d := range dirs.Dirs {
+				gotDirs = append(gotDirs, string(d.Catalog)+":"+d.Path)
+			}
+			if len(wantFiles) == len(all.Files) {
+				t.Fatal("the fixture has no file inside a part directory")
+			}
+			if !slices.Equal(gotFiles, wantFiles) {
+				t.Errorf("files:\n%v\nwant\n%v", gotFiles, wantFiles)
+			}
+			if !slices.Equal(gotDirs, wantDirs) {
+				t.Errorf("directories:\n%v\nwant\n%v", gotDirs, wantDirs)
+			}
+			if len(dirs.Parts) != len(all.Parts) {
+				t.Fatalf("%d parts, want %d", len(dirs.Parts), len(all.Parts))
+			}
+			for i, p := range dirs.Parts {
+				q := all.Parts[i]
+				if p.Path != q.Path || p.Meta == nil || q.Meta == nil || *p.Meta != *q.Meta {
+					t.Errorf("part %d: %s %+v, want %s %+v", i, p.Path, p.Meta, q.Path, q.Meta)
+				}
+			}
+		})
+	}
+}
