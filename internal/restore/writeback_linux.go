@@ -8,7 +8,7 @@ import (
 
 // startWriteback asks the kernel to start writing the n bytes at off of
 // fh to disk, without waiting for them; the final sync still waits for
-// every byte. Smaller writes are left to that sync.
+// every byte. Smaller writes are left to the flusher (flush.go).
 func startWriteback(fh *os.File, off int64, n int) {
 	if n < writebackMin {
 		return
