@@ -13,9 +13,10 @@ import (
 
 // directMin is the smallest write a restore sends to the disk directly,
 // around the page cache (docs/benchmarks.md, "Large files written around
-// the page cache"). Below it, a direct write's wait for the disk costs more
-// than the copy into the cache it saves.
-const directMin = 256 << 10
+// the page cache"): writebackMin, whose writes already went to the disk at
+// once. A direct write waits for the disk; the tens of thousands of small
+// files of a root go through the cache and the flusher instead.
+const directMin = writebackMin
 
 // blobWriter writes verified blobs into the staged files. The aligned part
 // of a large write goes to the disk directly (O_DIRECT, where the
