@@ -41,3 +41,10 @@ func SetDirect(fh *os.File, on bool) error {
 	}
 	return nil
 }
+
+// AlignedAt returns the smallest i (below DirectAlign) for which b[i+skip]
+// starts at a DirectAlign boundary in memory.
+func AlignedAt(b []byte, skip int) int {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b))) + uintptr(skip)
+	return int((DirectAlign - addr%DirectAlign) % DirectAlign)
+}

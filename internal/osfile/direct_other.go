@@ -16,3 +16,6 @@ func Aligned([]byte) bool { return false }
 
 // SetDirect does nothing.
 func SetDirect(*os.File, bool) error { return nil }
+
+// AlignedAt returns 0: there are no direct writes to align for.
+func AlignedAt([]byte, int) int { return 0 }

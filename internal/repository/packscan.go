@@ -9,6 +9,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
+	"github.com/banyan-backup/banyan-backup/internal/osfile"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 )
 
@@ -37,6 +38,24 @@ func (r *Repository) NewPackScanner() *PackScanner {
 		s.br = bufio.NewReaderSize(nil, 1<<20)
 	}
 	return s
+}
+
+// storedBuf returns n bytes of the scanner's buffer for a blob's stored
+// bytes, placed so that its plaintext starts on a page boundary (after the
+// nonce, in an encrypted repository): a restore then writes a large blob
+// straight from it to the disk (osfile.Direct), which needs the memory
+// aligned.
+func (s *PackScanner) storedBuf(n int) []byte {
+	skip := 0
+	if s.r.codec.seal != nil {
+		skip = nonceSize
+	}
+	if cap(s.stored) < n+osfile.DirectAlign {
+		s.stored = make([]byte, n+osfile.DirectAlign)
+	}
+	buf := s.stored[:cap(s.stored)]
+	off := osfile.AlignedAt(buf, skip)
+	return buf[off : off+n]
 }
 
 // open starts reading pack id of size bytes.
@@ -126,10 +145,7 @@ func (s *PackScanner) scan(ctx context.Context, id ID, wanted []Location, check 
 		if err != nil {
 			return short(err)
 		}
-		if cap(s.stored) < int(loc.Length) {
-			s.stored = make([]byte, loc.Length)
-		}
-		stored := s.stored[:loc.Length]
+		stored := s.storedBuf(int(loc.Length))
 		if _, err := io.ReadFull(in, stored); err != nil {
 			return short(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/banyan-backup/banyan-backup/internal/osfile"
 	"github.com/banyan-backup/banyan-backup/internal/storage"
 	"github.com/banyan-backup/banyan-backup/internal/storage/mem"
 )
@@ -174,4 +175,41 @@ func testPackScannerRefusesDamage(t *testing.T, reads PackReads) {
 			t.Errorf("Scan of an unindexed pack = %v, want ErrIntegrity", err)
 		}
 	})
+}
+
+// The plaintext a scan hands out starts on a page boundary, encrypted
+// repository or not, so that a restore can write it to the disk directly.
+func TestPackScannerHandsOutAlignedPlaintext(t *testing.T) {
+	if osfile.Direct == 0 {
+		t.Skip("no direct writes on this system, so nothing is aligned for them")
+	}
+	for _, enc := range []bool{false, true} {
+		be := mem.New("aligned")
+		var r *Repository
+		if enc {
+			r = newEncryptedRepo(t, be, "pw")
+		} else {
+			r = newTestRepo(t, be, InitOptions{PackSize: 1 << 20, ChunkSize: 512 << 10})
+		}
+		blobs := [][]byte{randBlob(1, 3000), randBlob(2, 300<<10), randBlob(3, 5)}
+		ids, _ := saveAll(t, r, blobs...)
+		locs := locations(t, r, ids)
+		n := 0
+		err := r.NewPackScanner().ScanBlobs(t.Context(), locs[0].Pack, locs, func(loc Location, data []byte) error {
+			if loc.compressed() {
+				t.Fatalf("encrypted %v: random blob %d is stored compressed", enc, n)
+			}
+			if !bytes.Equal(data, blobs[n]) {
+				t.Errorf("encrypted %v: blob %d differs", enc, n)
+			}
+			if !osfile.Aligned(data) {
+				t.Errorf("encrypted %v: blob %d (%d bytes) does not start on a page boundary", enc, n, len(data))
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != len(blobs) {
+			t.Fatalf("encrypted %v: %d blobs, %v", enc, n, err)
+		}
+	}
 }
