@@ -19,7 +19,7 @@ const DirectAlign = 4096
 
 // Aligned reports whether b starts at a DirectAlign boundary in memory.
 func Aligned(b []byte) bool {
-	return len(b) > 0 && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%DirectAlign == 0
+	return len(b) > 0 && AlignedAt(b, 0) == 0
 }
 
 // SetDirect turns direct writes on fh on or off.
